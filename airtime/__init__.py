@@ -1,1 +1,1 @@
-
+"""The as-played log: append / close / recover / verify, reports, exports."""

@@ -1,0 +1,37 @@
+"""The context object every `loa` command receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from loa.config import Config, load_config
+from loa.db import open_database
+
+
+@dataclass
+class App:
+    """What every command may need, loaded on first use."""
+
+    config_path: Path
+    debug: bool = False
+    _config: Config | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = open_database(self.config.database.url)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()

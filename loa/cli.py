@@ -1,0 +1,99 @@
+"""The `loa` command: one group, one place that maps errors to a message and an exit code.
+
+Each command family lives in its own module under `loa/commands/` and is registered below.
+Commands receive an `App` (the context object) that loads config.toml and opens the database
+lazily, so `loa --help` and `loa config check` never touch the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from loa import __version__
+from loa.app import App
+from loa.errors import EXIT_FAILED, LoaError
+from loa.logs import setup_logging
+
+log = logging.getLogger("loa.cli")
+
+
+class LoaFailure(click.ClickException):
+    """A LoaError on its way out: printed as-is (no "Error:" prefix), with its exit code."""
+
+    def __init__(self, error: LoaError | str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(str(error))
+        self.exit_code = getattr(error, "exit_code", exit_code)
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+class LoaGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LoaError as exc:
+            if _debug(ctx):
+                raise
+            raise LoaFailure(exc) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Abort() from None
+        except Exception as exc:  # a bug, not a user mistake: say so, keep the trace in the log
+            if _debug(ctx):
+                raise
+            log.debug("internal error", exc_info=True)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            raise LoaFailure(
+                f"lỗi nội bộ (internal error): {type(exc).__name__}: {exc} "
+                f"[{Path(where.filename).name}:{where.lineno}]; "
+                "chạy lại với --debug để xem chi tiết (run again with --debug for details)"
+            ) from None
+
+
+def _debug(ctx: click.Context) -> bool:
+    app = ctx.find_object(App)
+    return bool(app and app.debug)
+
+
+@click.group(cls=LoaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="LOA_CONFIG",
+    default="config.toml",
+    show_default=True,
+    help="config.toml của đài (the station's config; else $LOA_CONFIG, else ./config.toml).",
+)
+@click.option("--debug", is_flag=True, help="Hiện traceback khi lỗi (show tracebacks).")
+@click.version_option(__version__, prog_name="loa")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
+    """loa: phát thanh tự động cho đài truyền thanh cấp xã.
+
+    Broadcast scheduling and automation for commune loudspeaker stations.
+    """
+    setup_logging(debug)
+    app = App(config_path=config_path, debug=debug)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _register() -> None:
+    from loa.commands import config_cmd
+
+    cli.add_command(config_cmd.config)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="loa")

@@ -1,0 +1,465 @@
+"""The config.toml schema (pydantic) and its checks.
+
+`load_config(path)` returns a validated `Config` or raises `ConfigError` whose `problems` list
+every problem at once, one `key.path: message` line each. Field-level rules live on the models;
+rules that relate several keys (overlapping slots, slots in quiet hours, unknown topics) live in
+`cross_check`, which runs on every part that validated on its own, so one bad slot does not hide
+the problems of another.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from loa.errors import ConfigError
+from loa.units import (
+    format_duration,
+    parse_days,
+    parse_duration,
+    parse_time_of_day,
+    parse_time_range,
+    seconds_of_day,
+)
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _slug(value: object) -> str:
+    if not isinstance(value, str) or not SLUG.match(value):
+        raise ValueError(
+            f"{value!r} is not an id: use lower-case ASCII letters, digits and '-', "
+            'e.g. "dich-vu-cong"'
+        )
+    return value
+
+
+def _timezone(value: object) -> str:
+    if isinstance(value, str) and value:
+        try:
+            ZoneInfo(value)
+            return value
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=1, cutoff=0.6)
+    hint = f'did you mean "{close[0]}"?' if close else 'e.g. "Asia/Ho_Chi_Minh"'
+    raise ValueError(f'"{value}" is not an IANA time zone; {hint}')
+
+
+def _pause(value: object) -> float:
+    if value in (0, "0", "0s", 0.0):
+        return 0.0
+    return parse_duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Pause = Annotated[float, BeforeValidator(_pause)]
+TimeOfDay = Annotated[time, BeforeValidator(parse_time_of_day)]
+TimeRange = Annotated[tuple[time, time], BeforeValidator(parse_time_range)]
+Slug = Annotated[str, BeforeValidator(_slug)]
+TimeZoneName = Annotated[str, BeforeValidator(_timezone)]
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    value = value.expanduser()
+    if base is not None and not value.is_absolute():
+        value = Path(base) / value
+    return value
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Station(Section):
+    id: Slug = Field(description="Mã đài, ổn định (stable station code used in reports)")
+    name: str = Field(min_length=1, description="Tên đài (station name printed on reports)")
+    timezone: TimeZoneName = Field(
+        default="Asia/Ho_Chi_Minh", description="Múi giờ IANA (IANA time zone)"
+    )
+    quiet_hours: TimeRange | None = Field(
+        default=None, description="Giờ yên tĩnh, chỉ phát tin khẩn cấp (only emergencies air)"
+    )
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Library(Section):
+    root: Path = Field(
+        default=Path("audio_library/demo"),
+        description="Thư mục thư viện, mỗi chủ đề một thư mục con (one folder per topic id)",
+    )
+    target_loudness: float = Field(
+        default=-16.0, ge=-40, le=-5, description="Độ lớn mục tiêu, LUFS (target loudness)"
+    )
+    require_approval: bool = Field(
+        default=False, description="Chỉ phát tin đã duyệt (only approved spots air)"
+    )
+
+    _resolve_root = field_validator("root")(_resolve)
+
+
+class Database(Section):
+    url: str = Field(
+        default="sqlite:///data/loa.db",
+        validate_default=True,
+        description="SQLAlchemy URL; đường dẫn sqlite tương đối tính từ thư mục config",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _resolve_sqlite(cls, value: str, info: ValidationInfo) -> str:
+        prefix = "sqlite:///"
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError(f'"{value}" is not a database URL ("sqlite:///data/loa.db")')
+        if value.startswith(prefix) and not value.startswith(prefix + "/"):
+            rel = value[len(prefix) :]
+            if rel and rel != ":memory:":
+                return prefix + str(_resolve(Path(rel), info))
+        return value
+
+
+class Output(Section):
+    backend: Literal["device", "file", "null"] = Field(
+        default="device", description="device | file | null"
+    )
+    device: str = Field(default="default", description="Tên thiết bị âm thanh (`loa output list`)")
+    path: Path | None = Field(default=None, description="Tệp WAV cho backend file")
+
+    _resolve_path = field_validator("path")(_resolve)
+
+
+class Report(Section):
+    recipient: str = Field(
+        default="Phòng Văn hóa và Thông tin huyện",
+        description="Nơi nhận báo cáo (recipient printed on the report)",
+    )
+    place: str = Field(
+        default="", description="Địa danh ở dòng ngày tháng (place of the date line)"
+    )
+    signer: str = Field(default="", description="Người ký báo cáo (signer's name)")
+
+
+class Topic(Section):
+    id: Slug = Field(description="Mã chủ đề = tên thư mục (topic id = library folder)")
+    name: str = Field(min_length=1, description="Tên chủ đề in trên báo cáo")
+    weight: float = Field(default=1.0, gt=0, description="Tỉ trọng thời lượng (airtime share)")
+
+
+class Slot(Section):
+    name: Slug = Field(description="Tên buổi phát (slot name)")
+    start: TimeOfDay = Field(description='Giờ bắt đầu "HH:MM" (local start time)')
+    length: Duration = Field(description='Thời lượng "10m" (length to fill)')
+    days: str = Field(default="mon-sun", description="Ngày trong tuần (day_of_week)")
+    topics: list[str] = Field(default=["*"], min_length=1, description='Chủ đề; "*" = tất cả')
+    max_length: Duration | None = Field(
+        default=None, description="Giới hạn thời lượng buổi phát (cap, e.g. 15m)"
+    )
+    intro: Path | None = Field(default=None, description="Nhạc hiệu mở đầu (intro jingle)")
+    outro: Path | None = Field(default=None, description="Nhạc hiệu kết thúc (outro jingle)")
+    pause: Pause = Field(default=0.0, description="Khoảng lặng giữa các tin (pause)")
+
+    _resolve_jingles = field_validator("intro", "outro")(_resolve)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
+    @cached_property
+    def weekdays(self) -> frozenset[int]:
+        return parse_days(self.days)
+
+    @property
+    def start_s(self) -> int:
+        return seconds_of_day(self.start)
+
+
+class Config(Section):
+    station: Station
+    library: Library = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    database: Database = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    output: Output = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    report: Report = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    topics: list[Topic] = Field(min_length=1)
+    slots: list[Slot] = Field(default=[])
+
+    # Set by check_config: the file this config was read from (not a key of the file).
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        return self._source
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.station.tz
+
+    @property
+    def topic_ids(self) -> list[str]:
+        return [t.id for t in self.topics]
+
+    def slot_topics(self, slot: Slot) -> list[str]:
+        return self.topic_ids if "*" in slot.topics else list(slot.topics)
+
+
+# ---------------------------------------------------------------- error formatting
+
+
+def format_loc(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
+    """The model class whose field the last element of `loc` would be."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) else None
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _message(error: Any) -> str:
+    loc = error["loc"]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc)
+        known = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f'did you mean "{close[0]}"?' if close else f"known keys: {', '.join(known)}"
+        return f"unknown key; {hint}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(error["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _problems(exc: ValidationError, prefix: Sequence[int | str] = ()) -> list[str]:
+    return [f"{format_loc([*prefix, *e['loc']])}: {_message(e)}" for e in exc.errors()]
+
+
+# ---------------------------------------------------------------- cross-key checks
+
+
+def _clock(s: float) -> str:
+    s = int(s) % 86400
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}" + (f":{s % 60:02d}" if s % 60 else "")
+
+
+def _week_intervals(slot: Slot) -> list[tuple[float, float, int]]:
+    """(start, end, weekday) in seconds from Monday 00:00; an end may pass the week's end."""
+    return [
+        (d * 86400 + slot.start_s, d * 86400 + slot.start_s + slot.length, d)
+        for d in sorted(slot.weekdays)
+    ]
+
+
+def _overlap_days(a: Slot, b: Slot) -> list[int]:
+    week = 7 * 86400
+    days = set()
+    for a0, a1, day in _week_intervals(a):
+        for b0, b1, _ in _week_intervals(b):
+            for shift in (-week, 0, week):
+                if a0 < b1 + shift and b0 + shift < a1:
+                    days.add(day)
+    return sorted(days)
+
+
+def _quiet_overlap(slot: Slot, quiet: tuple[time, time]) -> bool:
+    q0, q1 = seconds_of_day(quiet[0]), seconds_of_day(quiet[1])
+    if q1 <= q0:
+        q1 += 86400  # crosses midnight
+    s0, s1 = slot.start_s, slot.start_s + slot.length
+    return any(s0 < q1 + shift and q0 + shift < s1 for shift in (-86400, 0, 86400))
+
+
+def cross_check(
+    quiet: tuple[time, time] | None,
+    topics: Iterable[tuple[int, Topic]],
+    slots: Iterable[tuple[int, Slot]],
+) -> list[str]:
+    problems: list[str] = []
+    topics, slots = list(topics), list(slots)
+    ids: dict[str, int] = {}
+    for i, topic in topics:
+        if topic.id in ids:
+            problems.append(
+                f'topics[{i}].id: "{topic.id}" is already used by topics[{ids[topic.id]}]'
+            )
+        ids.setdefault(topic.id, i)
+    names: dict[str, int] = {}
+    for i, slot in slots:
+        if slot.name in names:
+            problems.append(
+                f'slots[{i}].name: "{slot.name}" is already used by slots[{names[slot.name]}]'
+            )
+        names.setdefault(slot.name, i)
+        for j, topic_id in enumerate(slot.topics):
+            if topic_id != "*" and topic_id not in ids:
+                close = difflib.get_close_matches(topic_id, list(ids), n=1, cutoff=0.6)
+                hint = f'did you mean "{close[0]}"?' if close else "see [[topics]] for the ids"
+                problems.append(f'slots[{i}].topics[{j}]: no topic "{topic_id}"; {hint}')
+        if slot.max_length is not None and slot.length > slot.max_length:
+            problems.append(
+                f"slots[{i}].length: {format_duration(slot.length)} is longer than "
+                f"max_length {format_duration(slot.max_length)}"
+            )
+        span = f"{_clock(slot.start_s)}-{_clock(slot.start_s + slot.length)}"
+        if quiet is not None and _quiet_overlap(slot, quiet):
+            q = quiet
+            problems.append(
+                f'slots[{i}].start: "{slot.name}" {span} falls inside quiet_hours '
+                f"{_clock(seconds_of_day(q[0]))}-{_clock(seconds_of_day(q[1]))}; "
+                "only emergencies air then: move the slot or change station.quiet_hours"
+            )
+        if slot.length > 86400:
+            problems.append(f"slots[{i}].length: a slot cannot last more than a day")
+    for n, (i, a) in enumerate(slots):
+        for j, b in slots[:n]:
+            days = _overlap_days(a, b)
+            if days:
+                problems.append(
+                    f'slots[{i}].start: "{a.name}" {_clock(a.start_s)}-'
+                    f'{_clock(a.start_s + a.length)} overlaps slots[{j}] "{b.name}" '
+                    f"{_clock(b.start_s)}-{_clock(b.start_s + b.length)} on "
+                    f"{', '.join(WEEKDAYS[d] for d in days)}"
+                )
+    return problems
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _parts(raw: dict[str, Any], key: str, model: type[BaseModel], ctx: dict[str, Any]) -> list:
+    items = raw.get(key)
+    good = []
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            with contextlib.suppress(ValidationError):
+                good.append((i, model.model_validate(item, context=ctx)))
+    return good
+
+
+def validate(raw: dict[str, Any], base_dir: Path) -> tuple[Config | None, list[str]]:
+    """Validate parsed TOML. Returns the config (None if invalid) and every problem found."""
+    ctx = {"base_dir": base_dir}
+    problems: list[str] = []
+    config: Config | None = None
+    try:
+        config = Config.model_validate(raw, context=ctx)
+    except ValidationError as exc:
+        problems.extend(_problems(exc))
+    station = raw.get("station") if isinstance(raw.get("station"), dict) else {}
+    try:
+        quiet = parse_time_range(station["quiet_hours"]) if "quiet_hours" in station else None
+    except ValueError:
+        quiet = None  # reported by the field check
+    output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
+    if output.get("backend") == "file" and not output.get("path"):
+        problems.append('output.path: required when output.backend = "file" (e.g. "data/air.wav")')
+    problems.extend(
+        cross_check(quiet, _parts(raw, "topics", Topic, ctx), _parts(raw, "slots", Slot, ctx))
+    )
+    return (config if not problems else None), problems
+
+
+_TOML_POS = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse the file; syntax errors become a ConfigError naming the line and column."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc}"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = _TOML_POS.match(str(exc))
+        if not match:
+            raise ConfigError(str(path), [f"TOML syntax error: {exc}"]) from None
+        line_no = int(match["line"])
+        lines = text.splitlines()
+        shown = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+        raise ConfigError(
+            str(path),
+            [
+                f"line {line_no}, column {match['col']}: TOML syntax error: {match['msg']}",
+                f"    {shown}",
+            ],
+        ) from None
+
+
+def check_config(path: Path) -> tuple[Config | None, list[str]]:
+    """(config or None, problems); never raises for a bad file, only for an unreadable one."""
+    raw = read_toml(path)
+    config, problems = validate(raw, path.resolve().parent)
+    if config is not None:
+        config._source = path.resolve()
+    return config, problems
+
+
+def load_config(path: Path) -> Config:
+    config, problems = check_config(path)
+    if config is None:
+        raise ConfigError(str(path), problems)
+    return config
+
+
+def iter_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+    """Every documented key as `section.key` (`topics[].weight`), for the reference in README."""
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        inner = _inner_model(field.annotation)
+        is_list = getattr(field.annotation, "__origin__", None) is list
+        path = f"{prefix}{name}{'[]' if is_list and inner is not None else ''}"
+        if inner is not None:
+            keys.extend(iter_keys(inner, path + "."))
+        else:
+            keys.append(path)
+    return keys

@@ -1,0 +1,144 @@
+"""The database engine and the schema's ordered migrations.
+
+Why a small declared list and not Alembic: loa ships as one package to station PCs that no
+developer touches; the schema is a handful of tables that must open on SQLite (each station) and
+PostgreSQL (the district); and upgrades run unattended at start-up. A list of
+`Migration(version, why, upgrade)` applied in order inside one transaction each, with the version
+recorded in `loa_schema`, does that with no migration environment, script folder or revision
+graph to package. The rules:
+
+- A new database is created from the current models and stamped with the latest version.
+- An existing database is upgraded by running every migration above its version, in order.
+- A migration is never edited once released; a change of schema is a new migration at the end.
+  A migration that creates a table declares that table's columns itself (frozen), so it does not
+  drift when the model changes later.
+- A database whose version is newer than this loa is refused with a clear message (no downgrade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import SQLModel
+
+from airtime.models import Airtime, Event
+from loa.errors import DatabaseError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    why: str
+    upgrade: Callable[[Connection], None]
+
+
+# Every table of loa, in creation order. A new table is added here AND by a new migration.
+TABLES: tuple[sa.Table, ...] = (Airtime.__table__, Event.__table__)  # type: ignore[attr-defined]
+
+
+def _v1_baseline(conn: Connection) -> None:
+    SQLModel.metadata.create_all(conn, tables=[Airtime.__table__, Event.__table__])
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "airtime log and station events", _v1_baseline),)
+
+SCHEMA_TABLE = sa.Table(
+    "loa_schema",
+    sa.MetaData(),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("why", sa.Text, nullable=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+
+def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    return max(m.version for m in migrations)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL: the daemon writes while `loa airtime report` reads. synchronous=FULL: a committed
+    # airtime row survives a power cut. busy_timeout: a CLI and the daemon wait for each other.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite files get their folder created and the pragmas above."""
+    if url.startswith("sqlite:///") and url not in ("sqlite:///", "sqlite:///:memory:"):
+        path = Path(url.removeprefix("sqlite:///"))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"database.url: cannot create the folder {path.parent}: {exc.strerror}; "
+                "check [database] url in config.toml"
+            ) from None
+    try:
+        engine = sa.create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise DatabaseError(f"database.url: cannot use {url!r}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def schema_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table("loa_schema"):
+        return 1 if sa.inspect(conn).has_table("airtime") else 0
+    value = conn.execute(sa.select(sa.func.max(SCHEMA_TABLE.c.version))).scalar()
+    return int(value or 0)
+
+
+def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database to the latest version; returns the version it had before."""
+    latest = latest_version(migrations)
+    with engine.begin() as conn:
+        before = schema_version(conn)
+        if before > latest:
+            raise DatabaseError(
+                f"database.url: {engine.url} has schema version {before}, newer than this loa "
+                f"knows ({latest}): install the newer loa that made it, or point [database] url "
+                "at another file"
+            )
+        SCHEMA_TABLE.create(conn, checkfirst=True)
+        if before == 0:
+            SQLModel.metadata.create_all(conn, tables=list(TABLES))
+            pending = [Migration(latest, "created at this version", lambda _c: None)]
+        else:
+            pending = sorted((m for m in migrations if m.version > before), key=lambda m: m.version)
+        for migration in pending:
+            migration.upgrade(conn)
+            conn.execute(
+                SCHEMA_TABLE.insert().values(
+                    version=migration.version,
+                    why=migration.why,
+                    applied_at=datetime.now(UTC).replace(tzinfo=None),
+                )
+            )
+    return before
+
+
+def open_database(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> Engine:
+    """Engine for `url`, migrated to the latest schema. Errors become DatabaseError."""
+    engine = create_db_engine(url)
+    try:
+        migrate(engine, migrations)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseError(
+            f"database.url: cannot open {url}: {reason}; check [database] url in config.toml "
+            "and that the file is a loa database"
+        ) from None
+    return engine

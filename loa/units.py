@@ -1,0 +1,112 @@
+"""Pure parsing of the values operators write in config.toml: durations, times of day,
+time ranges and day-of-week expressions. Each parser raises ValueError with the message
+that `loa config check` prints after the key path."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+_DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun|[0-6])"
+_DAY_PART = re.compile(rf"^(?:\*|{_DAY}(?:-{_DAY})?)(?:/\d+)?$")
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+DURATION_HINT = 'a duration ("90s", "10m", "1h30m" or a number of seconds)'
+TIME_HINT = "a time of day (HH:MM or HH:MM:SS)"
+
+
+def parse_duration(value: object) -> float:
+    """'90s', '10m', '1h30m', '1h', 90, 90.5 or '90' -> seconds (> 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        try:
+            seconds = float(text)
+        except ValueError:
+            match = _DURATION.match(text)
+            if not text or not match:
+                raise ValueError(f'"{value}" is not {DURATION_HINT}') from None
+            seconds = (
+                int(match["h"] or 0) * 3600 + int(match["m"] or 0) * 60 + float(match["s"] or 0)
+            )
+    else:
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than 0 seconds")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """3725 -> '1h2m5s'; the inverse of parse_duration for whole seconds."""
+    whole = round(seconds)
+    h, rest = divmod(whole, 3600)
+    m, s = divmod(rest, 60)
+    parts = [f"{h}h" if h else "", f"{m}m" if m else "", f"{s}s" if s else ""]
+    return "".join(parts) or "0s"
+
+
+def parse_time_of_day(value: object) -> time:
+    """'06:00' or '06:00:30' -> time."""
+    if not isinstance(value, str):
+        raise ValueError(f'{value!r} is not {TIME_HINT}; write it in quotes, e.g. "06:00"')
+    match = _TIME.match(value.strip())
+    if match:
+        h, m, s = int(match[1]), int(match[2]), int(match[3] or 0)
+        if h < 24 and m < 60 and s < 60:
+            return time(h, m, s)
+    raise ValueError(f'"{value}" is not {TIME_HINT}')
+
+
+def parse_time_range(value: object) -> tuple[time, time]:
+    """'21:30-05:00' -> (21:30, 05:00); the range may cross midnight."""
+    hint = 'a range of times of day "HH:MM-HH:MM", e.g. "21:30-05:00"'
+    if not isinstance(value, str) or value.count("-") != 1:
+        raise ValueError(f"{value!r} is not {hint}")
+    first, last = (part.strip() for part in value.split("-"))
+    try:
+        start, end = parse_time_of_day(first), parse_time_of_day(last)
+    except ValueError:
+        raise ValueError(f'"{value}" is not {hint}') from None
+    if start == end:
+        raise ValueError(f'"{value}" is empty: start and end are the same time')
+    return start, end
+
+
+def seconds_of_day(t: time) -> int:
+    return t.hour * 3600 + t.minute * 60 + t.second
+
+
+# Monday 2024-01-01 is a fixed reference week for expanding day-of-week expressions.
+_REFERENCE_MONDAY = datetime(2024, 1, 1)
+
+
+def parse_days(value: object) -> frozenset[int]:
+    """An APScheduler day_of_week expression ('mon-fri', 'sat,sun', '*') -> weekdays 0=Mon..6=Sun.
+
+    APScheduler itself parses the expression, so what config check accepts is exactly what the
+    daemon's CronTrigger will fire on."""
+    hint = 'a day-of-week expression such as "mon-sun", "mon-fri" or "sat,sun"'
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not {hint}")
+    # APScheduler reads "mon-thu7" as "mon-thu" and "mon-" as "mon": refuse such typos first.
+    for part in value.split(","):
+        if not _DAY_PART.match(part.strip().lower()):
+            raise ValueError(f'"{value}" is not {hint} ("{part.strip()}" is not a day or range)')
+    try:
+        trigger = CronTrigger(day_of_week=value, hour=0, minute=0, second=0, timezone="UTC")
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f'"{value}" is not {hint} ({exc})') from None
+    days: set[int] = set()
+    start = _REFERENCE_MONDAY.replace(tzinfo=trigger.timezone)
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire < start + timedelta(days=7):
+        days.add(fire.weekday())
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    if not days:
+        raise ValueError(f'"{value}" names no day of the week')
+    return frozenset(days)
