@@ -163,6 +163,33 @@ class Report(Section):
     signer: str = Field(default="", description="Người ký báo cáo (signer's name)")
 
 
+class Daemon(Section):
+    catch_up: bool = Field(
+        default=True,
+        description="Khởi động lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
+    )
+    socket: Path = Field(
+        default=Path("data/loa.sock"),
+        description="Ổ điều khiển của daemon cho play-now và status (control socket)",
+    )
+    heartbeat: Duration = Field(
+        default=5.0, description="Nhịp sống ghi vào CSDL (heartbeat interval)"
+    )
+
+    _resolve_socket = field_validator("socket")(_resolve)
+
+
+class Amplifier(Section):
+    on_air: str = Field(default="", description="Lệnh bật ampli trước buổi phát (relay on command)")
+    off_air: str = Field(default="", description="Lệnh tắt ampli sau buổi phát (relay off command)")
+    pre_roll: Pause = Field(
+        default=0.0, description="Bật ampli sớm bấy nhiêu trước tin đầu (pre-roll before the slot)"
+    )
+    timeout: Duration = Field(
+        default=10.0, description="Thời gian chờ tối đa của lệnh (hook timeout)"
+    )
+
+
 class Topic(Section):
     id: Slug = Field(description="Mã chủ đề = tên thư mục (topic id = library folder)")
     name: str = Field(min_length=1, description="Tên chủ đề in trên báo cáo")
@@ -205,6 +232,8 @@ class Config(Section):
     database: Database = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     output: Output = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     report: Report = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    daemon: Daemon = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    amplifier: Amplifier = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     topics: list[Topic] = Field(min_length=1)
     slots: list[Slot] = Field(default=[])
 

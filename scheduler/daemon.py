@@ -1,0 +1,346 @@
+"""The unattended daemon: slot jobs on APScheduler, one air worker, heartbeat, reload, control.
+
+Threads: APScheduler's executor only enqueues (a job never plays audio itself); one air worker
+plays broadcasts one at a time in priority order (emergency, then priority, then slots and
+normal ad hoc broadcasts in arrival order); the control server answers `loa play-now` and
+`loa status`; the caller's thread runs the heartbeat loop, which also watches config.toml.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from scheduler.airlog import AirLog
+from scheduler.clock import Clock, SystemClock
+from scheduler.control import ControlServer
+from scheduler.lock import StationLock
+from scheduler.notify import sd_notify, watchdog_interval_s
+from scheduler.runner import LEAD_S, Outcome, Runner, Spot, SpotSource
+from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
+from scheduler.spec import StationSpec
+
+log = logging.getLogger("loa.daemon")
+
+PRIORITIES = {"emergency": 0, "priority": 1, "normal": 2}
+SLOT_PRIORITY = 2
+
+
+@dataclass(order=True)
+class Broadcast:
+    priority: int
+    order: int
+    kind: str = field(compare=False)  # "slot" | "adhoc" | "emergency"
+    occurrence: Occurrence | None = field(default=None, compare=False)
+    spots: list[Spot] = field(default_factory=list, compare=False)
+    done: threading.Event = field(default_factory=threading.Event, compare=False)
+    outcome: Outcome | None = field(default=None, compare=False)
+
+
+StationLoader = Callable[[], StationSpec]
+AdhocResolver = Callable[[dict[str, Any]], list[Spot]]
+
+
+class Daemon:
+    def __init__(
+        self,
+        *,
+        load_station: StationLoader,
+        airlog: AirLog,
+        runner: Runner,
+        lock: StationLock,
+        control_path: Path,
+        resolve_adhoc: AdhocResolver,
+        config_path: Path | None = None,
+        clock: Clock | None = None,
+        heartbeat_s: float = 5.0,
+    ) -> None:
+        self.load_station = load_station
+        self.airlog = airlog
+        self.runner = runner
+        self.lock = lock
+        self.control = ControlServer(control_path, self.handle_request)
+        self.resolve_adhoc = resolve_adhoc
+        self.config_path = config_path
+        self.clock = clock or SystemClock()
+        self.heartbeat_s = heartbeat_s
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.config_error: str | None = None
+        self.started_at = self.clock.now()
+        self._queue: queue.PriorityQueue[Broadcast] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._scheduler: BackgroundScheduler | None = None
+        self._worker: threading.Thread | None = None
+        self._config_mtime = self._mtime()
+
+    @property
+    def station(self) -> StationSpec:
+        return self.runner.station
+
+    # ------------------------------------------------------------------ start and stop
+    def start(self) -> None:
+        self.lock.acquire()
+        self.recover()
+        self._scheduler = BackgroundScheduler(timezone=self.station.tz)
+        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        self._schedule_slots()
+        self._scheduler.start()
+        self.control.start()
+        self._worker = threading.Thread(target=self._work, name="loa-air", daemon=True)
+        self._worker.start()
+        self.beat()
+        sd_notify("READY=1\nSTATUS=loa: on air duty")
+        log.info(
+            "station %s running: %d slots, next %s",
+            self.station.id,
+            len(self.station.slots),
+            ", ".join(f"{j.id}@{j.next_run_time:%Y-%m-%d %H:%M:%S}" for j in self._jobs()),
+        )
+
+    def stop(self, fade_ms: float = 500.0) -> None:
+        """Fade out what is on air, close its rows as interrupted, stop every thread."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        sd_notify("STOPPING=1")
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        self.runner.cut_current(fade_ms)
+        self._queue.put(Broadcast(-1, next(self._order), "stop"))
+        if self._worker is not None:
+            self._worker.join(timeout=fade_ms / 1000 + 10)
+        self.control.stop()
+        closed = self.airlog.close_open(self.clock.now())
+        if closed:
+            log.warning("closed %d open airtime rows as interrupted at shutdown", closed)
+        self.beat()
+        self.lock.release()
+        log.info("station %s stopped", self.station.id)
+
+    def run_forever(self, handle_signals: bool = True) -> None:
+        if handle_signals:
+            signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+            signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+            signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
+        self.start()
+        watchdog = watchdog_interval_s()
+        interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
+        try:
+            while not self.stopping.wait(interval):
+                self.beat()
+                if watchdog:
+                    sd_notify("WATCHDOG=1")
+                if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
+                    self.reload()
+        finally:
+            self.stopping.clear()
+            self.stop()
+
+    # ------------------------------------------------------------------ crash recovery
+    def recover(self) -> None:
+        """Close rows left open by a crash at the last heartbeat; log slots missed meanwhile;
+        air what still fits of a slot we are inside."""
+        now = self.clock.now()
+        state = self.airlog.daemon_state()
+        last = state.heartbeat_at if state is not None else None
+        if self.airlog.open_rows():
+            closed = self.airlog.close_open(last or now)
+            self.airlog.event(
+                "warning",
+                "daemon",
+                f"{closed} play(s) left open by a crash or power cut closed as interrupted "
+                f"at the last heartbeat {last.isoformat() if last else '?'}",
+            )
+        if last is None:
+            return
+        for occ in occurrences(self.station, last, now):
+            if occ.end <= now and not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
+                self.runner._missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
+        current = [
+            o for o in occurrences(self.station, now - timedelta(days=1), now) if o.end > now
+        ]
+        for occ in current:
+            self.enqueue_slot(occ)
+
+    # ------------------------------------------------------------------ slots
+    def _jobs(self) -> list[Any]:
+        return [] if self._scheduler is None else self._scheduler.get_jobs()
+
+    def _schedule_slots(self) -> None:
+        assert self._scheduler is not None
+        for job in self._jobs():
+            job.remove()
+        lead = self.station.amplifier.pre_roll_s + LEAD_S + 1.0
+        for slot in self.station.slots:
+            self._scheduler.add_job(
+                self._fire,
+                trigger=EarlyTrigger(slot_trigger(slot, self.station.tz), lead),
+                args=[slot.name],
+                id=f"slot:{slot.name}",
+                name=slot.name,
+                # Late by less than the slot's length (a busy machine, a suspend): still run;
+                # the runner airs what fits. Coalesce: after a long suspend, run once, not N times.
+                misfire_grace_time=max(1, int(slot.length_s)),
+                coalesce=True,
+                max_instances=1,
+                replace_existing=True,
+            )
+
+    def _occurrence_of(self, slot_name: str) -> Occurrence | None:
+        slot = self.station.slot(slot_name)
+        if slot is None:
+            return None
+        since = self.clock.now() - timedelta(seconds=slot.length_s + 60)
+        fire = slot_trigger(slot, self.station.tz).get_next_fire_time(None, since)
+        return None if fire is None else Occurrence(fire, slot)
+
+    def _fire(self, slot_name: str) -> None:
+        occ = self._occurrence_of(slot_name)
+        if occ is not None:
+            self.enqueue_slot(occ)
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        occ = self._occurrence_of(str(event.job_id).removeprefix("slot:"))
+        if occ is not None:
+            self.runner._missed(occ, "APScheduler missed the slot's start (machine busy or asleep)")
+
+    def enqueue_slot(self, occ: Occurrence, priority: int = SLOT_PRIORITY) -> Broadcast:
+        item = Broadcast(priority, next(self._order), "slot", occurrence=occ)
+        self._queue.put(item)
+        return item
+
+    # ------------------------------------------------------------------ ad hoc
+    def enqueue_adhoc(self, spots: list[Spot], priority: str) -> Broadcast:
+        kind = "emergency" if priority == "emergency" else "adhoc"
+        item = Broadcast(PRIORITIES[priority], next(self._order), kind, spots=spots)
+        self._queue.put(item)
+        current = self.runner.current
+        if kind == "emergency" and current is not None and current.kind != "emergency":
+            self.runner.cut_current(50)
+        return item
+
+    # ------------------------------------------------------------------ the air worker
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item.kind == "stop" or self.stopping.is_set():
+                item.done.set()
+                if item.kind == "stop":
+                    return
+                continue
+            try:
+                if item.occurrence is not None:
+                    item.outcome = self.runner.air_slot(item.occurrence)
+                    if item.outcome.status == "cut" and not self.stopping.is_set():
+                        # cut by an emergency: the rest of the slot airs after it, if time allows
+                        self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
+                else:
+                    item.outcome = self.runner.air_adhoc(item.kind, item.spots)
+            except Exception as exc:  # one bad broadcast never stops the station
+                log.exception("broadcast failed")
+                self.airlog.event("error", "daemon", f"{item.kind}: {type(exc).__name__}: {exc}")
+            finally:
+                item.done.set()
+
+    # ------------------------------------------------------------------ reload, heartbeat
+    def _mtime(self) -> float | None:
+        try:
+            return None if self.config_path is None else self.config_path.stat().st_mtime
+        except OSError:
+            return None
+
+    def reload(self) -> bool:
+        self.reload_requested.clear()
+        self._config_mtime = self._mtime()
+        try:
+            station = self.load_station()
+        except Exception as exc:
+            message = str(exc).strip()
+            self.config_error = message
+            self.airlog.event(
+                "error",
+                "config",
+                "sửa đổi config.toml bị từ chối, vẫn chạy cấu hình cũ "
+                f"(edit refused, the last good config keeps running):\n{message}",
+            )
+            return False
+        self.config_error = None
+        self.runner.station = station
+        if self._scheduler is not None:
+            self._schedule_slots()
+        self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
+        return True
+
+    def status(self) -> dict[str, Any]:
+        airing = self.runner.current
+        return {
+            "pid": os.getpid(),
+            "station": self.station.id,
+            "config_error": self.config_error,
+            "on_air": None
+            if airing is None
+            else {
+                "kind": airing.kind,
+                "slot": airing.slot,
+                "since": airing.started.isoformat(),
+                "titles": airing.titles,
+            },
+            "queued": self._queue.qsize(),
+            "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
+        }
+
+    def beat(self) -> None:
+        try:
+            self.airlog.beat(
+                self.clock.now(),
+                pid=os.getpid(),
+                started_at=self.started_at,
+                state=json.dumps(self.status(), ensure_ascii=False),
+            )
+        except Exception:
+            log.exception("heartbeat failed")
+
+    # ------------------------------------------------------------------ control channel
+    def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        cmd = request.get("cmd")
+        if cmd == "ping":
+            return {"ok": True}
+        if cmd == "status":
+            return {"ok": True, **self.status()}
+        if cmd == "play":
+            priority = str(request.get("priority", "normal"))
+            if priority not in PRIORITIES:
+                return {"ok": False, "error": f"priority {priority!r}: normal|priority|emergency"}
+            try:
+                spots = self.resolve_adhoc(request)
+            except Exception as exc:
+                return {"ok": False, "error": str(exc)}
+            item = self.enqueue_adhoc(spots, priority)
+            if request.get("wait"):
+                item.done.wait(timeout=float(request.get("timeout", 3600)))
+                outcome = item.outcome
+                return {
+                    "ok": outcome is not None and outcome.status == "aired",
+                    "status": outcome.status if outcome else "pending",
+                    "error": outcome.message if outcome else None,
+                    "items": [
+                        {"key": r.key, "status": r.status, "played_s": r.played_s}
+                        for r in (outcome.results if outcome else [])
+                    ],
+                }
+            return {"ok": True, "queued": [s.title for s in spots], "priority": priority}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}

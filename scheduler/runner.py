@@ -1,0 +1,313 @@
+"""The slot runner: one occurrence of a slot (or one ad hoc broadcast), from plan to log.
+
+The runner decides whether an occurrence airs (not twice, not in quiet hours, what still fits
+when late), asks the planner for a plan, switches the amplifier, hands the plan to the output and
+turns the output's events into airtime rows: a row is opened when an item's first sample reaches
+the device and closed when its last one did, or when it was cut.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from playlists.planner import plan_slot
+from playlists.types import Candidate, Plan, SlotRequest
+from scheduler.airlog import AirLog
+from scheduler.clock import Clock
+from scheduler.hooks import run_hook
+from scheduler.output.base import Event, ItemEnded, ItemStarted, Output, PlayHandle, PlayItem
+from scheduler.slots import Occurrence, quiet_overlap
+from scheduler.spec import StationSpec
+
+log = logging.getLogger("loa.runner")
+
+# How long before the first sample the runner hands a plan to the output: the device needs a
+# few hundred milliseconds to place the first sample exactly (FINDINGS.md: 100 ms buffer).
+LEAD_S = 1.0
+
+
+@dataclass(frozen=True)
+class Spot:
+    """What the runner needs of a catalogued spot."""
+
+    id: str
+    topic: str
+    path: str  # relative to the library root: what the log records
+    file: Path  # what the output opens
+    title: str
+    duration_s: float
+    gain_db: float = 0.0
+    valid_from: date | None = None
+    valid_until: date | None = None
+    approved: bool = True
+
+    def candidate(self) -> Candidate:
+        return Candidate(
+            spot=self.id,
+            topic=self.topic,
+            duration_s=self.duration_s,
+            path=self.path,
+            title=self.title,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            approved=self.approved,
+        )
+
+
+SpotSource = Callable[[], Sequence[Spot]]
+Planner = Callable[[SlotRequest, Sequence[Spot]], Plan]
+
+
+@dataclass
+class Outcome:
+    """What became of one occurrence or broadcast."""
+
+    status: str  # aired | cut | missed | skipped | already | empty
+    message: str = ""
+    plan: Plan | None = None
+    results: list[ItemEnded] = field(default_factory=list)
+
+
+@dataclass
+class Airing:
+    """The broadcast on air now (what `loa status` shows and an emergency cuts)."""
+
+    kind: str
+    slot: str | None
+    handle: PlayHandle
+    titles: list[str]
+    started: datetime
+    cut: bool = False
+
+
+class Runner:
+    def __init__(
+        self,
+        station: StationSpec,
+        airlog: AirLog,
+        output: Output,
+        clock: Clock,
+        spots: SpotSource,
+        planner: Planner | None = None,
+    ) -> None:
+        self.station = station
+        self.airlog = airlog
+        self.output = output
+        self.clock = clock
+        self.spots = spots
+        self.planner = planner or self.plan_from_log
+        self.current: Airing | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ planning
+    def plan_from_log(self, request: SlotRequest, spots: Sequence[Spot]) -> Plan:
+        """The plan the log implies: what `loa playlist preview` shows for the same slot."""
+        return plan_slot(
+            request,
+            [s.candidate() for s in spots],
+            self.airlog.history(),
+            self.station.weights,
+            require_approval=self.station.require_approval,
+        )
+
+    def request_for(self, occ: Occurrence, start: datetime, length_s: float) -> SlotRequest:
+        slot = self.station.slot(occ.slot.name) or occ.slot
+        return SlotRequest(
+            name=slot.name,
+            start=start.astimezone(self.station.tz),
+            length_s=max(0.0, length_s),
+            topics=slot.topics,
+            pause_s=slot.pause_s,
+        )
+
+    # ------------------------------------------------------------------ one slot
+    def air_slot(self, occ: Occurrence) -> Outcome:
+        """Air one occurrence of a slot; safe to call again for the same one (never twice)."""
+        slot = occ.slot
+        now = self.clock.now()
+        done = self.airlog.rows_between(slot.name, occ.at, occ.end)
+        # Rows of this occurrence exist: it aired, or it was cut (an emergency, a crash) and
+        # the rest of its window may still air. Never again from its start.
+        resuming = bool(done)
+        cut = done and done[-1].status in ("interrupted", "skipped") and done[-1].spot is not None
+        if done and not cut:
+            return Outcome(
+                "already", f"{slot.name} {occ.at:%Y-%m-%d %H:%M} đã phát (already aired)"
+            )
+        start = (
+            occ.at
+            if now <= occ.at - timedelta(seconds=LEAD_S / 2)
+            else now + timedelta(seconds=LEAD_S)
+        )
+        length = (occ.end - start).total_seconds()
+        late = start > occ.at
+        if late and not resuming and not self.station.catch_up:
+            return self._missed(
+                occ, "daemon was not running at the slot's start (catch_up = false)"
+            )
+        quiet = quiet_overlap(start, max(length, 0.0), self.station.quiet_hours, self.station.tz)
+        if quiet is not None:
+            if quiet <= start:
+                return self._missed(
+                    occ, "inside quiet hours: only emergencies air then", status="skipped"
+                )
+            length = (quiet - start).total_seconds()
+        spots = list(self.spots())
+        if resuming:
+            aired = {r.spot for r in done if r.played_s > 0}
+            rest = [s for s in spots if s.id not in aired]
+            spots = rest or spots
+        request = self.request_for(occ, start, length)
+        plan = self.planner(request, spots)
+        for note in plan.notes:
+            self.airlog.event("warning", "playlist", f"{slot.name}: {note}")
+        if not plan.items:
+            if resuming:
+                return Outcome("already", "nothing left that fits the slot", plan)
+            why = "không có tin/bài nào vừa buổi phát (no eligible spot fits the slot)"
+            return self._missed(occ, why, plan=plan)
+        items = [
+            self._play_item(item.spot, item.offset_s, item.duration_s, spots) for item in plan.items
+        ]
+        meta = [
+            {
+                "kind": "scheduled",
+                "slot": slot.name,
+                "topic": item.topic if item.role == "spot" else None,
+                "spot": item.spot,
+                "title": item.title,
+                "path": item.path,
+                "scheduled_at": start + timedelta(seconds=item.offset_s),
+            }
+            for item in plan.items
+        ]
+        results = self._air("scheduled", slot.name, start, items, meta)
+        cut = any(r.status in ("interrupted", "skipped") for r in results)
+        return Outcome("cut" if cut else "aired", "", plan, results)
+
+    def _missed(
+        self, occ: Occurrence, why: str, status: str = "missed", plan: Plan | None = None
+    ) -> Outcome:
+        self.airlog.record(
+            status=status, kind="scheduled", slot=occ.slot.name, scheduled_at=occ.at, error=why
+        )
+        self.airlog.event("warning", "slot", f"{occ.slot.name} {occ.at.isoformat()}: {why}")
+        return Outcome(status, why, plan)
+
+    def _play_item(
+        self, spot_id: str, offset_s: float, duration_s: float, spots: Sequence[Spot]
+    ) -> PlayItem:
+        spot = next((s for s in spots if s.id == spot_id), None)
+        if spot is None:  # a jingle, or a spot that vanished since planning
+            return PlayItem(
+                path=Path(spot_id), offset_s=offset_s, duration_s=duration_s, key=spot_id
+            )
+        return PlayItem(
+            path=spot.file,
+            gain_db=spot.gain_db,
+            offset_s=offset_s,
+            duration_s=duration_s,
+            key=spot.id,
+        )
+
+    # ------------------------------------------------------------------ ad hoc
+    def air_adhoc(self, kind: str, spots: Sequence[Spot]) -> Outcome:
+        """Air spots now (kind adhoc or emergency), logged as such."""
+        if kind != "emergency":
+            quiet = quiet_overlap(
+                self.clock.now(),
+                sum(s.duration_s for s in spots),
+                self.station.quiet_hours,
+                self.station.tz,
+            )
+            if quiet is not None:
+                why = "giờ yên tĩnh: chỉ tin khẩn cấp được phát (quiet hours: only emergencies)"
+                self.airlog.event("warning", "adhoc", why)
+                return Outcome("skipped", why)
+        start = self.clock.now() + timedelta(seconds=LEAD_S)
+        items, meta, offset = [], [], 0.0
+        for spot in spots:
+            items.append(PlayItem(spot.file, spot.gain_db, offset, spot.duration_s, key=spot.id))
+            meta.append(
+                {
+                    "kind": kind,
+                    "slot": None,
+                    "topic": spot.topic or None,
+                    "spot": spot.id or None,
+                    "title": spot.title,
+                    "path": spot.path,
+                    "scheduled_at": start + timedelta(seconds=offset),
+                }
+            )
+            offset += spot.duration_s
+        results = self._air(kind, None, start, items, meta)
+        return Outcome("aired", "", None, results)
+
+    # ------------------------------------------------------------------ the air itself
+    def _air(
+        self,
+        kind: str,
+        slot: str | None,
+        start: datetime,
+        items: list[PlayItem],
+        meta: list[dict[str, object]],
+    ) -> list[ItemEnded]:
+        amp = self.station.amplifier
+        self.clock.sleep_until(start - timedelta(seconds=amp.pre_roll_s + LEAD_S))
+        problem = run_hook("on_air", amp.on_air, amp.timeout_s)
+        if problem:
+            self.airlog.event("error", "hook", problem)
+        rows: dict[int, int] = {}
+
+        def on_event(event: Event) -> None:
+            fields = meta[event.index]
+            try:
+                if isinstance(event, ItemStarted):
+                    rows[event.index] = self.airlog.open_play(started_at=event.started_at, **fields)
+                elif event.index in rows:
+                    self.airlog.close_play(
+                        rows[event.index], event.ended_at, event.played_s, event.status, event.error
+                    )
+                else:
+                    self.airlog.record(
+                        status=event.status,
+                        ended_at=None,
+                        played_s=0.0,
+                        error=event.error,
+                        **fields,
+                    )
+                if isinstance(event, ItemEnded) and event.status == "failed":
+                    self.airlog.event("error", "output", f"{fields['path']}: {event.error}")
+            except Exception:
+                log.exception("could not log %r", event)
+
+        handle = self.output.play(items, start, on_event)
+        with self._lock:
+            self.current = Airing(kind, slot, handle, [str(m["title"]) for m in meta], start)
+        try:
+            total = (items[-1].offset_s if items else 0) + sum(i.duration_s or 0 for i in items)
+            if not handle.wait(timeout=total + LEAD_S + 60):
+                log.error("the output did not finish the plan in time: cutting it")
+                handle.cut()
+                handle.wait(timeout=10)
+        finally:
+            with self._lock:
+                self.current = None
+            problem = run_hook("off_air", amp.off_air, amp.timeout_s)
+            if problem:
+                self.airlog.event("error", "hook", problem)
+        return handle.results()
+
+    def cut_current(self, fade_ms: float = 50.0) -> Airing | None:
+        """Fade out what is on air (an emergency cuts in); returns what was cut."""
+        with self._lock:
+            airing = self.current
+        if airing is not None:
+            airing.cut = True
+            airing.handle.cut(fade_ms)
+        return airing
