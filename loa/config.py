@@ -166,7 +166,7 @@ class Report(Section):
 class Daemon(Section):
     catch_up: bool = Field(
         default=True,
-        description="Khởi động lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
+        description="Vào lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
     )
     socket: Path = Field(
         default=Path("data/loa.sock"),

@@ -10,12 +10,12 @@ import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from playlists.types import Play
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from airtime import log as airlog
 from airtime.models import Airtime, Event
-from playlists.types import Play
 from scheduler.models import DaemonState
 
 log = logging.getLogger("loa.airlog")

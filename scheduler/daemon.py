@@ -17,7 +17,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.control import ControlServer
 from scheduler.lock import StationLock
 from scheduler.notify import sd_notify, watchdog_interval_s
-from scheduler.runner import LEAD_S, Outcome, Runner, Spot, SpotSource
+from scheduler.runner import LEAD_S, Outcome, Runner, Spot
 from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
 from scheduler.spec import StationSpec
 

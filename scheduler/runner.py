@@ -17,6 +17,7 @@ from pathlib import Path
 
 from playlists.planner import plan_slot
 from playlists.types import Candidate, Plan, SlotRequest
+
 from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
