@@ -8,6 +8,7 @@ the device and closed when its last one did, or when it was cut.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +23,7 @@ from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, Output, PlayHandle, PlayItem
-from scheduler.slots import Occurrence, quiet_overlap
+from scheduler.slots import Occurrence, quiet_overlap, slot_request
 from scheduler.spec import StationSpec
 
 log = logging.getLogger("loa.runner")
@@ -117,13 +118,12 @@ class Runner:
         )
 
     def request_for(self, occ: Occurrence, start: datetime, length_s: float) -> SlotRequest:
-        slot = self.station.slot(occ.slot.name) or occ.slot
-        return SlotRequest(
-            name=slot.name,
-            start=start.astimezone(self.station.tz),
-            length_s=max(0.0, length_s),
-            topics=slot.topics,
-            pause_s=slot.pause_s,
+        """The planner's request: on time, exactly what `loa playlist preview` asked."""
+        request = slot_request(self.station, occ)
+        if start == occ.at and length_s == occ.slot.length_s:
+            return request
+        return dataclasses.replace(
+            request, start=start.astimezone(self.station.tz), length_s=max(0.0, length_s)
         )
 
     # ------------------------------------------------------------------ one slot

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from playlists.types import SlotRequest
 
 from scheduler.spec import SlotSpec, StationSpec
 
@@ -59,6 +60,18 @@ class Occurrence:
     @property
     def end(self) -> datetime:
         return self.at + timedelta(seconds=self.slot.length_s)
+
+
+def slot_request(station: StationSpec, occ: Occurrence) -> SlotRequest:
+    """What the planner is asked for one occurrence (the runner and the preview alike)."""
+    slot = occ.slot
+    return SlotRequest(
+        name=slot.name,
+        start=occ.at.astimezone(station.tz),
+        length_s=slot.length_s,
+        topics=slot.topics,
+        pause_s=slot.pause_s,
+    )
 
 
 def occurrences(station: StationSpec, start: datetime, end: datetime) -> list[Occurrence]:

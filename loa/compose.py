@@ -1,0 +1,190 @@
+"""The composition root: config.toml in, the engine's parts out.
+
+Everything that turns the validated `Config` into the scheduler's plain values, and picks the
+implementations (library, output, clock), lives here, so `scheduler` never reads config.toml and
+the commands stay thin.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from loa.config import Config
+from loa.errors import LoaError
+from scheduler.runner import Spot
+from scheduler.spec import AmplifierSpec, SlotSpec, StationSpec
+
+log = logging.getLogger("loa.compose")
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> StationSpec:
+    slots = tuple(
+        SlotSpec(
+            name=s.name,
+            start=s.start,
+            length_s=s.length,
+            days=s.days,
+            topics=tuple(config.slot_topics(s)),
+            pause_s=s.pause,
+            intro=s.intro,
+            outro=s.outro,
+        )
+        for s in config.slots
+    )
+    amp = config.amplifier
+    return StationSpec(
+        id=config.station.id,
+        name=config.station.name,
+        tz=config.tz,
+        weights={t.id: t.weight for t in config.topics},
+        slots=slots + extra_slots,
+        quiet_hours=config.station.quiet_hours,
+        library_root=config.library.root,
+        require_approval=config.library.require_approval,
+        target_loudness=config.library.target_loudness,
+        catch_up=config.daemon.catch_up,
+        amplifier=AmplifierSpec(
+            on_air=amp.on_air or None,
+            off_air=amp.off_air or None,
+            pre_roll_s=amp.pre_roll,
+            timeout_s=amp.timeout,
+        ),
+    )
+
+
+def demo_slot(
+    config: Config, now: datetime, lead_s: float = 20.0, length_s: float = 60.0
+) -> SlotSpec:
+    """A one-minute slot starting `lead_s` from now, today only: `loa run --demo`."""
+    local = (now + timedelta(seconds=lead_s)).astimezone(config.tz).replace(microsecond=0)
+    return SlotSpec(
+        name="demo",
+        start=local.time(),
+        length_s=length_s,
+        days=WEEKDAY_NAMES[local.weekday()],
+        topics=tuple(config.topic_ids),
+        pause_s=1.0,
+    )
+
+
+def max_slot_length(config: Config) -> float | None:
+    return max((s.length for s in config.slots), default=None)
+
+
+# ---------------------------------------------------------------- the library
+
+
+def library_spots(config: Config, engine: Engine, on: date | None = None) -> list[Spot]:
+    """The catalogue's playable spots as the runner needs them (eligibility is the planner's)."""
+    from audio_library.catalog import playable_spots
+
+    root = config.library.root
+    return [
+        Spot(
+            id=r.id,
+            topic=r.topic,
+            path=r.path,
+            file=root / r.disk_path,
+            title=r.title,
+            duration_s=r.duration_s,
+            gain_db=r.gain_db or 0.0,
+            valid_from=r.valid_from,
+            valid_until=r.valid_until,
+            approved=r.approved,
+        )
+        for r in playable_spots(engine)
+    ]
+
+
+def rescan(config: Config, engine: Engine) -> Any:
+    """Incremental scan of the library (unchanged files are not decoded again)."""
+    from audio_library.scan import scan_library
+
+    return scan_library(
+        engine,
+        config.library.root,
+        config.topic_ids,
+        target_lufs=config.library.target_loudness,
+        max_spot_s=max_slot_length(config),
+    )
+
+
+class LibrarySource:
+    """Spots for each slot: the library is rescanned first, so a spot dropped into its folder
+    airs in the next slot; a failing scan is logged and the last good list is used."""
+
+    def __init__(self, config: Config, engine: Engine, report: Any = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.report = report
+        self._last: list[Spot] = []
+
+    def __call__(self) -> list[Spot]:
+        try:
+            rescan(self.config, self.engine)
+            self._last = library_spots(self.config, self.engine)
+        except Exception as exc:  # never stop a slot for a library problem
+            log.exception("library rescan failed; using the last good list")
+            if self.report is not None:
+                self.report("error", "library", f"rescan failed: {exc}")
+        return self._last
+
+
+def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> list[Spot]:
+    """`loa play-now`: a topic's next spot in rotation, or any audio file."""
+    from audio_library.catalog import probe_file
+
+    topic = request.get("topic")
+    file = request.get("file")
+    if bool(topic) == bool(file):
+        raise LoaError("play-now: give --topic ID or --file PATH (one of them)")
+    if topic:
+        if topic not in config.topic_ids:
+            raise LoaError(
+                f"--topic: no topic {topic!r}; the topics are: {', '.join(config.topic_ids)}"
+            )
+        from playlists.planner import plan_slot
+        from playlists.types import SlotRequest
+
+        from scheduler.airlog import AirLog
+
+        spots = [s for s in library_spots(config, engine) if s.topic == topic]
+        if not spots:
+            raise LoaError(
+                f"--topic {topic}: chủ đề chưa có tin/bài nào phát được (no playable spot); "
+                "run `loa library scan` and `loa library list --topic " + topic + "`"
+            )
+        now = datetime.now(config.tz)
+        plan = plan_slot(
+            SlotRequest("play-now", now, max(s.duration_s for s in spots), (topic,)),
+            [s.candidate() for s in spots],
+            AirLog(engine, config.station.id).history(),
+            {topic: 1.0},
+            require_approval=config.library.require_approval,
+        )
+        if not plan.items:
+            raise LoaError(f"--topic {topic}: no eligible spot today ({'; '.join(plan.notes)})")
+        first = plan.items[0].spot
+        return [next(s for s in spots if s.id == first)]
+    path = Path(str(file)).expanduser().resolve()
+    info = probe_file(path, target_lufs=config.library.target_loudness)
+    root = config.library.root.resolve()
+    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return [
+        Spot(
+            id=info.id,
+            topic="",
+            path=shown,
+            file=path,
+            title=info.title,
+            duration_s=info.duration_s,
+            gain_db=info.gain_db or 0.0,
+        )
+    ]
