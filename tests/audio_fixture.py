@@ -27,9 +27,7 @@ NEEDS = "apt-get install pulseaudio pulseaudio-utils libasound2-plugins libporta
 def start_virtual_audio(va_dir: Path) -> dict[str, str]:
     """Start the server in `va_dir`, return its environment (not applied)."""
     env = dict(os.environ, VA_DIR=str(va_dir))
-    out = subprocess.run(
-        ["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=30
-    )
+    out = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=30)
     if out.returncode == 3:
         raise FileNotFoundError(out.stderr.strip())
     if out.returncode != 0:
