@@ -30,7 +30,7 @@ log = logging.getLogger("loa.output.device")
 
 DEFAULT_LATENCY_S = 0.1  # measured: no underruns with both cores busy; starts stay exact
 DEFAULT_NAMES = ("", "default")
-_open_streams = 0  # streams of this process: PortAudio may only be re-initialised at zero
+_open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio re-init at none)
 
 
 def _sd() -> Any:
@@ -147,7 +147,7 @@ class DeviceOutput(EngineOutput):
     def _open(self) -> None:
         sd = _sd()
         try:
-            if self._failures and _open_streams == 0:
+            if self._failures and not _open_outputs:
                 # re-scan: the device may have been plugged in or the server restarted
                 sd._terminate()
                 sd._initialize()
@@ -172,8 +172,7 @@ class DeviceOutput(EngineOutput):
             log.log(level, "%s; retrying in %.0f s", self.error, self._backoff)
             self._backoff = min(self._backoff * 2, self.retry_max_s)
             return
-        global _open_streams
-        _open_streams += 1
+        _open_outputs.add(id(self))
         self.channels = channels
         self._stream = stream
         self._measure_offset()
@@ -226,11 +225,10 @@ class DeviceOutput(EngineOutput):
         self.engine.fail_due(time.time() + self._offset, self.error)
 
     def _drop_stream(self) -> None:
-        global _open_streams
         stream, self._stream = self._stream, None
         if stream is None:
             return
-        _open_streams -= 1
+        _open_outputs.discard(id(self))
         try:
             stream.abort()
             stream.close()
