@@ -1,0 +1,195 @@
+"""Streaming decoder: an ffmpeg pipe producing mono float32 PCM at the output's rate.
+
+The ffmpeg binary comes from the imageio-ffmpeg wheel. A reader thread moves fixed-size chunks
+from the pipe into a bounded queue; when the queue is full the thread blocks, the pipe fills and
+ffmpeg stops decoding. Memory per decoder is therefore bounded by the queue (``max_buffer_s``)
+plus the OS pipe buffer, whatever the length of the file: a 60-minute spot plays in the same
+memory as a 1-minute one.
+
+Every file is downmixed to mono by ffmpeg (a loudspeaker network is mono); the engine copies
+that one channel to every channel of the device. The loudness gain is applied here, in the
+reader thread, so the audio callback only copies.
+
+`read` never blocks: the audio callback calls it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import subprocess
+import tempfile
+import threading
+import time
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("loa.output.decoder")
+
+CHUNK_FRAMES = 4096
+_EMPTY = np.zeros(0, dtype=np.float32)
+
+
+@cache
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_command(path: Path, rate: int) -> list[str]:
+    return [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-map",
+        "0:a:0",
+        "-f",
+        "f32le",
+        "-ac",
+        "1",
+        "-ar",
+        str(rate),
+        "pipe:1",
+    ]
+
+
+class _End:
+    """Queue marker: the stream is over (error is None) or broke (error says why)."""
+
+    def __init__(self, error: str | None) -> None:
+        self.error = error
+
+
+class StreamDecoder:
+    """Decode `path` to mono float32 at `rate`, `gain_db` applied, ahead of the reader."""
+
+    def __init__(
+        self, path: Path, rate: int, gain_db: float = 0.0, max_buffer_s: float = 2.0
+    ) -> None:
+        self.path = Path(path)
+        self.rate = int(rate)
+        self.gain = float(10.0 ** (gain_db / 20.0))
+        self.max_chunks = max(2, math.ceil(max_buffer_s * rate / CHUNK_FRAMES))
+        self._q: queue.Queue[np.ndarray | _End] = queue.Queue(maxsize=self.max_chunks)
+        self._cur: np.ndarray = _EMPTY
+        self._pos = 0
+        self._closed = False
+        self.finished = False  # every decoded frame has been read (or it failed)
+        self.error: str | None = None
+        self.frames_decoded = 0
+        self.frames_read = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        if not self.path.is_file():
+            self._fail(f"file not found: {self.path}")
+            return
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as ffmpeg
+        try:
+            self._proc = subprocess.Popen(
+                ffmpeg_command(self.path, self.rate),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+            )
+        except OSError as e:
+            self._fail(f"cannot start ffmpeg for {self.path}: {e}")
+            return
+        self._thread = threading.Thread(
+            target=self._reader, name=f"decode:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _fail(self, error: str) -> None:
+        self._q.put(_End(error))
+
+    def _reader(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        out = self._proc.stdout
+        nbytes = CHUNK_FRAMES * 4
+        error: str | None = None
+        try:
+            while not self._closed:
+                data = out.read(nbytes)
+                if not data:
+                    break
+                usable = len(data) - len(data) % 4
+                chunk = np.frombuffer(data[:usable], dtype="<f4")
+                if self.gain != 1.0:
+                    chunk = chunk * np.float32(self.gain)
+                self.frames_decoded += len(chunk)
+                self._q.put(chunk)  # blocks when the buffer is full: back-pressure
+        except (OSError, ValueError) as e:
+            error = f"reading the decoder of {self.path} failed: {e}"
+        rc = self._proc.wait()
+        if self._closed:
+            return
+        if error is None and rc != 0:
+            self._stderr.seek(0)
+            msg = self._stderr.read()[-600:].decode("utf-8", "replace").strip()
+            error = f"cannot decode {self.path}: {msg or f'ffmpeg exited with {rc}'}"
+        if error is None and self.frames_decoded == 0:
+            error = f"no audio in {self.path}"
+        if error:
+            log.warning("%s", error)
+        self._stderr.close()
+        self._q.put(_End(error))
+
+    @property
+    def buffered_frames(self) -> int:
+        """Frames decoded but not yet read (for tests and diagnostics)."""
+        return self.frames_decoded - self.frames_read
+
+    def read(self, max_frames: int) -> np.ndarray:
+        """Up to `max_frames` frames; empty if none is ready yet or the stream is finished
+        (then `finished` is True and `error` tells a failure from a normal end). Never blocks."""
+        if self._pos >= len(self._cur):
+            if self.finished:
+                return _EMPTY
+            try:
+                nxt = self._q.get_nowait()
+            except queue.Empty:
+                return _EMPTY
+            if isinstance(nxt, _End):
+                self.finished = True
+                self.error = nxt.error
+                return _EMPTY
+            self._cur, self._pos = nxt, 0
+        n = min(max_frames, len(self._cur) - self._pos)
+        chunk = self._cur[self._pos : self._pos + n]
+        self._pos += n
+        self.frames_read += n
+        return chunk
+
+    def wait_ready(self, timeout: float = 5.0) -> bool:
+        """Block (not from the audio callback!) until data or the end is available."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self._pos < len(self._cur) or not self._q.empty() or self.finished:
+                return True
+            time.sleep(0.002)
+        return False
+
+    def close(self) -> None:
+        """Stop ffmpeg and free the buffer. Safe to call twice."""
+        self._closed = True
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        # unblock a reader stuck on a full queue
+        while True:
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                break
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                log.warning("ffmpeg for %s did not exit", self.path)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()

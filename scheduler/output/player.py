@@ -1,0 +1,142 @@
+"""What the device and file backends share: plans in, decoders ahead, events out.
+
+`EngineOutput` owns an `Engine` (the timeline, run by the audio callback or the file writer)
+and does the non-realtime work around it from its own service thread: it starts the decoders
+of the next items before they are due (`PREFETCH` items ahead, so the next spot is decoded
+while the current one plays), and delivers the engine's raw events to the plans' handles as
+`ItemStarted`/`ItemEnded`, converted from the output clock to UTC, never before the instant
+they describe (``hold=True``) so an ``ItemStarted`` means the sample is at the DAC now.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from scheduler.output.base import (
+    EventCallback,
+    ItemEnded,
+    ItemStarted,
+    OutputError,
+    PlayHandle,
+    PlayItem,
+    from_epoch,
+    to_epoch,
+)
+from scheduler.output.decoder import StreamDecoder
+from scheduler.output.engine import DONE, Engine, EngineItem, EnginePlan, RawEnd, RawEvent
+
+log = logging.getLogger("loa.output")
+
+PREFETCH = 3  # items with a running decoder: the current one and the next two
+
+
+class EngineOutput:
+    name = "engine"
+
+    def __init__(self, rate: int, *, max_buffer_s: float = 2.0) -> None:
+        self.rate = int(rate)
+        self.engine = Engine(self.rate)
+        self.max_buffer_s = max_buffer_s
+        self._pending: list[RawEvent] = []
+        self._closed = False
+        self._stop = threading.Event()
+        self._service_lock = threading.Lock()
+
+    # -- clock: output clock = POSIX time + offset -------------------------------------------
+    def clock_offset(self) -> float:
+        return 0.0
+
+    # -- the Output interface ----------------------------------------------------------------
+    def play(
+        self, items: Sequence[PlayItem], at: datetime, on_event: EventCallback | None = None
+    ) -> PlayHandle:
+        if self._closed:
+            raise OutputError(f"output {self.name} is closed")
+        handle = PlayHandle(items, on_event)
+        if not handle.items:
+            return handle
+        plan = EnginePlan(
+            handle=handle,
+            start_s=to_epoch(at) + self.clock_offset(),
+            items=[EngineItem(i, it) for i, it in enumerate(handle.items)],
+        )
+
+        def cut(fade_ms: float) -> None:
+            plan.cut_request = fade_ms
+
+        handle._cut = cut
+        self._before_submit(plan)
+        self.engine.submit(plan)
+        return handle
+
+    def _before_submit(self, plan: EnginePlan) -> None:
+        """Hook for subclasses (the file backend fixes its origin on the first plan)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> EngineOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- non-realtime service ----------------------------------------------------------------
+    def prefetch(self) -> None:
+        """Start decoders for the next `PREFETCH` items that will play."""
+        count = 0
+        for plan in self.engine.plans():
+            for it in plan.items[plan.cur :]:
+                if it.state == DONE:
+                    continue
+                if it.source is None:
+                    it.source = StreamDecoder(
+                        it.item.path, self.rate, it.item.gain_db, self.max_buffer_s
+                    )
+                count += 1
+                if count >= PREFETCH:
+                    return
+
+    def dispatch(self, hold: bool) -> None:
+        """Deliver raw events whose instant has come (all of them if not `hold`)."""
+        ev = self.engine.events
+        while ev:
+            self._pending.append(ev.popleft())
+        if not self._pending:
+            return
+        offset = self.clock_offset()
+        now = time.time()
+        n = 0
+        for raw in self._pending:
+            t = raw.t - offset
+            if hold and t > now:
+                break
+            self._deliver(raw, t)
+            n += 1
+        del self._pending[:n]
+
+    def _deliver(self, raw: RawEvent, t: float) -> None:
+        plan = raw.plan
+        item = plan.items[raw.index]
+        key = item.item.key
+        if isinstance(raw, RawEnd):
+            if item.source is not None:
+                item.source.close()
+            if raw.status == "failed":
+                log.warning("item %d (%s) failed: %s", raw.index, item.item.path, raw.error)
+            plan.handle._deliver(
+                ItemEnded(
+                    raw.index, key, from_epoch(t), raw.frames / self.rate, raw.status, raw.error
+                )
+            )
+        else:
+            plan.handle._deliver(ItemStarted(raw.index, key, from_epoch(t), measured=True))
+
+    def _shutdown_engine(self, error: str) -> None:
+        """Fail what is left and deliver every event now. Only once render() has stopped."""
+        self.engine.abort(time.time() + self.clock_offset(), error)
+        self.dispatch(hold=False)  # closes the decoders of the ended items

@@ -1,0 +1,82 @@
+"""The streaming decoder, with the real ffmpeg binary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scheduler.output.decoder import CHUNK_FRAMES, StreamDecoder
+from tests.audio_media import decode, ffmpeg, tone
+
+
+def read_all(dec: StreamDecoder, timeout: float = 30.0) -> np.ndarray:
+    parts = []
+    end = time.monotonic() + timeout
+    while not dec.finished:
+        chunk = dec.read(10_000)
+        if len(chunk):
+            parts.append(chunk.copy())
+        else:
+            assert time.monotonic() < end, "decoder stalled"
+            time.sleep(0.001)
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "rate"),
+    [(".wav", 22050), (".flac", 44100), (".mp3", 44100), (".ogg", 32000), (".opus", 48000)],
+)
+def test_any_format_and_rate_comes_out_at_the_output_rate(
+    tmp_path: Path, suffix: str, rate: int
+) -> None:
+    src = tone(tmp_path / f"t{suffix}", 440, 1.0, rate=rate)
+    dec = StreamDecoder(src, 48000)
+    pcm = read_all(dec)
+    assert dec.error is None
+    assert abs(len(pcm) - 48000) < 48000 * 0.01  # 1 s, give or take codec padding
+    spectrum = np.abs(np.fft.rfft(pcm[2400:45600]))
+    assert abs(np.argmax(spectrum) * 48000 / 43200 - 440) < 3
+    dec.close()
+
+
+def test_gain_is_applied_and_stereo_is_folded_to_mono(tmp_path: Path) -> None:
+    src = tone(tmp_path / "st.wav", 1000, 0.5, ch=2)
+    ref = decode(src)
+    pcm = read_all(StreamDecoder(src, 48000, gain_db=-6.0))
+    assert len(pcm) == len(ref)
+    np.testing.assert_allclose(pcm, ref * 10 ** (-6 / 20), atol=1e-6)
+
+
+def test_missing_and_broken_files_fail_with_the_path(tmp_path: Path) -> None:
+    missing = StreamDecoder(tmp_path / "nope.mp3", 48000)
+    assert len(read_all(missing)) == 0
+    assert missing.error == f"file not found: {tmp_path / 'nope.mp3'}"
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"this is not audio" * 100)
+    bad = StreamDecoder(junk, 48000)
+    assert len(read_all(bad)) == 0
+    assert bad.error is not None and str(junk) in bad.error
+
+
+def test_memory_is_bounded_whatever_the_length(tmp_path: Path) -> None:
+    """A 20-minute file: unread, the decoder holds at most its buffer and ffmpeg waits."""
+    src = tmp_path / "long.flac"
+    ffmpeg("-f", "lavfi", "-i", "sine=f=300:d=1200:sample_rate=8000", "-c:a", "flac", str(src))
+    dec = StreamDecoder(src, 48000, max_buffer_s=1.0)
+    cap_frames = dec.max_chunks * CHUNK_FRAMES
+    time.sleep(1.5)  # ample time to decode far more than the buffer if nothing held it back
+    assert dec._proc is not None and dec._proc.poll() is None  # ffmpeg blocked, not done
+    held = dec.buffered_frames
+    assert 0 < held <= cap_frames + CHUNK_FRAMES  # the queue plus the chunk being handed over
+    assert cap_frames * 4 < 1.1 * 4 * 48000  # i.e. about one second of audio, not 20 minutes
+    got = 0
+    for _ in range(200):  # consume ~4 s; the buffer refills but never exceeds its bound
+        got += len(dec.read(CHUNK_FRAMES))
+        assert dec.buffered_frames <= cap_frames + CHUNK_FRAMES
+        time.sleep(0.0005)
+    assert got > 0
+    dec.close()
+    assert dec._proc.poll() is not None  # closing stops ffmpeg
