@@ -55,6 +55,13 @@ class Airtime(SQLModel, table=True):
         sa.Index("ix_airtime_topic_started", "topic", "started_at"),
         sa.Index("ix_airtime_slot_scheduled", "slot", "scheduled_at"),
         sa.Index("ix_airtime_status", "status"),
+        # Migration 3: the integrity chain's order, and a covering index for the report.
+        sa.Index("ix_airtime_chain", "station", "chain_seq", unique=True),
+        sa.Index(
+            "ix_airtime_report",
+            *("station", "kind", "topic", "status", "spot", "path", "started_at", "played_s"),
+        ),
+        sa.Index("ix_airtime_month", "kind", "status", "started_at", "station", "played_s"),
     )
 
     seq: int | None = Field(default=None, primary_key=True)
@@ -74,6 +81,8 @@ class Airtime(SQLModel, table=True):
     error: str | None = Field(default=None)
     # Integrity chain: sha256(prev_hash + canonical row), set when the row is closed.
     hash: str | None = Field(default=None, max_length=64)
+    # Position in the station's chain = the order rows were closed (1, 2, ...); NULL while open.
+    chain_seq: int | None = Field(default=None)
 
 
 class Event(SQLModel, table=True):

@@ -48,7 +48,24 @@ def _v1_baseline(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[Airtime.__table__, Event.__table__])
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "airtime log and station events", _v1_baseline),)
+def _v3_airtime_chain(conn: Connection) -> None:
+    """airtime.chain_seq (the integrity chain's order) and the indexes the report needs."""
+    conn.exec_driver_sql("ALTER TABLE airtime ADD COLUMN chain_seq INTEGER")
+    names = ("station", "chain_seq", "kind", "topic", "status", "spot", "path", "started_at")
+    frozen = sa.Table("airtime", sa.MetaData(), *(sa.Column(n) for n in (*names, "played_s")))
+    c = frozen.c
+    sa.Index("ix_airtime_chain", c.station, c.chain_seq, unique=True).create(conn)
+    sa.Index(
+        "ix_airtime_report",
+        *(c.station, c.kind, c.topic, c.status, c.spot, c.path, c.started_at, c.played_s),
+    ).create(conn)
+    sa.Index("ix_airtime_month", c.kind, c.status, c.started_at, c.station, c.played_s).create(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "airtime log and station events", _v1_baseline),
+    Migration(3, "airtime integrity chain order and report index", _v3_airtime_chain),
+)
 
 SCHEMA_TABLE = sa.Table(
     "loa_schema",
