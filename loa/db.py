@@ -31,6 +31,7 @@ from sqlmodel import SQLModel
 
 from airtime.models import Airtime, Event
 from loa.errors import DatabaseError
+from scheduler.models import DaemonState
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ class Migration:
 
 
 # Every table of loa, in creation order. A new table is added here AND by a new migration.
-TABLES: tuple[sa.Table, ...] = (Airtime.__table__, Event.__table__)  # type: ignore[attr-defined]
+TABLES: tuple[sa.Table, ...] = (  # type: ignore[attr-defined]
+    Airtime.__table__,
+    Event.__table__,
+    DaemonState.__table__,
+)
 
 
 def _v1_baseline(conn: Connection) -> None:
@@ -62,9 +67,23 @@ def _v3_airtime_chain(conn: Connection) -> None:
     sa.Index("ix_airtime_month", c.kind, c.status, c.started_at, c.station, c.played_s).create(conn)
 
 
+def _v4_daemon_state(conn: Connection) -> None:
+    """The daemon's heartbeat row (crash recovery, `loa status`)."""
+    sa.Table(
+        "daemon_state",
+        sa.MetaData(),
+        sa.Column("station", sa.String(64), primary_key=True),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("heartbeat_at", sa.DateTime, nullable=False),
+        sa.Column("state", sa.String, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
     Migration(3, "airtime integrity chain order and report index", _v3_airtime_chain),
+    Migration(4, "daemon heartbeat and state", _v4_daemon_state),
 )
 
 SCHEMA_TABLE = sa.Table(
