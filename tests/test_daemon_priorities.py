@@ -118,7 +118,7 @@ def test_emergency_cuts_in_and_the_slot_resumes(daemon) -> None:
 
 
 def test_priority_airs_before_normal_and_both_after_the_slot(daemon) -> None:
-    d, engine, start, sock = daemon
+    d, engine, _start, sock = daemon
     wait_for(lambda: d.runner.current is not None)
     assert request(sock, {"cmd": "play", "file": "normal", "priority": "normal"})["ok"]
     assert request(sock, {"cmd": "play", "file": "priority", "priority": "priority"})["ok"]

@@ -4,6 +4,7 @@ crash recovery, reload of a good and a bad edit. Real SQLite, the null output ba
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -83,7 +84,7 @@ def test_three_days_of_slots_write_honest_rows(airlog: AirLog) -> None:
         assert mine, f"{occ} did not air"
         assert mine[0].started_at == occ.at  # on time
         assert all(r.ended_at <= occ.end for r in mine)  # never past the slot
-        for a, b in zip(mine, mine[1:], strict=False):
+        for a, b in itertools.pairwise(mine):
             assert (b.started_at - a.ended_at).total_seconds() == pytest.approx(1.0)  # the pause
         assert all(
             r.played_s == pytest.approx((r.ended_at - r.started_at).total_seconds()) for r in mine
