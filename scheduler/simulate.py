@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from playlists.planner import Rotation
-
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
 from scheduler.output.null import NullOutput
 from scheduler.runner import LEAD_S, Runner, Spot
-from scheduler.slots import occurrences
+from scheduler.slots import Occurrence, occurrences
 from scheduler.spec import AmplifierSpec, StationSpec
 
 
@@ -62,17 +61,31 @@ def simulate(
     topic_of = {s.id: s.topic for s in spots}
     result = Simulation()
     todo = occurrences(station, start, end)
-    for n, occ in enumerate(todo, 1):
-        clock.set(occ.at - timedelta(seconds=LEAD_S + 1))
-        outcome = runner.air_slot(occ)
-        result.slots += 1
-        result.outcomes[outcome.status] += 1
-        for ended in outcome.results:
-            if ended.status == "completed":
-                topic = topic_of.get(ended.key, "")
-                result.plays += 1
-                result.plays_by_topic[topic] += 1
-                result.seconds_by_topic[topic] += ended.played_s
+    done = 0
+    for day in _days(todo):
+        with airlog.batch():  # one transaction a day: fast, and a stop loses one day at most
+            for occ in day:
+                clock.set(occ.at - timedelta(seconds=LEAD_S + 1))
+                outcome = runner.air_slot(occ)
+                result.slots += 1
+                result.outcomes[outcome.status] += 1
+                for ended in outcome.results:
+                    if ended.status == "completed":
+                        topic = topic_of.get(ended.key, "")
+                        result.plays += 1
+                        result.plays_by_topic[topic] += 1
+                        result.seconds_by_topic[topic] += ended.played_s
+        done += len(day)
         if progress is not None:
-            progress(n, len(todo))
+            progress(done, len(todo))
     return result
+
+
+def _days(todo: list[Occurrence]) -> list[list[Occurrence]]:
+    days: list[list[Occurrence]] = []
+    for occ in todo:
+        if days and days[-1][0].at.date() == occ.at.date():
+            days[-1].append(occ)
+        else:
+            days.append([occ])
+    return days
