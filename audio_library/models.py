@@ -50,8 +50,8 @@ class Spot(SQLModel, table=True):
     trim_start_s: float = Field(default=0.0)  # leading silence
     trim_end_s: float = Field(default=0.0)  # trailing silence
     gain_db: float | None = Field(default=None)  # to reach [library] target_loudness
-    added_at: datetime  # naive UTC
-    removed_at: datetime | None = Field(default=None)  # naive UTC
+    added_at: datetime  # UTC
+    removed_at: datetime | None = Field(default=None)  # UTC
 
 
 class SpotMeta(SQLModel, table=True):
@@ -64,5 +64,5 @@ class SpotMeta(SQLModel, table=True):
     valid_until: date | None = Field(default=None)  # inclusive
     approved: bool = Field(default=False)
     approved_by: str | None = Field(default=None)
-    approved_at: datetime | None = Field(default=None)  # naive UTC
+    approved_at: datetime | None = Field(default=None)  # UTC
     note: str | None = Field(default=None)

@@ -87,9 +87,10 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 
 
 def _register() -> None:
-    from loa.commands import config_cmd
+    from loa.commands import config_cmd, library
 
     cli.add_command(config_cmd.config)
+    cli.add_command(library.library)
 
 
 _register()
