@@ -100,7 +100,9 @@ def _v2_spot_catalogue(conn: Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
-    Migration(2, "the spot catalogue of the audio library and operator metadata", _v2_spot_catalogue),
+    Migration(
+        2, "the spot catalogue of the audio library and operator metadata", _v2_spot_catalogue
+    ),
 )
 
 SCHEMA_TABLE = sa.Table(

@@ -25,7 +25,8 @@ SPOTS: dict[str, list[tuple[str, str]]] = {
     "y-nghia-muc-tieu": [
         (
             "Ý nghĩa của cải cách hành chính - số 1",
-            "Cải cách hành chính giúp người dân và doanh nghiệp làm thủ tục nhanh hơn, ít tốn kém hơn.",
+            "Cải cách hành chính giúp người dân và doanh nghiệp làm thủ tục nhanh "
+            "hơn, ít tốn kém hơn.",
         ),
         (
             "Mục tiêu cải cách hành chính - số 2",
@@ -65,7 +66,8 @@ SPOTS: dict[str, list[tuple[str, str]]] = {
     "dich-vu-cong": [
         (
             "Dịch vụ công trực tuyến - số 1",
-            "Bà con có thể nộp hồ sơ trực tuyến trên Cổng dịch vụ công quốc gia, không cần đến trụ sở.",
+            "Bà con có thể nộp hồ sơ trực tuyến trên Cổng dịch vụ công quốc gia, "
+            "không cần đến trụ sở.",
         ),
         (
             "Nhận kết quả qua bưu điện - số 2",
@@ -80,13 +82,15 @@ SPOTS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "Kế hoạch cải cách năm 2021 - số 2",
-            "Kế hoạch cải cách hành chính năm nay tập trung vào chuyển đổi số và thủ tục hành chính.",
+            "Kế hoạch cải cách hành chính năm nay tập trung vào chuyển đổi số và "
+            "thủ tục hành chính.",
         ),
     ],
     "chi-so": [
         (
             "Chỉ số hài lòng SIPAS - số 1",
-            "Chỉ số hài lòng của người dân đo mức độ hài lòng với sự phục vụ của cơ quan hành chính.",
+            "Chỉ số hài lòng của người dân đo mức độ hài lòng với sự phục vụ của "
+            "cơ quan hành chính.",
         ),
         (
             "Chỉ số PAPI và PCI - số 2",
@@ -116,7 +120,8 @@ SPOTS: dict[str, list[tuple[str, str]]] = {
     "tac-pham-hoi-thi": [
         (
             "Tác phẩm đạt giải hội thi - số 1",
-            "Sau đây là một tác phẩm đạt giải Hội thi sáng tác về cải cách hành chính năm hai nghìn "
+            "Sau đây là một tác phẩm đạt giải Hội thi sáng tác về cải cách hành "
+            "chính năm hai nghìn "
             "không trăm hai mươi.",
         ),
         (
