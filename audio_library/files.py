@@ -101,13 +101,26 @@ def discover(root: Path, topic_ids: list[str]) -> tuple[list[Found], list[Mispla
 
 
 def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[Misplaced]) -> None:
-    seen: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root / disk_dir):
         dirnames[:] = sorted(d for d in dirnames if not _ignored(d))
         rel_dir = Path(dirpath).relative_to(root).as_posix()
+        groups: dict[str, list[str]] = {}
         for filename in sorted(filenames):
-            if _ignored(filename):
-                continue
+            if not _ignored(filename):
+                groups.setdefault(nfc(filename), []).append(filename)
+        for name, spellings in groups.items():
+            # the NFC spelling wins a clash; the others are refused, not catalogued twice
+            spellings.sort(key=lambda s: s != name)
+            for other in spellings[1:]:
+                bad.append(
+                    Misplaced(
+                        f"{rel_dir}/{other}",
+                        f"trùng tên với {rel_dir}/{name} khi chuẩn hoá Unicode (dạng NFD): xoá "
+                        "một trong hai (same name as another file in NFC)",
+                        "bad_name",
+                    )
+                )
+            filename = spellings[0]
             disk_rel = f"{rel_dir}/{filename}"
             if not _utf8(disk_rel):
                 shown = disk_rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -120,17 +133,6 @@ def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[M
                 )
                 continue
             path = nfc(disk_rel)
-            if path in seen:
-                bad.append(
-                    Misplaced(
-                        disk_rel,
-                        f"trùng tên với {seen[path]} khi chuẩn hoá Unicode NFC: xoá một trong "
-                        "hai (same name as another file in NFC)",
-                        "bad_name",
-                    )
-                )
-                continue
-            seen[path] = disk_rel
             try:
                 stat = os.stat(os.path.join(dirpath, filename))
             except OSError:

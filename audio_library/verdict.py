@@ -8,7 +8,8 @@ Refusal codes (stored in `spot.problem`, reasons shown to the operator in Vietna
 | `not_audio` | neither mutagen nor ffmpeg finds audio in it (a text, an image, a document) |
 | `unsupported` | ffmpeg knows the container but has no decoder for its codec |
 | `corrupt` | ffmpeg cannot open or decode it, or reports more than `MAX_DECODE_ERRORS` errors |
-| `truncated` | the decoded audio is shorter than the header declares (by > 0.5 s and > 2 %) |
+| `truncated` | the decoded audio is shorter than the header declares (by > 0.5 s and > 2 %)
+  and the decoder complained no more than a cut at the end makes it (else: `corrupt`) |
 | `silent` | less than `MIN_AUDIBLE_S` of it is above `SILENCE_DB`, or its loudness is gated out |
 | `too_long` | after trimming silence it is longer than the longest slot |
 | `duplicate` | the same bytes are already catalogued under another path |
@@ -25,7 +26,7 @@ from audio_library.tags import Tags
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".wav", ".wave", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".flac"}
 )
-MAX_DECODE_ERRORS = 2
+MAX_DECODE_ERRORS = 3  # a cut at the end logs up to 3 lines; damage inside logs more
 MIN_AUDIBLE_S = 0.5
 GATED_LUFS = -70.0  # what ebur128 reports when nothing passes the absolute gate
 TRUNCATION_MIN_S = 0.5
@@ -61,15 +62,16 @@ def judge(size: int, extension: str, tags: Tags, analysis: Analysis | None) -> R
             f"codec không hỗ trợ: ffmpeg không có bộ giải mã cho {codec} (unsupported codec)",
         )
     if analysis.no_audio or (not analysis.ok and not looks_audio):
-        what = "không có luồng âm thanh" if analysis.no_audio else "ffmpeg không nhận ra"
+        what = "không có luồng âm thanh" if analysis.no_audio else "ffmpeg không nhận ra định dạng"
         return Refusal("not_audio", f"không phải tệp âm thanh: {what} (not audio)")
     if not analysis.ok or not analysis.decoded_s:
         detail = analysis.open_error or (analysis.errors[0] if analysis.errors else "no audio")
         return Refusal("corrupt", f"hỏng: ffmpeg không giải mã được (corrupt: {detail})")
     decoded = analysis.decoded_s
-    if tags.header_s is not None and decoded < tags.header_s - max(
+    short = tags.header_s is not None and decoded < tags.header_s - max(
         TRUNCATION_MIN_S, TRUNCATION_RATIO * tags.header_s
-    ):
+    )
+    if short and analysis.error_count <= MAX_DECODE_ERRORS and tags.header_s is not None:
         return Refusal(
             "truncated",
             f"bị cắt cụt: giải mã {fmt_s(decoded)} / tiêu đề {fmt_s(tags.header_s)} (truncated)",
