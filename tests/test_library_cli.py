@@ -197,6 +197,7 @@ def test_operator_mistakes_are_clear_messages(station: Path) -> None:
 def test_a_spot_longer_than_every_slot_is_refused(station: Path, tmp_path: Path) -> None:
     make_audio(station / "lib/chi-so/Dài quá.flac", seconds=12.0)
     code, out = run(station, "scan", "--json")
+    assert code == 0, out
     rejected = json.loads(out)["rejected"]
     assert rejected == [
         {
