@@ -36,11 +36,15 @@ CODECS = {
     "flac": ["-c:a", "flac"],
     "wav": ["-c:a", "pcm_s16le"],
 }
+FORMATS = {"mp3": "mp3", "ogg": "ogg", "m4a": "ipod", "opus": "opus", "flac": "flac", "wav": "wav"}
 WEIGHTS = {"mp3": 5, "ogg": 2, "m4a": 2, "opus": 1, "flac": 1, "wav": 1}
 
 
 def make(path: Path, seconds: float, seed: int) -> None:
+    """Write a speech-like noise file; via a hidden temporary name, so a killed run leaves no
+    half-written file that the next run would take as done."""
     ext = path.suffix[1:]
+    part = path.with_name(f".part-{path.name}")
     graph = (
         f"anoisesrc=d={seconds}:c=pink:a=0.2:seed={seed},lowpass=f=3500,"
         f"volume='0.3+0.7*gt(sin(2*PI*t*{0.7 + seed % 5 / 10}),0)':eval=frame"
@@ -60,10 +64,13 @@ def make(path: Path, seconds: float, seed: int) -> None:
             "-ar",
             "44100",
             *CODECS[ext],
-            str(path),
+            "-f",
+            FORMATS[ext],
+            str(part),
         ],
         check=True,
     )
+    part.replace(path)
 
 
 def make_library(root: Path, n: int) -> list[Path]:
@@ -133,9 +140,17 @@ def main() -> int:
     parser.add_argument("--workdir", type=Path, default=None, help="keep generated files here")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="loa-bench-"))
-    root = work / "library"
+    pool_dir = work / "library"  # every file ever generated; a run scans the first N of them
     t = time.perf_counter()
-    paths = make_library(root, args.files)
+    made = make_library(pool_dir, args.files)
+    root = work / f"library-{args.files}"
+    paths = []
+    for src in made:
+        dst = root / src.relative_to(pool_dir)
+        if not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.hardlink_to(src)
+        paths.append(dst)
     print(f"library: {len(paths)} files in {root} (made in {time.perf_counter() - t:.0f} s)")
     decode_only(paths[:20], 2)  # warm the page cache, as a scan after copying would find it
     decode_only(paths, 2)
@@ -166,7 +181,7 @@ def main() -> int:
         "first_scan_peak_rss_mb": round(first["maxrss_mb"], 1),
     }
     # memory against the number of files: 100 files vs all
-    small = work / "small"
+    small = work / f"small-of-{args.files}"
     if not small.exists():
         for p in paths[:100]:
             dst = small / p.relative_to(root)
