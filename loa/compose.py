@@ -75,31 +75,35 @@ def demo_slot(
 
 
 def max_slot_length(config: Config) -> float | None:
-    return max((s.length for s in config.slots), default=None)
+    """The longest a spot may be: the longest slot (its cap when it has one)."""
+    return max((s.max_length or s.length for s in config.slots), default=None)
 
 
 # ---------------------------------------------------------------- the library
 
 
 def library_spots(config: Config, engine: Engine, on: date | None = None) -> list[Spot]:
-    """The catalogue's playable spots as the runner needs them (eligibility is the planner's)."""
-    from audio_library.catalog import playable_spots
+    """The catalogue's good spots as the runner needs them. Validity windows and approval are
+    left to the planner (it judges them on each slot's own date), so this list serves a
+    preview of many days as well as one slot."""
+    from audio_library.catalog import list_spots
 
-    root = config.library.root
     return [
         Spot(
             id=r.id,
             topic=r.topic,
             path=r.path,
-            file=root / r.disk_path,
+            file=r.abs_path,
             title=r.title,
-            duration_s=r.duration_s,
-            gain_db=r.gain_db or 0.0,
+            duration_s=r.playable_s,
+            gain_db=r.gain_db,
             valid_from=r.valid_from,
             valid_until=r.valid_until,
             approved=r.approved,
+            start_s=r.trim_start_s,
         )
-        for r in playable_spots(engine)
+        for r in list_spots(engine, config.library.root, include_removed=False)
+        if r.status == "ok" and r.topic in config.topic_ids and r.playable_s > 0
     ]
 
 
@@ -139,8 +143,6 @@ class LibrarySource:
 
 def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> list[Spot]:
     """`loa play-now`: a topic's next spot in rotation, or any audio file."""
-    from audio_library.catalog import probe_file
-
     topic = request.get("topic")
     file = request.get("file")
     if bool(topic) == bool(file):
@@ -152,7 +154,6 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
             )
         from playlists.planner import plan_slot
         from playlists.types import SlotRequest
-
         from scheduler.airlog import AirLog
 
         spots = [s for s in library_spots(config, engine) if s.topic == topic]
@@ -173,18 +174,29 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
             raise LoaError(f"--topic {topic}: no eligible spot today ({'; '.join(plan.notes)})")
         first = plan.items[0].spot
         return [next(s for s in spots if s.id == first)]
+    from audio_library.catalog import probe
+
     path = Path(str(file)).expanduser().resolve()
-    info = probe_file(path, target_lufs=config.library.target_loudness)
+    try:
+        info = probe(path, target_lufs=config.library.target_loudness)
+    except ValueError as exc:
+        raise LoaError(f"--file {path}: {exc}") from None
     root = config.library.root.resolve()
     shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    topic = (
+        shown.split("/", 1)[0]
+        if "/" in shown and shown.split("/", 1)[0] in config.topic_ids
+        else ""
+    )
     return [
         Spot(
             id=info.id,
-            topic="",
+            topic=topic,
             path=shown,
             file=path,
             title=info.title,
-            duration_s=info.duration_s,
-            gain_db=info.gain_db or 0.0,
+            duration_s=info.playable_s,
+            gain_db=info.gain_db,
+            start_s=info.trim_start_s,
         )
     ]

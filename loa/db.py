@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from airtime.models import Airtime, Event
+from audio_library.models import Spot, SpotMeta
 from loa.errors import DatabaseError
 from scheduler.models import DaemonState
 
@@ -42,15 +43,61 @@ class Migration:
 
 
 # Every table of loa, in creation order. A new table is added here AND by a new migration.
-TABLES: tuple[sa.Table, ...] = (  # type: ignore[attr-defined]
-    Airtime.__table__,
-    Event.__table__,
-    DaemonState.__table__,
+TABLES: tuple[sa.Table, ...] = (
+    Airtime.__table__,  # type: ignore[attr-defined]
+    Event.__table__,  # type: ignore[attr-defined]
+    Spot.__table__,  # type: ignore[attr-defined]
+    SpotMeta.__table__,  # type: ignore[attr-defined]
+    DaemonState.__table__,  # type: ignore[attr-defined]
 )
 
 
 def _v1_baseline(conn: Connection) -> None:
     SQLModel.metadata.create_all(conn, tables=[Airtime.__table__, Event.__table__])
+
+
+def _v2_spot_catalogue(conn: Connection) -> None:
+    meta = sa.MetaData()
+    sa.Table(
+        "spot",
+        meta,
+        sa.Column("seq", sa.Integer, primary_key=True),
+        sa.Column("id", sa.String(16), nullable=False),
+        sa.Column("topic", sa.String(64), nullable=False),
+        sa.Column("path", sa.String, nullable=False),
+        sa.Column("disk_path", sa.String, nullable=False),
+        sa.Column("title", sa.String, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("problem", sa.String(16)),
+        sa.Column("reason", sa.String),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+        sa.Column("format", sa.String(32)),
+        sa.Column("header_s", sa.Float),
+        sa.Column("duration_s", sa.Float),
+        sa.Column("loudness_lufs", sa.Float),
+        sa.Column("trim_start_s", sa.Float, nullable=False),
+        sa.Column("trim_end_s", sa.Float, nullable=False),
+        sa.Column("gain_db", sa.Float),
+        sa.Column("added_at", sa.DateTime, nullable=False),
+        sa.Column("removed_at", sa.DateTime),
+        sa.Index("ix_spot_id", "id"),
+        sa.Index("ix_spot_path", "path"),
+        sa.Index("ix_spot_topic_status", "topic", "status"),
+    )
+    sa.Table(
+        "spot_meta",
+        meta,
+        sa.Column("id", sa.String(16), primary_key=True),
+        sa.Column("valid_from", sa.Date),
+        sa.Column("valid_until", sa.Date),
+        sa.Column("approved", sa.Boolean, nullable=False),
+        sa.Column("approved_by", sa.String),
+        sa.Column("approved_at", sa.DateTime),
+        sa.Column("note", sa.String),
+    )
+    meta.create_all(conn)
 
 
 def _v3_airtime_chain(conn: Connection) -> None:
@@ -82,6 +129,9 @@ def _v4_daemon_state(conn: Connection) -> None:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
+    Migration(
+        2, "the spot catalogue of the audio library and operator metadata", _v2_spot_catalogue
+    ),
     Migration(3, "airtime integrity chain order and report index", _v3_airtime_chain),
     Migration(4, "daemon heartbeat and state", _v4_daemon_state),
 )

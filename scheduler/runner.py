@@ -18,7 +18,6 @@ from pathlib import Path
 
 from playlists.planner import plan_slot
 from playlists.types import Candidate, Plan, SlotRequest
-
 from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
@@ -47,6 +46,7 @@ class Spot:
     valid_from: date | None = None
     valid_until: date | None = None
     approved: bool = True
+    start_s: float = 0.0  # leading silence the playout skips (duration_s is what follows)
 
     def candidate(self) -> Candidate:
         return Candidate(

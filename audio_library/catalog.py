@@ -1,0 +1,266 @@
+"""Reading the catalogue and writing the operator's metadata: the API of the audio library.
+
+Plain values in, plain values out; no import of loa. The scheduler calls `playable_spots` to
+fill the planner's candidates; the CLI calls the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from audio_library.files import hash_file, spot_id
+from audio_library.models import STATUS_OK, STATUS_REMOVED, Spot, SpotMeta
+
+
+class CatalogError(Exception):
+    """An operator's mistake in naming a spot; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SpotRecord:
+    id: str
+    topic: str
+    path: str  # relative to the library root, NFC, "/" separators
+    abs_path: Path  # the file as on disk
+    title: str
+    duration_s: float | None  # decoded length
+    playable_s: float  # after trimming the leading and trailing silence
+    trim_start_s: float  # start playback here
+    trim_end_s: float  # stop this long before the end
+    gain_db: float  # apply at playback to reach [library] target_loudness (0.0 if unmeasured)
+    loudness_lufs: float | None
+    valid_from: date | None
+    valid_until: date | None  # inclusive
+    approved: bool
+    approved_by: str | None
+    status: str  # ok | rejected | removed
+    problem: str | None
+    reason: str | None
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_until is None or day <= self.valid_until
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "path": self.path,
+            "title": self.title,
+            "duration_s": None if self.duration_s is None else round(self.duration_s, 3),
+            "loudness_lufs": self.loudness_lufs,
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+
+def _record(root: Path, spot: Spot, meta: SpotMeta | None) -> SpotRecord:
+    duration = spot.duration_s
+    playable = max(0.0, (duration or 0.0) - spot.trim_start_s - spot.trim_end_s)
+    return SpotRecord(
+        id=spot.id,
+        topic=spot.topic,
+        path=spot.path,
+        abs_path=root / spot.disk_path,
+        title=spot.title,
+        duration_s=duration,
+        playable_s=round(playable, 3),
+        trim_start_s=spot.trim_start_s,
+        trim_end_s=spot.trim_end_s,
+        gain_db=spot.gain_db or 0.0,
+        loudness_lufs=spot.loudness_lufs,
+        valid_from=meta.valid_from if meta else None,
+        valid_until=meta.valid_until if meta else None,
+        approved=bool(meta and meta.approved),
+        approved_by=meta.approved_by if meta else None,
+        status=spot.status,
+        problem=spot.problem,
+        reason=spot.reason,
+    )
+
+
+def list_spots(
+    engine: Engine, root: Path, *, topic: str | None = None, include_removed: bool = True
+) -> list[SpotRecord]:
+    """The catalogue, by topic then path (removed rows after the present ones)."""
+    query = select(Spot, SpotMeta).join(SpotMeta, SpotMeta.id == Spot.id, isouter=True)  # type: ignore[arg-type]
+    if topic is not None:
+        query = query.where(Spot.topic == topic)
+    if not include_removed:
+        query = query.where(Spot.status != STATUS_REMOVED)
+    removed_last = sa.case((Spot.status == STATUS_REMOVED, 1), else_=0)
+    query = query.order_by(Spot.topic, removed_last, Spot.path, Spot.seq)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        return [_record(root, s, m) for s, m in session.exec(query).all()]
+
+
+def playable_spots(
+    engine: Engine,
+    root: Path,
+    *,
+    on: date,
+    require_approval: bool,
+    topics: list[str] | None = None,
+) -> list[SpotRecord]:
+    """Spots that may air on `on`: present and good at the last scan, inside their validity
+    window, and approved when `require_approval`. Ordered by topic, then path."""
+    out = []
+    for record in list_spots(engine, root, include_removed=False):
+        if record.status != STATUS_OK or not record.valid_on(on):
+            continue
+        if require_approval and not record.approved:
+            continue
+        if topics is not None and record.topic not in topics:
+            continue
+        out.append(record)
+    return out
+
+
+def resolve(engine: Engine, root: Path, target: str) -> str:
+    """The spot id an operator means by `target`: an id (or a prefix of >= 6 hex digits), a path
+    relative to the library root, or a file's path; an uncatalogued file is identified by its
+    content, so it can be approved before the scan."""
+    text = unicodedata.normalize("NFC", target.strip())
+    with Session(engine) as session:
+        if 6 <= len(text) <= 16 and all(c in "0123456789abcdef" for c in text):
+            ids = session.exec(
+                select(Spot.id).where(Spot.id.startswith(text)).distinct()  # type: ignore[attr-defined]
+            ).all()
+            if len(ids) == 1:
+                return ids[0]
+            if len(ids) > 1:
+                raise CatalogError(
+                    f"{target}: nhiều tin bài có mã bắt đầu như vậy ({', '.join(ids[:5])}); "
+                    "ghi thêm ký tự (ambiguous id prefix: give more digits)"
+                )
+        relative = _relative(root, text)
+        if relative is not None:
+            row = session.exec(
+                select(Spot)
+                .where(Spot.path == relative)
+                .order_by(sa.case((Spot.status == STATUS_REMOVED, 1), else_=0), Spot.seq.desc())  # type: ignore[union-attr]
+            ).first()
+            if row is not None:
+                return row.id
+    for candidate in (Path(target).expanduser(), root / text):
+        if candidate.is_file():
+            try:
+                return spot_id(hash_file(candidate))
+            except OSError as exc:
+                raise CatalogError(f"{candidate}: không đọc được ({exc.strerror})") from None
+    raise CatalogError(
+        f"{target}: không có tin bài nào như vậy; dùng mã (id) hoặc đường dẫn như "
+        "`loa library list` in ra (no such spot: give an id or a path as listed)"
+    )
+
+
+def _relative(root: Path, text: str) -> str | None:
+    path = Path(text)
+    if path.is_absolute():
+        try:
+            path = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+        except ValueError:
+            return None
+    return unicodedata.normalize("NFC", path.as_posix())
+
+
+UNSET = object()
+
+
+def set_meta(
+    engine: Engine,
+    spot: str,
+    *,
+    valid_from: date | object | None = UNSET,
+    valid_until: date | object | None = UNSET,
+    approved: bool | None = None,
+    approved_by: str | None = None,
+    note: str | object | None = UNSET,
+) -> SpotMeta:
+    """Write the operator metadata of spot id `spot`; arguments left UNSET keep their value."""
+    with Session(engine, expire_on_commit=False) as session:
+        meta = session.get(SpotMeta, spot) or SpotMeta(id=spot)
+        if valid_from is not UNSET:
+            meta.valid_from = valid_from  # type: ignore[assignment]
+        if valid_until is not UNSET:
+            meta.valid_until = valid_until  # type: ignore[assignment]
+        if meta.valid_from and meta.valid_until and meta.valid_until < meta.valid_from:
+            raise CatalogError(
+                f"{spot}: ngày hết hạn {meta.valid_until} trước ngày bắt đầu {meta.valid_from} "
+                "(--until is before --from)"
+            )
+        if approved is not None:
+            meta.approved = approved
+            meta.approved_by = approved_by if approved else None
+            meta.approved_at = datetime.now(UTC) if approved else None
+        if note is not UNSET:
+            meta.note = note  # type: ignore[assignment]
+        session.add(meta)
+        session.commit()
+        return meta
+
+
+def get_meta(engine: Engine, spot: str) -> SpotMeta | None:
+    with Session(engine) as session:
+        return session.get(SpotMeta, spot)
+
+
+def known_files(engine: Engine) -> dict[str, tuple[int, int, str]]:
+    """path -> (size, mtime_ns, status) of every present row, for `check`."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Spot.path, Spot.size, Spot.mtime_ns, Spot.status).where(
+                Spot.status != STATUS_REMOVED
+            )
+        ).all()
+    return {path: (size, mtime, status) for path, size, mtime, status in rows}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One file measured outside the catalogue (`loa play-now --file`, jingles)."""
+
+    id: str
+    title: str
+    duration_s: float
+    playable_s: float
+    trim_start_s: float
+    gain_db: float
+
+
+def probe(path: Path, *, target_lufs: float) -> Probe:
+    """Measure one file as a scan would (tags, full decode, loudness, silence) without storing
+    it. ValueError with the refusal reason when the file would be refused."""
+    from audio_library.analysis import analyse
+    from audio_library.tags import read_tags
+    from audio_library.verdict import Refusal, gain_db, judge, title_from_name
+
+    try:
+        size = path.stat().st_size
+        digest = hash_file(path)
+    except OSError as exc:
+        raise ValueError(f"không đọc được tệp (cannot read the file): {exc.strerror}") from None
+    tags = read_tags(path)
+    analysis = analyse(path) if size else None
+    refusal: Refusal | None = judge(size, path.suffix, tags, analysis)
+    if refusal is not None:
+        raise ValueError(refusal.reason)
+    assert analysis is not None and analysis.decoded_s is not None
+    lead, tail = analysis.trim(analysis.decoded_s)
+    return Probe(
+        id=spot_id(digest),
+        title=tags.title or title_from_name(unicodedata.normalize("NFC", path.stem)),
+        duration_s=analysis.decoded_s,
+        playable_s=max(0.0, analysis.decoded_s - lead - tail),
+        trim_start_s=lead,
+        gain_db=gain_db(analysis.loudness_lufs, target_lufs) or 0.0,
+    )

@@ -1,0 +1,346 @@
+"""`scan_library`: bring the spot table in step with the files, as a small pipeline.
+
+discover (stat only) → hash what changed → decide (unchanged / moved / duplicate / new) →
+analyse the new content (tags + one ffmpeg decode; in a thread pool, ffmpeg runs in its own
+process) → store. An unchanged file (same path, size and mtime) is neither hashed nor decoded.
+A file whose bytes are already catalogued is never decoded again: a rename or a move keeps the
+row, its id and its operator metadata. Nothing is deleted: a vanished file becomes `removed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from audio_library.analysis import Analysis, analyse
+from audio_library.files import Found, discover, hash_file, spot_id
+from audio_library.models import STATUS_OK, STATUS_REJECTED, STATUS_REMOVED, Spot
+from audio_library.tags import Tags, read_tags
+from audio_library.verdict import duplicate, gain_db, judge, title_from_name, too_long
+
+COMMIT_EVERY = 50
+RECHECKED = (None, "too_long")  # problems that depend on the config, not on the file
+
+
+@dataclass
+class ScanReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "rejected": self.rejected,
+        }
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Everything learnt about one new content, off the main thread."""
+
+    found: Found
+    sha256: str
+    tags: Tags
+    analysis: Analysis | None
+
+
+Progress = Callable[[int], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def measure(root: Path, found: Found, sha256: str) -> Measured:
+    path = root / found.disk_path
+    if found.size == 0:
+        return Measured(found, sha256, Tags(None, None, None, "empty"), None)
+    return Measured(found, sha256, read_tags(path), analyse(path))
+
+
+def _hash(root: Path, found: Found) -> tuple[Found, str | None]:
+    try:
+        return found, hash_file(root / found.disk_path)
+    except OSError:
+        return found, None  # vanished or unreadable: treated as gone
+
+
+def scan_library(
+    engine: Engine,
+    root: Path,
+    topic_ids: list[str],
+    *,
+    max_spot_s: float | None,
+    target_lufs: float,
+    workers: int = 2,
+    on_total: Callable[[int], None] | None = None,
+    on_done: Progress | None = None,
+) -> ScanReport:
+    """Scan `root` into the spot table of `engine`; returns the counts and the refusals.
+
+    `max_spot_s`: the longest slot, in seconds (None: no limit). `on_total(n)` is called once
+    with the number of files that need work, `on_done(k)` after each k of them."""
+    found, misplaced = discover(root, topic_ids)
+    report = ScanReport()
+    with Session(engine, expire_on_commit=False) as session:
+        scan = _Scan(session, root, max_spot_s, target_lufs, report)
+        todo = scan.unchanged(found)
+        if on_total:
+            on_total(len(todo))
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            hashed = list(pool.map(lambda f: _hash(root, f), todo))
+            new = scan.decide(hashed, on_done)
+            for n, measured in enumerate(_ordered(pool, workers, root, new), 1):
+                scan.store_new(measured)
+                if on_done:
+                    on_done(1)
+                if n % COMMIT_EVERY == 0:
+                    session.commit()
+        scan.mark_removed()
+        scan.promote_duplicates()
+        scan.recheck()
+        session.commit()
+        report.rejected = [
+            {"path": m.path, "reason": m.reason} for m in misplaced
+        ] + scan.rejected_rows()
+    return report
+
+
+def _ordered(
+    pool: ThreadPoolExecutor, workers: int, root: Path, new: list[tuple[Found, str]]
+) -> Iterator[Measured]:
+    # Keep at most 2 x workers analyses in flight so memory does not grow with the library.
+    window = 2 * max(1, workers)
+    futures = []
+    for found, sha in new:
+        futures.append(pool.submit(measure, root, found, sha))
+        if len(futures) >= window:
+            yield futures.pop(0).result()
+    for future in futures:
+        yield future.result()
+
+
+class _Scan:
+    def __init__(
+        self,
+        session: Session,
+        root: Path,
+        max_spot_s: float | None,
+        target_lufs: float,
+        report: ScanReport,
+    ) -> None:
+        self.session = session
+        self.root = root
+        self.max_spot_s = max_spot_s
+        self.target = target_lufs
+        self.report = report
+        rows = session.exec(select(Spot).order_by(Spot.seq)).all()  # type: ignore[arg-type]
+        self.live: dict[str, Spot] = {r.path: r for r in rows if r.status != STATUS_REMOVED}
+        # One primary row per content (the original, not a copy); the latest wins.
+        self.primary: dict[str, Spot] = {r.id: r for r in rows if r.problem != "duplicate"}
+        self.present: set[str] = set()  # paths whose catalogued content is confirmed on disk
+        self.seen: set[str] = set()  # every path found on disk with content that was decided
+        self.new_ids: dict[str, str] = {}  # id -> path, of content first seen in this scan
+        self.replaced: set[str] = set()  # paths whose catalogued content was replaced
+
+    # ---- stage 1: what did not change
+    def unchanged(self, found: list[Found]) -> list[Found]:
+        todo = []
+        for f in found:
+            row = self.live.get(f.path)
+            if row is not None and row.size == f.size and row.mtime_ns == f.mtime_ns:
+                if row.disk_path != f.disk_path:
+                    row.disk_path = f.disk_path
+                    self.session.add(row)
+                self.present.add(f.path)
+                self.seen.add(f.path)
+                self.report.unchanged += 1
+            else:
+                todo.append(f)
+        return todo
+
+    # ---- stage 2: decide from the hash
+    def decide(self, hashed: list[tuple[Found, str | None]], on_done: Progress | None) -> list:
+        new: list[tuple[Found, str]] = []
+        later: list[tuple[Found, str]] = []
+        for f, sha in hashed:  # first: the same content at the same path (a touched file)
+            if sha is None:
+                continue
+            row = self.live.get(f.path)
+            if row is not None and row.sha256 == sha:
+                self._refresh(row, f)
+                self.present.add(f.path)
+                self.seen.add(f.path)
+                self.report.unchanged += 1
+                if on_done:
+                    on_done(1)
+            else:
+                later.append((f, sha))
+        for f, sha in later:
+            self.seen.add(f.path)
+            sid = spot_id(sha)
+            old = self.live.get(f.path)
+            original = self.primary.get(sid)
+            if old is not None:  # other content now lives at this path
+                self._remove(old, "đã thay bằng nội dung khác (replaced)")
+                self.replaced.add(f.path)
+            if (
+                original is not None
+                and original.status != STATUS_REMOVED
+                and (original.path in self.present)
+            ):
+                self._duplicate(f, sha, original.path)
+            elif original is not None:
+                self._move(original, f)
+            elif sid in self.new_ids:
+                self._duplicate(f, sha, self.new_ids[sid])
+            else:
+                self.new_ids[sid] = f.path
+                new.append((f, sha))
+                continue
+            if on_done:
+                on_done(1)
+        return new
+
+    def _refresh(self, row: Spot, f: Found) -> None:
+        row.size, row.mtime_ns, row.disk_path = f.size, f.mtime_ns, f.disk_path
+        self.session.add(row)
+
+    def _remove(self, row: Spot, reason: str) -> None:
+        self.live.pop(row.path, None)
+        row.status = STATUS_REMOVED
+        row.reason = reason
+        row.removed_at = _now()
+        self.session.add(row)
+
+    def _move(self, row: Spot, f: Found) -> None:
+        if self.live.get(row.path) is row:
+            del self.live[row.path]
+        row.topic, row.path = f.topic, f.path
+        self._refresh(row, f)
+        row.removed_at = None
+        row.status = STATUS_OK if row.problem is None else STATUS_REJECTED
+        if row.reason and row.problem is None:
+            row.reason = None
+        self.live[f.path] = row
+        self.present.add(f.path)
+        self.report.updated += 1
+
+    def _duplicate(self, f: Found, sha: str, original_path: str) -> None:
+        refusal = duplicate(original_path)
+        row = Spot(
+            id=spot_id(sha),
+            topic=f.topic,
+            path=f.path,
+            disk_path=f.disk_path,
+            title=title_from_name(f.stem),
+            status=STATUS_REJECTED,
+            problem=refusal.problem,
+            reason=refusal.reason,
+            sha256=sha,
+            size=f.size,
+            mtime_ns=f.mtime_ns,
+            added_at=_now(),
+        )
+        self.session.add(row)
+        self.live[f.path] = row
+        self.present.add(f.path)
+        self._count_new(f.path)
+
+    def _count_new(self, path: str) -> None:
+        if path in self.replaced:
+            self.report.updated += 1
+        else:
+            self.report.added += 1
+
+    # ---- stage 3: store what was measured
+    def store_new(self, m: Measured) -> None:
+        f = m.found
+        refusal = judge(f.size, f.extension, m.tags, m.analysis)
+        a = m.analysis
+        duration = a.decoded_s if a is not None and a.ok else None
+        lead, trail = a.trim(duration) if a is not None and duration else (0.0, 0.0)
+        row = Spot(
+            id=spot_id(m.sha256),
+            topic=f.topic,
+            path=f.path,
+            disk_path=f.disk_path,
+            title=m.tags.title or title_from_name(f.stem),
+            status=STATUS_OK if refusal is None else STATUS_REJECTED,
+            problem=refusal.problem if refusal else None,
+            reason=refusal.reason if refusal else None,
+            sha256=m.sha256,
+            size=f.size,
+            mtime_ns=f.mtime_ns,
+            format=m.tags.format or (a.codec if a else None),
+            header_s=m.tags.header_s,
+            duration_s=duration,
+            loudness_lufs=a.loudness_lufs if a is not None and duration else None,
+            trim_start_s=round(lead, 3),
+            trim_end_s=round(trail, 3),
+            added_at=_now(),
+        )
+        self.session.add(row)
+        self.live[f.path] = row
+        self.primary[row.id] = row
+        self.present.add(f.path)
+        self._count_new(f.path)
+
+    # ---- stage 4: the rest of the catalogue
+    def mark_removed(self) -> None:
+        for path, row in list(self.live.items()):
+            if path not in self.seen:
+                self._remove(row, "tệp không còn trong thư viện (file gone)")
+                self.report.removed += 1
+
+    def promote_duplicates(self) -> None:
+        """A copy whose original is gone takes over the original's row (id, metadata)."""
+        for row in list(self.live.values()):
+            if row.problem != "duplicate":
+                continue
+            original = self.primary.get(row.id)
+            if original is None or original.status != STATUS_REMOVED:
+                continue
+            path, topic, disk_path = row.path, row.topic, row.disk_path
+            self._remove(row, f"thay bằng {original.path} (merged into the original's record)")
+            fake = Found(topic, path, disk_path, row.size, row.mtime_ns)
+            self._move(original, fake)
+            self.report.updated -= 1  # a copy taking over is not an operator's change
+
+    def recheck(self) -> None:
+        """Re-apply what depends on config.toml (slot lengths, target loudness) to every row."""
+        for row in self.live.values():
+            if row.problem not in RECHECKED or row.duration_s is None:
+                continue
+            playable = max(0.0, row.duration_s - row.trim_start_s - row.trim_end_s)
+            refusal = too_long(playable, self.max_spot_s)
+            status = STATUS_OK if refusal is None else STATUS_REJECTED
+            problem = refusal.problem if refusal else None
+            reason = refusal.reason if refusal else None
+            gain = gain_db(row.loudness_lufs, self.target)
+            if (row.status, row.problem, row.reason, row.gain_db) != (
+                status,
+                problem,
+                reason,
+                gain,
+            ):
+                row.status, row.problem, row.reason, row.gain_db = status, problem, reason, gain
+                self.session.add(row)
+
+    def rejected_rows(self) -> list[dict[str, str]]:
+        rows = sorted(
+            (r for r in self.live.values() if r.status == STATUS_REJECTED), key=lambda r: r.path
+        )
+        return [{"path": r.path, "reason": r.reason or ""} for r in rows]

@@ -1,0 +1,121 @@
+"""Whether a file may air, and why not: pure functions of what tags and decoding found.
+
+Refusal codes (stored in `spot.problem`, reasons shown to the operator in Vietnamese):
+
+| code | when |
+|---|---|
+| `empty` | the file has 0 bytes |
+| `not_audio` | neither mutagen nor ffmpeg finds audio in it (a text, an image, a document) |
+| `unsupported` | ffmpeg knows the container but has no decoder for its codec |
+| `corrupt` | ffmpeg cannot open or decode it, or reports more than `MAX_DECODE_ERRORS` errors |
+| `truncated` | the decoded audio is shorter than the header declares (by > 0.5 s and > 2 %)
+  and the decoder complained no more than a cut at the end makes it (else: `corrupt`) |
+| `silent` | less than `MIN_AUDIBLE_S` of it is above `SILENCE_DB`, or its loudness is gated out |
+| `too_long` | after trimming silence it is longer than the longest slot |
+| `duplicate` | the same bytes are already catalogued under another path |
+| `bad_name` | the file name is not valid UTF-8, or equals another one after NFC normalisation |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audio_library.analysis import SILENCE_DB, Analysis
+from audio_library.tags import Tags
+
+AUDIO_EXTENSIONS = frozenset(
+    {".mp3", ".wav", ".wave", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".flac"}
+)
+MAX_DECODE_ERRORS = 3  # a cut at the end logs up to 3 lines; damage inside logs more
+MIN_AUDIBLE_S = 0.5
+GATED_LUFS = -70.0  # what ebur128 reports when nothing passes the absolute gate
+TRUNCATION_MIN_S = 0.5
+TRUNCATION_RATIO = 0.02
+
+
+@dataclass(frozen=True)
+class Refusal:
+    problem: str
+    reason: str
+
+
+def fmt_s(seconds: float) -> str:
+    return f"{seconds:.1f} s"
+
+
+def fmt_length(seconds: float) -> str:
+    whole = round(seconds)
+    m, s = divmod(whole, 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def judge(size: int, extension: str, tags: Tags, analysis: Analysis | None) -> Refusal | None:
+    """The refusal of a file from its size, extension, tags and decode; None when it is good."""
+    if size == 0:
+        return Refusal("empty", "rỗng: tệp 0 byte (empty)")
+    assert analysis is not None
+    looks_audio = extension.lower() in AUDIO_EXTENSIONS or tags.error is None
+    if analysis.no_decoder:
+        codec = analysis.codec if analysis.codec not in (None, "none") else "codec lạ"
+        return Refusal(
+            "unsupported",
+            f"codec không hỗ trợ: ffmpeg không có bộ giải mã cho {codec} (unsupported codec)",
+        )
+    if analysis.no_audio or (not analysis.ok and not looks_audio):
+        what = "không có luồng âm thanh" if analysis.no_audio else "ffmpeg không nhận ra định dạng"
+        return Refusal("not_audio", f"không phải tệp âm thanh: {what} (not audio)")
+    if not analysis.ok or not analysis.decoded_s:
+        detail = analysis.open_error or (analysis.errors[0] if analysis.errors else "no audio")
+        return Refusal("corrupt", f"hỏng: ffmpeg không giải mã được (corrupt: {detail})")
+    decoded = analysis.decoded_s
+    short = tags.header_s is not None and decoded < tags.header_s - max(
+        TRUNCATION_MIN_S, TRUNCATION_RATIO * tags.header_s
+    )
+    if short and analysis.error_count <= MAX_DECODE_ERRORS and tags.header_s is not None:
+        return Refusal(
+            "truncated",
+            f"bị cắt cụt: giải mã {fmt_s(decoded)} / tiêu đề {fmt_s(tags.header_s)} (truncated)",
+        )
+    if analysis.error_count > MAX_DECODE_ERRORS:
+        return Refusal(
+            "corrupt",
+            f"hỏng: {analysis.error_count} lỗi giải mã (corrupt: {analysis.errors[0]})",
+        )
+    silent_s = sum(
+        (end if end is not None else decoded) - start for start, end in analysis.silences
+    )
+    loudness = analysis.loudness_lufs
+    if decoded - silent_s < MIN_AUDIBLE_S or loudness is None or loudness <= GATED_LUFS:
+        return Refusal(
+            "silent",
+            f"im lặng: không có âm thanh trên {SILENCE_DB:g} dBFS (silent)",
+        )
+    return None
+
+
+def too_long(playable_s: float, max_spot_s: float | None) -> Refusal | None:
+    """Refuse a spot that cannot fit in any slot (`max_spot_s` None: no slot, no limit)."""
+    if max_spot_s is None or playable_s <= max_spot_s:
+        return None
+    return Refusal(
+        "too_long",
+        f"quá dài: {fmt_length(playable_s)}, dài hơn mọi buổi phát (tối đa "
+        f"{fmt_length(max_spot_s)}) (longer than every slot)",
+    )
+
+
+def duplicate(original_path: str) -> Refusal:
+    return Refusal("duplicate", f"trùng nội dung với {original_path} (duplicate)")
+
+
+def gain_db(loudness_lufs: float | None, target_lufs: float) -> float | None:
+    """The gain that brings a spot to the target loudness, in dB (None when unmeasured)."""
+    if loudness_lufs is None or loudness_lufs <= GATED_LUFS:
+        return None
+    return round(target_lufs - loudness_lufs, 2)
+
+
+def title_from_name(stem: str) -> str:
+    """A readable title from a file name: '_' as spaces, runs of spaces collapsed."""
+    text = " ".join(stem.replace("_", " ").split())
+    return text or stem
