@@ -71,6 +71,7 @@ def demo_slot(
         days=WEEKDAY_NAMES[local.weekday()],
         topics=tuple(config.topic_ids),
         pause_s=1.0,
+        quiet_exempt=True,
     )
 
 

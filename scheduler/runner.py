@@ -151,7 +151,8 @@ class Runner:
             return self._missed(
                 occ, "daemon was not running at the slot's start (catch_up = false)"
             )
-        quiet = quiet_overlap(start, max(length, 0.0), self.station.quiet_hours, self.station.tz)
+        quiet_hours = None if slot.quiet_exempt else self.station.quiet_hours
+        quiet = quiet_overlap(start, max(length, 0.0), quiet_hours, self.station.tz)
         if quiet is not None:
             if quiet <= start:
                 return self._missed(

@@ -23,6 +23,8 @@ class SlotSpec:
     pause_s: float = 0.0
     intro: Path | None = None
     outro: Path | None = None
+    # Only `loa run --demo`'s slot: someone at the keyboard asked for it to air now.
+    quiet_exempt: bool = False
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from scheduler.control import NoDaemon, request
 from scheduler.lock import AlreadyRunning, StationLock
 from scheduler.preview import preview
 from scheduler.runner import Runner
+from scheduler.slots import in_quiet_hours
 
 PRIORITY = click.Choice(["normal", "priority", "emergency"])
 
@@ -112,6 +113,13 @@ def run(app: App, demo: bool) -> None:
             "Ctrl-C để dừng (to stop).",
             err=True,
         )
+        if in_quiet_hours(datetime.now(UTC), config.station.quiet_hours, config.tz):
+            click.echo(
+                "Đang trong giờ yên tĩnh: chỉ buổi phát thử này vẫn phát vì bạn yêu cầu; các buổi "
+                "theo lịch thì không (quiet hours now: only this demo slot airs, because you "
+                "asked for it; scheduled slots do not)",
+                err=True,
+            )
     try:
         daemon.run_forever()
     except AlreadyRunning as exc:
