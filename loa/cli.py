@@ -87,9 +87,10 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 
 
 def _register() -> None:
-    from loa.commands import config_cmd
+    from loa.commands import airtime_cmd, config_cmd
 
     cli.add_command(config_cmd.config)
+    cli.add_command(airtime_cmd.airtime)
 
 
 _register()
