@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -137,8 +138,8 @@ def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     if output is None and fmt in BINARY:
         output = Path(f"bao-cao-{report.station_id}-{period.label.replace('..', '_')}.{fmt}")
     if output is None or str(output) == "-":
-        stream = click.get_binary_stream("stdout")
-        if fmt in BINARY and stream.isatty():
+        stream = sys.stdout.buffer
+        if fmt in BINARY and sys.stdout.isatty():
             raise LoaError(
                 f"{fmt} là tệp nhị phân, không in ra màn hình (a binary file is not written to a "
                 "terminal): use --output FILE, or redirect: > bao-cao." + fmt
