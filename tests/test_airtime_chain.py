@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pty
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,11 +26,19 @@ from tests.airtime_fixtures import STATION, TZ, write_config, write_log
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("template") / "loa.db"
+    write_log(db)  # the engine is disposed: the WAL is checkpointed into the file
+    return db
+
+
 @pytest.fixture
-def station(tmp_path: Path) -> tuple[Path, Path]:
+def station(tmp_path: Path, template: Path) -> tuple[Path, Path]:
+    """A fresh copy of the written log for each test (each one tampers with it)."""
     db = tmp_path / "loa.db"
-    cfg = write_config(tmp_path, write_log(db))
-    return cfg, db
+    shutil.copyfile(template, db)
+    return write_config(tmp_path, f"sqlite:///{db}"), db
 
 
 def verify_cli(cfg: Path) -> tuple[int, str, str]:
