@@ -182,3 +182,30 @@ def verify_cmd(app: App) -> None:
         f"nhật ký KHÔNG toàn vẹn (log NOT verified): bản ghi lỗi đầu tiên (first broken row): "
         f"seq {b.seq}, id {b.id}, chain position {b.chain_seq if b.chain_seq else '-'}: {b.reason}"
     )
+
+
+@airtime.command("push")
+@click.option(
+    "--to", "url", required=True, metavar="URL",
+    help="CSDL trung tâm (central database), e.g. postgresql+psycopg://user@host/loa.",
+)  # fmt: skip
+@click.pass_obj
+def push_cmd(app: App, url: str) -> None:
+    """Gửi nhật ký của đài lên CSDL trung tâm, lặp lại an toàn (copy the log, idempotent)."""
+    from airtime.push import push
+    from loa.db import open_database
+
+    station = app.config.station.id
+    target = open_database(url)
+    try:
+        with app.engine.connect() as source, target.connect() as dest:
+            result = push(source, dest, station)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise LoaError(f"--to {url}: cannot copy the log: {reason}") from None
+    finally:
+        target.dispose()
+    click.echo(
+        f"đã gửi (copied) {result.copied} bản ghi, đã có sẵn (already there) {result.already}, "
+        f"đang phát chờ lần sau (open, next push) {result.open_rows}"
+    )
