@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from airtime.export_json import LOG_KEYS, log_entry
+from airtime.export_text import integrity_text, period_text
 from airtime.report import Report, mmss
 
 BOM = "\ufeff"
@@ -29,7 +30,8 @@ def log_csv(rows: Iterable[Any], tz: ZoneInfo) -> Iterable[str]:
 
 
 def report_csv(report: Report) -> str:
-    """The per-topic table with its total row (what a spreadsheet needs)."""
+    """The per-topic table with its total row, then (after an empty row) the period and
+    whether the log verified: every form of the report states it."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(
@@ -39,4 +41,7 @@ def report_csv(report: Report) -> str:
         writer.writerow(
             [line.key, line.name, line.plays, line.items, mmss(line.seconds), line.seconds]
         )
+    writer.writerow([])
+    writer.writerow(["Kỳ báo cáo", period_text(report)])
+    writer.writerow(["Toàn vẹn nhật ký", integrity_text(report)])
     return BOM + buf.getvalue()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import shutil
@@ -196,3 +197,19 @@ def test_a_binary_report_is_not_written_to_a_terminal(station: tuple[Path, Path]
     os.close(leader)
     assert proc.returncode == 1
     assert "xlsx là tệp nhị phân, không in ra màn hình" in proc.stderr.decode()
+
+
+def test_every_report_states_that_the_log_did_not_verify(station: tuple[Path, Path]) -> None:
+    cfg, db = station
+    seq = sql(db, "select seq from airtime where chain_seq = 2")[0][0]
+    sql(db, "update airtime set title = 'Tiêu đề đã sửa' where seq = ?", seq)
+    base = ["--config", str(cfg), "airtime", "report", "--period", "2021"]
+    data = json.loads(CliRunner().invoke(cli, [*base, "--format", "json"]).stdout)
+    assert data["verified"]["ok"] is False and data["verified"]["broken"]["seq"] == seq
+    text = CliRunner().invoke(cli, base)
+    assert "CẢNH BÁO: nhật ký phát sóng KHÔNG toàn vẹn (log NOT verified)" in " ".join(
+        text.stdout.split()
+    )
+    assert "nhật ký phát sóng không toàn vẹn, xem `loa airtime verify`" in text.stderr
+    csv_out = CliRunner().invoke(cli, [*base, "--format", "csv"]).stdout
+    assert f"lỗi là seq {seq}" in csv_out

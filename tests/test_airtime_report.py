@@ -235,7 +235,10 @@ def test_report_csv_has_a_bom_and_the_topic_rows(station: tuple[Path, str]) -> N
     assert result.stdout_bytes.startswith(b"\xef\xbb\xbf")
     rows = list(__import__("csv").reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
     assert rows[0][:4] == ["Mã chủ đề", "Chủ đề", "Số lượt phát", "Số tin/bài"]
-    assert [r[0] for r in rows[1:]] == [*(t for t, _ in TOPICS), "total"]
+    assert [r[0] for r in rows[1:-3]] == [*(t for t, _ in TOPICS), "total"]
+    assert rows[-3] == []
+    assert rows[-2] == ["Kỳ báo cáo", "Kỳ báo cáo: từ ngày 01/01/2021 đến ngày 31/12/2021"]
+    assert rows[-1][0] == "Toàn vẹn nhật ký" and "(log verified)" in rows[-1][1]
 
 
 @pytest.mark.parametrize(
