@@ -61,7 +61,7 @@ class Airtime(SQLModel, table=True):
             "ix_airtime_report",
             *("station", "kind", "topic", "status", "spot", "path", "started_at", "played_s"),
         ),
-        sa.Index("ix_airtime_month", "kind", "status", "started_at", "station", "played_s"),
+        sa.Index("ix_airtime_month", "station", "kind", "status", "started_at", "played_s"),
     )
 
     seq: int | None = Field(default=None, primary_key=True)

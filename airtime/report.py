@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 from airtime.chain import Verification
@@ -66,7 +66,6 @@ class Report:
     place: str = ""
     recipient: str = ""
     signer: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def success_rate(self) -> float | None:

@@ -111,7 +111,7 @@ def _v3_airtime_chain(conn: Connection) -> None:
         "ix_airtime_report",
         *(c.station, c.kind, c.topic, c.status, c.spot, c.path, c.started_at, c.played_s),
     ).create(conn)
-    sa.Index("ix_airtime_month", c.kind, c.status, c.started_at, c.station, c.played_s).create(conn)
+    sa.Index("ix_airtime_month", c.station, c.kind, c.status, c.started_at, c.played_s).create(conn)
 
 
 def _v4_daemon_state(conn: Connection) -> None:

@@ -1,0 +1,211 @@
+"""`loa airtime log | report | verify`: the as-played log, the report, the integrity check."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from airtime import export_csv, export_docx, export_json, export_text, export_xlsx
+from airtime.periods import Period, date_range, parse_date, parse_period
+from airtime.report import Report, build_report
+from airtime.store import T, log_rows, report_data, verify_station
+from loa.app import App
+from loa.errors import LoaError
+
+BINARY = ("xlsx", "docx")
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PeriodType(click.ParamType):
+    name = "PERIOD"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Period:
+        if isinstance(value, Period):
+            return value
+        try:
+            return parse_period(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.group()
+def airtime() -> None:
+    """Nhật ký phát sóng và báo cáo (the as-played log and the report)."""
+
+
+@airtime.command("log")
+@click.option("--from", "start", type=DateType(), help="Từ ngày, giờ của đài (first day).")
+@click.option("--to", "end", type=DateType(), help="Đến ngày, tính cả ngày này (last day).")
+@click.option("--topic", help="Chỉ một chủ đề (one topic id).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+    show_default=True, help="Dạng xuất (output format).",
+)  # fmt: skip
+@click.pass_obj
+def log_cmd(app: App, start: date | None, end: date | None, topic: str | None, fmt: str) -> None:
+    """Nhật ký phát sóng thực tế, cũ nhất trước (the as-played log, oldest first)."""
+    config = app.config
+    try:
+        period = date_range(start, end)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--to'") from None
+    tz = config.tz
+    with app.engine.connect() as conn:
+        if topic is not None and topic not in config.topic_ids:
+            known = conn.execute(sa.select(T.c.topic).where(T.c.topic == topic).limit(1)).first()
+            if known is None:
+                raise click.BadParameter(
+                    f'no topic "{topic}" in config.toml nor in the log; '
+                    f"topics: {', '.join(config.topic_ids)}",
+                    param_hint="'--topic'",
+                )
+        rows = log_rows(conn, config.station.id, period, tz, topic)
+        if fmt == "json":
+            click.echo(export_json.log_json(rows, tz), nl=False)
+        elif fmt == "csv":
+            for chunk in export_csv.log_csv(rows, tz):
+                click.echo(chunk, nl=False)
+        else:
+            for line in export_text.log_table(rows, tz):
+                click.echo(line)
+
+
+def build(app: App, period: Period) -> Report:
+    config = app.config
+    with app.engine.connect() as conn:
+        groups, months = report_data(conn, config.station.id, period, config.tz)
+        verification = verify_station(conn, config.station.id)
+    report = build_report(
+        groups,
+        station_id=config.station.id,
+        station_name=config.station.name,
+        period=period,
+        topics=[(t.id, t.name) for t in config.topics],
+        months=months,
+    )
+    report.verification = verification
+    report.issued = datetime.now(config.tz).date()
+    report.place = config.report.place
+    report.recipient = config.report.recipient
+    report.signer = config.report.signer
+    return report
+
+
+@airtime.command("report")
+@click.option("--period", "period", type=PeriodType(), required=True,
+              help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "csv", "json", "xlsx", "docx"]),
+    default="text", show_default=True, help="Dạng báo cáo (report format).",
+)  # fmt: skip
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path),
+    help="Tệp kết quả; '-' = stdout (output file; xlsx/docx default: bao-cao-<đài>-<kỳ>.<ext>).",
+)  # fmt: skip
+@click.pass_obj
+def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
+    """Báo cáo kết quả tuyên truyền cho kỳ P (the report for the Department)."""
+    report = build(app, period)
+    data: bytes
+    if fmt == "xlsx":
+        data = export_xlsx.report_xlsx(report)
+    elif fmt == "docx":
+        data = export_docx.report_docx(report)
+    elif fmt == "json":
+        data = export_json.report_json(report).encode()
+    elif fmt == "csv":
+        data = export_csv.report_csv(report).encode()
+    else:
+        data = export_text.report_text(report).encode()
+    if output is None and fmt in BINARY:
+        output = Path(f"bao-cao-{report.station_id}-{period.label.replace('..', '_')}.{fmt}")
+    if output is None or str(output) == "-":
+        stream = sys.stdout.buffer
+        if fmt in BINARY and sys.stdout.isatty():
+            raise LoaError(
+                f"{fmt} là tệp nhị phân, không in ra màn hình (a binary file is not written to a "
+                "terminal): use --output FILE, or redirect: > bao-cao." + fmt
+            )
+        stream.write(data)
+        stream.flush()
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as exc:
+            raise LoaError(f"{output}: cannot write the report: {exc.strerror}") from None
+        click.echo(f"đã ghi báo cáo (report written): {output}", err=True)
+    verification = report.verification
+    if verification is not None and not verification.ok:
+        click.echo(
+            "cảnh báo (warning): nhật ký phát sóng không toàn vẹn, xem `loa airtime verify`",
+            err=True,
+        )
+
+
+@airtime.command("verify")
+@click.pass_obj
+def verify_cmd(app: App) -> None:
+    """Kiểm tra chuỗi toàn vẹn của nhật ký (checks the log's integrity chain)."""
+    station = app.config.station.id
+    with app.engine.connect() as conn:
+        result = verify_station(conn, station)
+    for seq, row_id in result.open_rows:
+        click.echo(f"đang phát, chưa đóng (open, not an error): seq {seq} id {row_id}")
+    if result.ok:
+        click.echo(
+            f"nhật ký toàn vẹn (log verified): {station}: {result.rows} bản ghi (rows), "
+            f"{len(result.open_rows)} đang phát (open), mã băm cuối (head) {result.head or '-'}"
+        )
+        return
+    b = result.broken
+    assert b is not None
+    click.echo(f"đã kiểm tra đúng (good links before the break): {result.rows} bản ghi")
+    raise LoaError(
+        f"nhật ký KHÔNG toàn vẹn (log NOT verified): bản ghi lỗi đầu tiên (first broken row): "
+        f"seq {b.seq}, id {b.id}, chain position {b.chain_seq if b.chain_seq else '-'}: {b.reason}"
+    )
+
+
+@airtime.command("push")
+@click.option(
+    "--to", "url", required=True, metavar="URL",
+    help="CSDL trung tâm (central database), e.g. postgresql+psycopg://user@host/loa.",
+)  # fmt: skip
+@click.pass_obj
+def push_cmd(app: App, url: str) -> None:
+    """Gửi nhật ký của đài lên CSDL trung tâm, lặp lại an toàn (copy the log, idempotent)."""
+    from airtime.push import push
+    from loa.db import open_database
+
+    station = app.config.station.id
+    target = open_database(url)
+    try:
+        with app.engine.connect() as source, target.connect() as dest:
+            result = push(source, dest, station)
+    except sa.exc.SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise LoaError(f"--to {url}: cannot copy the log: {reason}") from None
+    finally:
+        target.dispose()
+    click.echo(
+        f"đã gửi (copied) {result.copied} bản ghi, đã có sẵn (already there) {result.already}, "
+        f"đang phát chờ lần sau (open, next push) {result.open_rows}"
+    )
