@@ -100,8 +100,9 @@ def main() -> None:
 
     # A year of history: what the planner airs in 2020.
     history: list[Play] = []
-    for plan in plan_sequence(slots(date(2020, 1, 1), 366), lib, [], weights,
-                              require_approval=require):
+    for plan in plan_sequence(
+        slots(date(2020, 1, 1), 366), lib, [], weights, require_approval=require
+    ):
         history.extend(plan_to_plays(plan))
     print(f"library: {len(lib)} spots, history: {len(history)} plays over 366 days")
 
