@@ -96,12 +96,46 @@ def test_outro_keeps_room_for_its_pause() -> None:
     )
     assert [i.role for i in exact.items] == ["intro", "spot", "outro"]
     assert exact.unfilled_s == 0.0
+    # Jingles yield to spots: first the outro goes, then the intro.
     too_long = plan_slot(
         slot(length=130, intro=JINGLE, outro=JINGLE, pause_s=5), [spot("a", "x", 101)], [], {"x": 1}
     )
-    # Without the jingles the spot fits, so they are dropped rather than the spot.
-    assert [i.role for i in too_long.items] == ["spot"]
-    assert any("jingles dropped" in note for note in too_long.notes)
+    assert [i.role for i in too_long.items] == ["intro", "spot"]
+    assert too_long.notes == (
+        "Nhạc hiệu kết thúc «jingles/intro.mp3» không vừa khung giờ cùng tin/bài, bỏ qua "
+        "(outro does not fit the slot, skipped)",
+    )
+    tight = plan_slot(
+        slot(length=105, intro=JINGLE, outro=JINGLE, pause_s=5), [spot("a", "x", 100)], [], {"x": 1}
+    )
+    assert [i.role for i in tight.items] == ["spot"]
+    assert tight.notes == (
+        "Nhạc hiệu mở đầu «jingles/intro.mp3» không vừa khung giờ cùng tin/bài, bỏ qua "
+        "(intro does not fit the slot, skipped)",
+        "Nhạc hiệu kết thúc «jingles/intro.mp3» không vừa khung giờ cùng tin/bài, bỏ qua "
+        "(outro does not fit the slot, skipped)",
+    )
+
+
+def test_ineligible_jingle_is_skipped_with_a_note() -> None:
+    expired = Candidate("j", "", 5.0, "jingles/tet.mp3", "Tết", valid_until=date(2021, 2, 20))
+    plan = plan_slot(slot(intro=expired), [spot("a", "x", 60)], [], {"x": 1})
+    assert [i.role for i in plan.items] == ["spot"]
+    assert plan.notes == (
+        "Nhạc hiệu mở đầu «jingles/tet.mp3» không hợp lệ hôm nay, bỏ qua "
+        "(intro jingle not eligible, skipped)",
+    )
+
+
+def test_plan_item_start_times() -> None:
+    plan = plan_slot(
+        slot(pause_s=2.5), [spot("a", "x", 60.25), spot("b", "y", 10)], [], {"x": 1, "y": 1}
+    )
+    # Both topics are level; the shorter spot finishes first in weighted time, so it leads.
+    assert [(i.spot, plan.start_of(i)) for i in plan.items] == [
+        ("b", BASE),
+        ("a", BASE + timedelta(seconds=12.5)),
+    ]
 
 
 def test_least_recently_aired_first_and_never_aired_before_all() -> None:
