@@ -21,7 +21,8 @@ Algorithm
    weight` wins (ties: topic id), except that the previous item's topic is skipped while
    another topic has a spot that fits. The fill stops when no unused spot fits, so the
    unfilled rest is shorter than (pause + shortest unused eligible spot). A spot never repeats
-   within a slot. If no spot fits together with the jingles, the jingles are dropped.
+   within a slot. Jingles yield to spots: when no spot fits with them, the outro is dropped,
+   then the intro (each with a note); a plan is never jingles alone.
 4. Determinism. Every choice is ordered by stable keys (aired time, then spot or topic id);
    durations and times are integer microseconds, so the same library, log and config give
    the same plan however the input lists are ordered.

@@ -192,7 +192,8 @@ class Rotation:
             if cursor + tail > length_us:
                 outro, tail = None, 0
         used: set[str] = set()
-        heads: dict[str, tuple[int, str] | None] = {}
+        last_seen = self.state.last_seen
+        heads: dict[str, tuple[tuple[int, str], bool] | None] = {}
         aside: dict[str, list[tuple[int, str]]] = {topic: [] for topic in allowed}
         planned = dict.fromkeys(allowed, 0)
         taken: list[tuple[str, tuple[int, str]]] = []
@@ -205,14 +206,14 @@ class Rotation:
             options: list[str] = []
             for topic in allowed:
                 head = heads.get(topic)
-                if head is not None and durations[head[1]] > room:
-                    aside[topic].append(head)
+                if head is not None and durations[head[0][1]] > room:
+                    if head[1]:
+                        aside[topic].append(head[0])
                     head = heads[topic] = None
                 if head is None:
-                    pool = pools[topic]
-                    if not pool.any_fits(room, used):
-                        continue
-                    head = heads[topic] = pool.pop_fitting(room, durations, aside[topic])
+                    head = heads[topic] = pools[topic].find(
+                        room, used, last_seen, durations, aside[topic]
+                    )
                     if head is None:
                         continue
                 options.append(topic)
@@ -223,14 +224,15 @@ class Rotation:
             best = min(
                 options,
                 key=lambda tp: (
-                    (topic_us(tp) + planned[tp] + durations[heads[tp][1]])  # type: ignore[index]
+                    (topic_us(tp) + planned[tp] + durations[heads[tp][0][1]])  # type: ignore[index]
                     / weights[tp],
                     tp,
                 ),
             )
-            entry = heads[best]
-            assert entry is not None
+            chosen = heads[best]
+            assert chosen is not None
             heads[best] = None
+            entry = chosen[0]
             spot = entry[1]
             length = durations[spot]
             offset = cursor + gap
@@ -243,8 +245,8 @@ class Rotation:
         for topic in allowed:
             pool = pools[topic]
             head = heads.get(topic)
-            if head is not None:
-                pool.push(head)
+            if head is not None and head[1]:
+                pool.push(head[0])
             for entry in aside[topic]:
                 pool.push(entry)
         if outro is not None and taken:

@@ -193,6 +193,11 @@ def test_explicit_slot_topics_and_unweighted_topics() -> None:
 def test_bad_input_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="no time zone"):
         SlotRequest("sang", datetime(2021, 3, 1, 6), 600)
+    with pytest.raises(ValueError, match="length_s must be a finite number"):
+        SlotRequest("sang", BASE, float("nan"))
+    with pytest.raises(ValueError, match="pause_s must be a finite number"):
+        SlotRequest("sang", BASE, 600, pause_s=-1)
+    assert SlotRequest("sang", BASE, 600, ["a", "b"]).topics == ("a", "b")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"topics\.chi-so\.weight"):
         plan_slot(slot(), [], [], {"chi-so": -1})
     with pytest.raises(ValueError, match="'a1' appears twice"):

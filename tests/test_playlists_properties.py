@@ -239,3 +239,30 @@ def day_requests(days: int):
     from tests.playlists_support import day_slots
 
     return day_slots(BASE.date(), days)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.data(),
+    libraries(max_size=40),
+    weights_st,
+    st.integers(min_value=1, max_value=8),
+)
+def test_heap_scan_and_short_list_scan_choose_the_same_spots(
+    data: st.DataObject, library, weights, count: int
+) -> None:
+    """A topic's next spot comes from its heap, or, when few spots are short enough, from the
+    duration-sorted list. Both ways must give the same plans over a sequence."""
+    from playlists import pools
+
+    history = data.draw(histories(library, max_size=30))
+    requests = [data.draw(slots(start=BASE + timedelta(hours=9 * n))) for n in range(count)]
+    saved = pools._FEW
+    try:
+        pools._FEW = -1  # always the heap
+        by_heap = plan_sequence(requests, library, history, weights)
+        pools._FEW = 10**9  # always the short list
+        by_list = plan_sequence(requests, library, history, weights)
+    finally:
+        pools._FEW = saved
+    assert by_heap == by_list
