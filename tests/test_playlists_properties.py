@@ -258,11 +258,12 @@ def test_heap_scan_and_short_list_scan_choose_the_same_spots(
     history = data.draw(histories(library, max_size=30))
     requests = [data.draw(slots(start=BASE + timedelta(hours=9 * n))) for n in range(count)]
     saved = pools._FEW
+    results = []
     try:
-        pools._FEW = -1  # always the heap
-        by_heap = plan_sequence(requests, library, history, weights)
-        pools._FEW = 10**9  # always the short list
-        by_list = plan_sequence(requests, library, history, weights)
+        # always the heap; always the short list; both in turn (stale heap keys then matter)
+        for few in (-1, 10**9, 1, 3):
+            pools._FEW = few
+            results.append(plan_sequence(requests, library, history, weights))
     finally:
         pools._FEW = saved
-    assert by_heap == by_list
+    assert all(result == results[0] for result in results[1:])
