@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from playlists.pools import Library
 from playlists.state import DEFAULT_HORIZON_DAYS, US, RotationState, seconds_to_us, to_us
 from playlists.types import Candidate, Plan, PlanItem, Play, SlotRequest
+
+_JINGLE_NAMES = {"intro": "mở đầu", "outro": "kết thúc"}
 
 # (role, candidate, offset_us, duration_us)
 _Placed = tuple[str, Candidate, int, int]
@@ -78,12 +80,18 @@ class Rotation:
         placed: list[_Placed] = []
         taken: list[tuple[str, tuple[int, str]]] = []
         if allowed:
-            placed, taken = self._fill(allowed, intro, outro, length_us, pause_us)
-            if not taken and (intro or outro):
-                placed, taken = self._fill(allowed, None, None, length_us, pause_us)
+            # Jingles yield to spots: without a spot that fits, drop the outro, then the intro.
+            attempts = [(intro, outro), (intro, None), (None, None)]
+            for first, last in dict.fromkeys(attempts):
+                placed, taken = self._fill(allowed, first, last, length_us, pause_us)
                 if taken:
+                    break
+            roles = {role for role, *_ in placed}
+            for role, jingle in (("intro", intro), ("outro", outro)):
+                if taken and jingle is not None and role not in roles:
                     notes.append(
-                        "Bỏ nhạc hiệu để tin/bài vừa khung giờ (jingles dropped so a spot fits)"
+                        f"Nhạc hiệu {_JINGLE_NAMES[role]} «{jingle.path}» không vừa khung giờ "
+                        f"cùng tin/bài, bỏ qua ({role} does not fit the slot, skipped)"
                     )
             if not taken:
                 notes.append(
@@ -146,9 +154,8 @@ class Rotation:
         if jingle is None:
             return None
         if not jingle.eligible_on(slot.start.date(), require_approval=self.require_approval):
-            name = "mở đầu" if role == "intro" else "kết thúc"
             notes.append(
-                f"Nhạc hiệu {name} «{jingle.path}» không hợp lệ hôm nay, bỏ qua "
+                f"Nhạc hiệu {_JINGLE_NAMES[role]} «{jingle.path}» không hợp lệ hôm nay, bỏ qua "
                 f"({role} jingle not eligible, skipped)"
             )
             return None
@@ -185,7 +192,8 @@ class Rotation:
             if cursor + tail > length_us:
                 outro, tail = None, 0
         used: set[str] = set()
-        heads: dict[str, tuple[int, str] | None] = {}
+        last_seen = self.state.last_seen
+        heads: dict[str, tuple[tuple[int, str], bool] | None] = {}
         aside: dict[str, list[tuple[int, str]]] = {topic: [] for topic in allowed}
         planned = dict.fromkeys(allowed, 0)
         taken: list[tuple[str, tuple[int, str]]] = []
@@ -198,14 +206,14 @@ class Rotation:
             options: list[str] = []
             for topic in allowed:
                 head = heads.get(topic)
-                if head is not None and durations[head[1]] > room:
-                    aside[topic].append(head)
+                if head is not None and durations[head[0][1]] > room:
+                    if head[1]:
+                        aside[topic].append(head[0])
                     head = heads[topic] = None
                 if head is None:
-                    pool = pools[topic]
-                    if not pool.any_fits(room, used):
-                        continue
-                    head = heads[topic] = pool.pop_fitting(room, durations, aside[topic])
+                    head = heads[topic] = pools[topic].find(
+                        room, used, last_seen, durations, aside[topic]
+                    )
                     if head is None:
                         continue
                 options.append(topic)
@@ -216,14 +224,15 @@ class Rotation:
             best = min(
                 options,
                 key=lambda tp: (
-                    (topic_us(tp) + planned[tp] + durations[heads[tp][1]])  # type: ignore[index]
+                    (topic_us(tp) + planned[tp] + durations[heads[tp][0][1]])  # type: ignore[index]
                     / weights[tp],
                     tp,
                 ),
             )
-            entry = heads[best]
-            assert entry is not None
+            chosen = heads[best]
+            assert chosen is not None
             heads[best] = None
+            entry = chosen[0]
             spot = entry[1]
             length = durations[spot]
             offset = cursor + gap
@@ -236,8 +245,8 @@ class Rotation:
         for topic in allowed:
             pool = pools[topic]
             head = heads.get(topic)
-            if head is not None:
-                pool.push(head)
+            if head is not None and head[1]:
+                pool.push(head[0])
             for entry in aside[topic]:
                 pool.push(entry)
         if outro is not None and taken:
@@ -313,7 +322,7 @@ def plan_to_plays(plan: Plan) -> list[Play]:
         Play(
             spot=item.spot,
             topic=item.topic,
-            started_at=plan.start + timedelta(microseconds=round(item.offset_s * US)),
+            started_at=plan.start_of(item),
             played_s=item.duration_s,
         )
         for item in plan.spots

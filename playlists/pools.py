@@ -7,7 +7,7 @@ does not re-sort 5,000 spots for every slot.
 from __future__ import annotations
 
 import heapq
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -15,6 +15,7 @@ from playlists.state import US, RotationState
 from playlists.types import Candidate
 
 NEVER = -(2**62)  # sorts before every real play time
+_FEW = 32  # at most this many spots short enough: pick among them directly
 FIRST_DAY = date.min.toordinal()
 LAST_DAY = date.max.toordinal()
 
@@ -23,6 +24,7 @@ class TopicPool:
     """The live spots of one topic on the current date.
 
     `lru` is a heap of (last aired us, spot id): least recently aired first, ties by spot id.
+    An entry whose key no longer matches the state's last-aired time is stale and skipped.
     Spots not valid yet wait in `waiting`; spots past their window are marked `dead` (dates
     only move forward) and dropped lazily from `lru`.
     """
@@ -40,28 +42,40 @@ class TopicPool:
     def __len__(self) -> int:
         return len(self.by_duration)
 
-    def any_fits(self, room_us: int, used: set[str]) -> bool:
-        """Is there a live spot not in `used` lasting at most `room_us`?"""
-        for duration, spot in self.by_duration:
-            if duration > room_us:
-                return False
-            if spot not in used:
-                return True
-        return False
+    def find(
+        self,
+        room_us: int,
+        used: set[str],
+        last_seen: dict[str, int],
+        duration_us: dict[str, int],
+        aside: list[tuple[int, str]],
+    ) -> tuple[tuple[int, str], bool] | None:
+        """The least recently aired live spot not in `used` that lasts at most `room_us`.
 
-    def pop_fitting(
-        self, room_us: int, duration_us: dict[str, int], aside: list[tuple[int, str]]
-    ) -> tuple[int, str] | None:
-        """The least recently aired live spot that fits; skipped live entries go to `aside`."""
+        Returns (entry, popped): `popped` tells whether the entry left the heap (then the
+        caller puts it back or re-keys it). When few spots are short enough, they are read
+        from `by_duration` without touching the heap; otherwise the heap is popped and the
+        live entries that do not fit go to `aside`.
+        """
+        by_duration = self.by_duration
+        fitting = bisect_left(by_duration, (room_us + 1,))
+        if fitting <= _FEW:
+            best: tuple[int, str] | None = None
+            for _, spot in by_duration[:fitting]:
+                if spot not in used:
+                    key = (last_seen.get(spot, NEVER), spot)
+                    if best is None or key < best:
+                        best = key
+            return None if best is None else (best, False)
         lru = self.lru
         dead = self.dead
         while lru:
             entry = heapq.heappop(lru)
             spot = entry[1]
-            if spot in dead:
-                continue
-            if duration_us[spot] <= room_us:
-                return entry
+            if spot in dead or entry[0] != last_seen.get(spot, NEVER):
+                continue  # expired, or a stale key of a spot that aired since
+            if duration_us[spot] <= room_us and spot not in used:
+                return entry, True
             aside.append(entry)
         return None
 

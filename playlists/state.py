@@ -16,6 +16,7 @@ US = 1_000_000
 DEFAULT_HORIZON_DAYS = 30
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+_INF = float("inf")
 
 
 def to_us(moment: datetime) -> int:
@@ -77,8 +78,8 @@ class RotationState:
         try:
             for play in plays:
                 started = play.started_at
-                if play.played_s <= 0 or started >= until:
-                    continue
+                if not 0 < play.played_s < _INF or started >= until:
+                    continue  # never aired (failed, missed) or not yet: no effect
                 spot = play.spot
                 if spot is not None:
                     seen = last.get(spot)

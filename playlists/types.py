@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 ROLES = ("intro", "spot", "outro")
 ALL_TOPICS = "*"
@@ -118,6 +118,10 @@ class Plan:
     items: tuple[PlanItem, ...]
     unfilled_s: float
     notes: tuple[str, ...] = ()
+
+    def start_of(self, item: PlanItem) -> datetime:
+        """When `item` is planned to start (aware, in the slot's time zone)."""
+        return self.start + timedelta(microseconds=round(item.offset_s * 1_000_000))
 
     @property
     def spots(self) -> tuple[PlanItem, ...]:
