@@ -1,0 +1,217 @@
+"""The real `loa run` process on the wall clock, through the virtual PulseAudio sink.
+
+A short slot is configured a few seconds ahead; the daemon scans its library of tone spots,
+APScheduler fires the slot, the device output plays it, and the sink's monitor is recorded.
+Asserted from the recording: the slot's first sample within 20 ms of its instant, the log's
+start times against the capture, the content of each logged spot. Then kill -9 in the middle of
+a spot and a restart: the open row is closed as interrupted, the slot is not aired again from
+its start, and the log verifies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+
+from tests.audio_capture import MonitorCapture, sounding
+from tests.audio_media import tone
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+FREQS = {"a/a1.wav": 440.0, "a/a2.wav": 660.0, "b/b1.wav": 880.0, "b/b2.wav": 1100.0}
+
+
+def station(tmp_path: Path, start: datetime, length_s: int, spot_s: float) -> Path:
+    lib = tmp_path / "lib"
+    for rel, freq in FREQS.items():
+        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
+        tone(lib / rel, freq, spot_s, amp=0.3)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[station]
+id = "xa-thu"
+name = "Đài xã Thử"
+timezone = "Asia/Ho_Chi_Minh"
+[library]
+root = "lib"
+[output]
+backend = "device"
+device = "default"
+[daemon]
+socket = "data/loa.sock"
+heartbeat = "1s"
+[[topics]]
+id = "a"
+name = "Chủ đề A"
+[[topics]]
+id = "b"
+name = "Chủ đề B"
+[[slots]]
+name = "thu"
+start = "{start.astimezone(HCM):%H:%M:%S}"
+length = "{length_s}s"
+""",
+        "utf-8",
+    )
+    return config
+
+
+def start_loa(config: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "loa", "--config", str(config), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    return out
+
+
+def rows(config: Path) -> list[sqlite3.Row]:
+    con = sqlite3.connect(config.parent / "data" / "loa.db")
+    con.row_factory = sqlite3.Row
+    try:
+        return con.execute("select * from airtime order by seq").fetchall()
+    finally:
+        con.close()
+
+
+def utc(text: str | None) -> datetime:
+    assert text is not None
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def switch_frame(x: np.ndarray, rate: int, around: int, before: float, after: float) -> int:
+    """Where the tone changes from `before` Hz to `after` Hz near frame `around` (5 ms windows)."""
+    win, hop = rate // 200, rate // 1000
+    t = np.arange(win) / rate
+    ref_a, ref_b = np.exp(-2j * np.pi * before * t), np.exp(-2j * np.pi * after * t)
+    for start in range(around - rate // 10, around + rate // 10, hop):
+        seg = x[start : start + win]
+        if abs(seg @ ref_b) > abs(seg @ ref_a):
+            return start + win // 2
+    raise AssertionError(f"no switch from {before} to {after} Hz near frame {around}")
+
+
+def freq_at(x: np.ndarray, rate: int, frame: int, seconds: float = 0.2) -> float:
+    seg = x[frame : frame + int(rate * seconds)]
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg))))
+    return float(np.argmax(spec[1:]) + 1) * rate / len(seg)
+
+
+@pytest.fixture
+def slot_start() -> datetime:
+    # the daemon needs a few seconds to start, scan and open the device
+    return (datetime.now(UTC) + timedelta(seconds=9)).replace(microsecond=0)
+
+
+def wait_until(moment: datetime) -> None:
+    time.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+@pytest.fixture
+def loa_cleanup() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_loa_run_airs_the_slot_on_time(
+    virtual_audio: dict[str, str], tmp_path: Path, slot_start: datetime, loa_cleanup: list
+) -> None:
+    config = station(tmp_path, slot_start, length_s=8, spot_s=1.5)
+    proc = start_loa(config, "run")
+    loa_cleanup.append(proc)
+    wait_until(slot_start - timedelta(seconds=2))
+    assert proc.poll() is None, proc.communicate()[0]
+    cap = MonitorCapture().wait_ready()
+    wait_until(slot_start + timedelta(seconds=8.5))
+    capture = cap.stop()
+    out = stop(proc)
+    logged = [r for r in rows(config) if r["status"] == "completed"]
+    assert len(logged) == 4, out  # 4 spots of 1.5 s fill an 8 s slot
+    onset, _ = sounding(capture.x)
+    start_error_ms = (capture.t_of(onset) - slot_start.timestamp()) * 1000
+    assert abs(start_error_ms) < 20, f"first sample {start_error_ms:.1f} ms from the slot instant"
+    assert utc(logged[0]["started_at"]).timestamp() == pytest.approx(capture.t_of(onset), abs=0.02)
+    for prev, row in itertools.pairwise(logged):
+        # the log's start is the capture's: the tone switches at the logged instant
+        frame = capture.frame_of(utc(row["started_at"]).timestamp())
+        switch = switch_frame(
+            capture.x, capture.rate, frame, FREQS[prev["path"]], FREQS[row["path"]]
+        )
+        assert abs(switch - frame) * 1000 / capture.rate < 20, row["path"]
+    for row in logged:
+        frame = capture.frame_of(utc(row["started_at"]).timestamp())
+        assert abs(freq_at(capture.x, capture.rate, frame + 2400) - FREQS[row["path"]]) < 15
+        assert row["played_s"] == pytest.approx(1.5, abs=0.01)
+        assert utc(row["ended_at"]) - utc(row["started_at"]) == pytest.approx(
+            timedelta(seconds=row["played_s"]), abs=timedelta(milliseconds=5)
+        )
+    assert "station xa-thu stopped" in out
+
+
+def test_kill_9_mid_spot_then_restart(
+    virtual_audio: dict[str, str], tmp_path: Path, slot_start: datetime, loa_cleanup: list
+) -> None:
+    config = station(tmp_path, slot_start, length_s=24, spot_s=4.0)
+    proc = start_loa(config, "run")
+    loa_cleanup.append(proc)
+    wait_until(slot_start + timedelta(seconds=5))  # inside the second spot
+    open_rows = [r for r in rows(config) if r["status"] == "playing"]
+    assert len(open_rows) == 1, rows(config)
+    killed = open_rows[0]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = datetime.now(UTC)
+    time.sleep(1.0)
+    again = start_loa(config, "run")
+    loa_cleanup.append(again)
+    wait_until(slot_start + timedelta(seconds=25))
+    out = stop(again)
+    logged = rows(config)
+    closed = next(r for r in logged if r["id"] == killed["id"])
+    assert closed["status"] == "interrupted"
+    # closed at the last heartbeat: within the heartbeat interval before the kill
+    ended = utc(closed["ended_at"])
+    assert killed_at - timedelta(seconds=2.5) <= ended <= killed_at
+    assert closed["played_s"] == pytest.approx(
+        (ended - utc(closed["started_at"])).total_seconds(), abs=0.01
+    )
+    first = logged[0]
+    assert first["status"] == "completed"
+    after = [r for r in logged if r["started_at"] and utc(r["started_at"]) > killed_at]
+    assert after, out  # the slot resumed in its remaining time
+    assert all(utc(r["ended_at"]) <= slot_start + timedelta(seconds=24.1) for r in after)
+    aired = [r["spot"] for r in logged if r["status"] in ("completed", "interrupted")]
+    assert len(aired) == len(set(aired))  # not aired again from its start: no spot twice
+    verify = subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(config), "airtime", "verify"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert os.path.exists(config.parent / "data" / "loa.db")
