@@ -110,6 +110,7 @@ class Station(Section):
 class Library(Section):
     root: Path = Field(
         default=Path("audio_library/demo"),
+        validate_default=True,
         description="Thư mục thư viện, mỗi chủ đề một thư mục con (one folder per topic id)",
     )
     target_loudness: float = Field(
@@ -170,6 +171,7 @@ class Daemon(Section):
     )
     socket: Path = Field(
         default=Path("data/loa.sock"),
+        validate_default=True,
         description="Ổ điều khiển của daemon cho play-now và status (control socket)",
     )
     heartbeat: Duration = Field(

@@ -271,3 +271,11 @@ def test_missing_file(tmp_path: Path) -> None:
     assert info.value.problems == [
         "file not found: create it (copy the shipped config.toml) or pass --config"
     ]
+
+
+def test_default_paths_resolve_from_the_config_folder_too(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(BASE, "utf-8")
+    config = load_config(tmp_path / "config.toml")
+    assert config.library.root == tmp_path / "audio_library" / "demo"
+    assert config.daemon.socket == tmp_path / "data" / "loa.sock"
+    assert config.database.url == f"sqlite:///{tmp_path / 'data' / 'loa.db'}"
