@@ -360,9 +360,19 @@ def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
         f"{dict(result.outcomes)} trong {took:.1f} s → {db_url}"
     )
     click.echo(f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8}")
+    off = 0
     for topic in config.topic_ids:
         secs = result.seconds_by_topic.get(topic, 0.0)
+        share, target = 100 * secs / total, 100 * weights[topic] / wsum
+        flag = "  !" if abs(share - target) > 2 else ""
+        off += bool(flag)
         click.echo(
             f"{topic:<28} {result.plays_by_topic.get(topic, 0):>6} {secs / 60:>8.1f} "
-            f"{100 * secs / total:>6.1f}% {100 * weights[topic] / wsum:>7.1f}%"
+            f"{share:>6.1f}% {target:>7.1f}%{flag}"
+        )
+    if off:
+        click.echo(
+            f"! {off} chủ đề lệch quá 2 điểm so với tỉ trọng, thường do thiếu tin/bài "
+            "(off their weight share by more than 2 points: usually too few spots to fill "
+            "the slots; add spots to the short topics)"
         )
