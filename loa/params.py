@@ -7,22 +7,38 @@ from typing import Any
 
 import click
 
+from airtime.periods import Period, parse_date, parse_period
+
 
 class DateParam(click.ParamType):
+    """A station-local date, YYYY-MM-DD."""
+
     name = "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(
-                f"{value!r} không phải ngày dạng YYYY-MM-DD (is not a date YYYY-MM-DD), "
-                "e.g. 2021-03-01",
-                param,
-                ctx,
-            )
+            return parse_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PeriodParam(click.ParamType):
+    """A report period: 2021, 2021-H1, 2021-Q3, 2021-03 or D1..D2."""
+
+    name = "PERIOD"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Period:
+        if isinstance(value, Period):
+            return value
+        try:
+            return parse_period(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = DateParam()
+PERIOD = PeriodParam()

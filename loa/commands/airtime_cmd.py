@@ -5,45 +5,19 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 import sqlalchemy as sa
 
 from airtime import export_csv, export_docx, export_json, export_text, export_xlsx
-from airtime.periods import Period, date_range, parse_date, parse_period
+from airtime.periods import Period, date_range
 from airtime.report import Report, build_report
 from airtime.store import T, log_rows, report_data, verify_station
 from loa.app import App
 from loa.errors import LoaError
+from loa.params import DATE, PERIOD
 
 BINARY = ("xlsx", "docx")
-
-
-class DateType(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
-        try:
-            return parse_date(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class PeriodType(click.ParamType):
-    name = "PERIOD"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> Period:
-        if isinstance(value, Period):
-            return value
-        try:
-            return parse_period(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 @click.group()
@@ -52,8 +26,8 @@ def airtime() -> None:
 
 
 @airtime.command("log")
-@click.option("--from", "start", type=DateType(), help="Từ ngày, giờ của đài (first day).")
-@click.option("--to", "end", type=DateType(), help="Đến ngày, tính cả ngày này (last day).")
+@click.option("--from", "start", type=DATE, help="Từ ngày, giờ của đài (first day).")
+@click.option("--to", "end", type=DATE, help="Đến ngày, tính cả ngày này (last day).")
 @click.option("--topic", help="Chỉ một chủ đề (one topic id).")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -110,7 +84,7 @@ def build(app: App, period: Period) -> Report:
 
 
 @airtime.command("report")
-@click.option("--period", "period", type=PeriodType(), required=True,
+@click.option("--period", "period", type=PERIOD, required=True,
               help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "csv", "json", "xlsx", "docx"]),
