@@ -11,6 +11,7 @@ its start, and the log verifies.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import signal
 import sqlite3
@@ -88,6 +89,14 @@ def stop(proc: subprocess.Popen[str]) -> str:
     return out
 
 
+def loa_status(config: Path) -> tuple[int, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(config), "status", "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return done.returncode, json.loads(done.stdout)
+
+
 def rows(config: Path) -> list[sqlite3.Row]:
     con = sqlite3.connect(config.parent / "data" / "loa.db")
     con.row_factory = sqlite3.Row
@@ -149,9 +158,26 @@ def test_loa_run_airs_the_slot_on_time(
     wait_until(slot_start - timedelta(seconds=2))
     assert proc.poll() is None, proc.communicate()[0]
     cap = MonitorCapture().wait_ready()
+    wait_until(slot_start + timedelta(seconds=1))
+    code, live = loa_status(config)
+    assert code == 0 and live["alive"] is True
+    assert [p["slot"] for p in live["on_air"]] == ["thu"]
+    # an invalid edit while on air: refused, shown in `loa status`, the slot goes on
+    text = config.read_text("utf-8")
+    config.write_text(text.replace('length = "8s"', 'length = "8 giây"'), "utf-8")
+    time.sleep(2.0)  # the daemon looks at config.toml every heartbeat (1 s)
+    code, refused = loa_status(config)
+    assert code == 3
+    assert refused["alive"] is True
+    assert refused["config_problems"] == [
+        'slots[0].length: "8 giây" is not a duration ("90s", "10m", "1h30m" or a number of seconds)'
+    ]
+    assert "8 giây" in (refused["config_error"] or "")
     wait_until(slot_start + timedelta(seconds=8.5))
     capture = cap.stop()
+    config.write_text(text, "utf-8")
     out = stop(proc)
+    assert "edit refused" in out
     logged = [r for r in rows(config) if r["status"] == "completed"]
     assert len(logged) == 4, out  # 4 spots of 1.5 s fill an 8 s slot
     onset, _ = sounding(capture.x)

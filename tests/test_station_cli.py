@@ -168,7 +168,10 @@ def test_simulate_writes_its_own_database(station: Path) -> None:
 def test_simulate_refuses_a_bad_date(station: Path) -> None:
     code, _, err = invoke(station, "simulate", "--from", "1/3/2021", "--days", "7")
     assert code == 2
-    assert "Invalid value for '--from': \"1/3/2021\" is not a date: write YYYY-MM-DD, e.g. 2021-03-01" in err
+    assert (
+        "Invalid value for '--from': \"1/3/2021\" is not a date: write YYYY-MM-DD, e.g. 2021-03-01"
+        in err
+    )
 
 
 def test_play_now_without_a_daemon_plays_here_and_logs(station: Path) -> None:

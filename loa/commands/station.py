@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from loa.compose import (
 )
 from loa.config import Config
 from loa.db import open_database
-from loa.errors import LoaError
+from loa.errors import ConfigError, LoaError
 from loa.params import DATE
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock
@@ -142,10 +143,16 @@ def _ago(moment: datetime, now: datetime) -> str:
     show_default=True,
     help="Xem kế hoạch bấy nhiêu ngày tới (next slots over this many days).",
 )
-@click.pass_obj
-def status(app: App, as_json: bool, days: int) -> None:
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, days: int) -> None:
     """Tình trạng đài: daemon, đang phát, buổi tới, sự cố gần đây (station status)."""
-    config = app.config
+    app: App = ctx.obj
+    try:
+        config = app.config
+    except ConfigError as exc:
+        # An edit the running daemon refused: say so, and still show what the daemon does.
+        _status_with_bad_config(app, exc, as_json)
+        ctx.exit(exc.exit_code)
     engine = app.engine
     airlog = AirLog(engine, config.station.id)
     now = datetime.now(UTC)
@@ -250,6 +257,39 @@ def status(app: App, as_json: bool, days: int) -> None:
         first = e["message"].splitlines()[0]
         lines.append(f"  {e['at'][:19].replace('T', ' ')} {e['level']} {e['source']}: {first}")
     click.echo("\n".join(lines))
+
+
+def _status_with_bad_config(app: App, error: ConfigError, as_json: bool) -> None:
+    socket = app.config_path.resolve().parent / "data" / "loa.sock"
+    try:
+        raw = tomllib.loads(app.config_path.read_text("utf-8"))
+        socket = app.config_path.resolve().parent / raw["daemon"]["socket"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        live = request(socket, {"cmd": "status"}, timeout=3)
+    except (NoDaemon, OSError, ValueError):
+        live = {}
+    data = {
+        "alive": bool(live.get("ok")),
+        "pid": live.get("pid"),
+        "config_problems": error.problems,
+        "config_error": live.get("config_error"),
+        "on_air": live.get("on_air"),
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    click.echo(str(error), err=True)
+    if data["alive"]:
+        on_air = live.get("on_air") or {}
+        click.echo(
+            f"Daemon: đang chạy (running), pid {data['pid']}, với cấu hình tốt gần nhất "
+            "(on the last good config); "
+            f"đang phát (on air): {', '.join(on_air.get('titles', [])) or 'không (nothing)'}"
+        )
+    else:
+        click.echo("Daemon: KHÔNG chạy (not running)")
 
 
 @click.command("play-now")
