@@ -30,6 +30,9 @@ log = logging.getLogger("loa.output.device")
 
 DEFAULT_LATENCY_S = 0.1  # measured: no underruns with both cores busy; starts stay exact
 DEFAULT_NAMES = ("", "default")
+# a stream whose callback has not run for this long is dead (measured: on a 2-core machine
+# under a load of ~10, live PortAudio/ALSA-pulse streams paused for up to 1.2 s and resumed)
+STALL_S = 5.0
 _open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio re-init at none)
 
 
@@ -209,7 +212,7 @@ class DeviceOutput(EngineOutput):
             problem = f"playout error: {self._cb_error!r}"
         elif not stream.active:
             problem = "the stream stopped"
-        elif time.monotonic() - self._last_cb > max(1.0, 10 * self.latency):
+        elif time.monotonic() - self._last_cb > STALL_S:
             problem = "the device stopped asking for audio"
         if problem is None:
             if time.monotonic() - self._offset_at > 1.0:
