@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-LEAD_S = 0.5
+LEAD_S = 1.0  # > the device buffer of loa (0.5 s)
 SPOTS_S = 0.8  # 500 ms + 300 ms
 
 

@@ -78,7 +78,7 @@ def play_test_signal(
         signal = make_test_signal(Path(tmp))
         out = open_output(backend, device=device, path=path)
         try:
-            at = datetime.now(UTC) + timedelta(seconds=0.5)
+            at = datetime.now(UTC) + timedelta(seconds=1.0)  # > the device buffer
             handle = out.play(signal.items, at)
             if not handle.wait(timeout_s):
                 handle.cut()
