@@ -116,7 +116,7 @@ class LiquidsoapPlayer:
         end = time.monotonic() + 30
         while True:
             try:
-                self.sock = socket.create_connection(("127.0.0.1", self.port))
+                self._cmd("uptime\n")
                 break
             except OSError:
                 if time.monotonic() > end or self.proc.poll() is not None:
@@ -125,10 +125,15 @@ class LiquidsoapPlayer:
         time.sleep(1.0)  # let its output settle
 
     def _cmd(self, text: str) -> None:
-        self.sock.sendall(text.encode())
-        buf = b""
-        while buf.count(b"END") < text.count("\n"):
-            buf += self.sock.recv(4096)
+        """One telnet connection per command (the server drops idle ones after 30 s)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+            sock.sendall(text.encode())
+            buf = b""
+            while buf.count(b"END") < text.count("\n"):
+                data = sock.recv(4096)
+                if not data:
+                    raise OSError("liquidsoap closed the telnet connection")
+                buf += data
 
     def play(self, files: list[Path], at: float, cut_at: float | None = None) -> None:
         sleep_until(at)
@@ -144,7 +149,6 @@ class LiquidsoapPlayer:
             sleep_until(self._until)
 
     def close(self) -> None:
-        self.sock.close()
         self.proc.terminate()
         self.proc.wait(10)
 
