@@ -87,11 +87,12 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 
 
 def _register() -> None:
-    from loa.commands import airtime_cmd, config_cmd, library, playlist, station
+    from loa.commands import airtime_cmd, config_cmd, library, output, playlist, station
 
     cli.add_command(config_cmd.config)
     cli.add_command(airtime_cmd.airtime)
     cli.add_command(library.library)
+    cli.add_command(output.output)
     cli.add_command(playlist.playlist)
     cli.add_command(station.run)
     cli.add_command(station.status)

@@ -215,6 +215,8 @@ class Runner:
             offset_s=offset_s,
             duration_s=duration_s,
             key=spot.id,
+            start_s=spot.start_s,
+            length_s=spot.duration_s,
         )
 
     # ------------------------------------------------------------------ ad hoc

@@ -73,7 +73,7 @@ EOT
   HOME="$VA_DIR/home" XDG_CONFIG_HOME="$VA_DIR/home/.config" \
   pulseaudio --daemonize=yes --system=no -n --file="$VA_DIR/station.pa" \
     --exit-idle-time=-1 --disallow-exit=yes --use-pid-file=yes \
-    --realtime=no --high-priority=no \
+    --realtime="${VA_REALTIME:-no}" --high-priority="${VA_REALTIME:-no}" \
     --log-target=file:"$VA_DIR/pulse.log" --log-level=notice
   for _ in $(seq 1 100); do sink_ok && break; sleep 0.05; done
   sink_ok || { echo "virtual audio failed to start" >&2; cat "$VA_DIR/pulse.log" >&2; exit 1; }

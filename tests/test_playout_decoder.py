@@ -80,3 +80,17 @@ def test_memory_is_bounded_whatever_the_length(tmp_path: Path) -> None:
     assert got > 0
     dec.close()
     assert dec._proc.poll() is not None  # closing stops ffmpeg
+
+
+def test_the_silence_trim_is_skipped_sample_exactly(tmp_path: Path) -> None:
+    """The library's trim: start after the leading silence, stop before the trailing one."""
+    src = tmp_path / "padded.wav"
+    ffmpeg(
+        "-f", "lavfi", "-i", "aevalsrc=0.5*sin(2*PI*800*t)*between(t\\,1\\,2):s=48000:d=3",
+        "-c:a", "pcm_s16le", str(src),
+    )  # fmt: skip
+    whole = decode(src)
+    pcm = read_all(StreamDecoder(src, 48000, start_s=1.0, length_s=1.0))
+    assert len(pcm) == 48000
+    np.testing.assert_allclose(pcm, whole[48000:96000], atol=1e-4)
+    assert np.abs(pcm[:480]).max() > 0.1  # sound from the first 10 ms: the silence is gone

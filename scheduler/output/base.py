@@ -49,6 +49,8 @@ class PlayItem:
     offset_s: earliest start, in seconds from the plan's start instant.
     duration_s: the expected length; only the null backend uses it (it plays nothing).
     key: an opaque id of the caller, echoed in the events.
+    start_s: where in the file playing starts (the leading silence the library measured).
+    length_s: play at most this long from `start_s` (None: to the end of the file).
     """
 
     path: Path
@@ -56,6 +58,8 @@ class PlayItem:
     offset_s: float = 0.0
     duration_s: float | None = None
     key: str = ""
+    start_s: float = 0.0
+    length_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -40,14 +40,22 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def ffmpeg_command(path: Path, rate: int) -> list[str]:
+def ffmpeg_command(
+    path: Path, rate: int, start_s: float = 0.0, length_s: float | None = None
+) -> list[str]:
+    # -ss before -i seeks the input; for audio ffmpeg decodes up to the point and drops what
+    # precedes it, so the cut is sample-accurate. -t after -i caps the output's length.
+    seek = ["-ss", f"{start_s:.6f}"] if start_s > 0 else []
+    cap = ["-t", f"{length_s:.6f}"] if length_s is not None else []
     return [
         ffmpeg_exe(),
         "-nostdin",
         "-v",
         "error",
+        *seek,
         "-i",
         str(path),
+        *cap,
         "-map",
         "0:a:0",
         "-f",
@@ -71,7 +79,13 @@ class StreamDecoder:
     """Decode `path` to mono float32 at `rate`, `gain_db` applied, ahead of the reader."""
 
     def __init__(
-        self, path: Path, rate: int, gain_db: float = 0.0, max_buffer_s: float = 2.0
+        self,
+        path: Path,
+        rate: int,
+        gain_db: float = 0.0,
+        max_buffer_s: float = 2.0,
+        start_s: float = 0.0,
+        length_s: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.rate = int(rate)
@@ -92,7 +106,7 @@ class StreamDecoder:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as ffmpeg
         try:
             self._proc = subprocess.Popen(
-                ffmpeg_command(self.path, self.rate),
+                ffmpeg_command(self.path, self.rate, start_s, length_s),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

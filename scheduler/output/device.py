@@ -28,8 +28,15 @@ from scheduler.output.player import EngineOutput
 
 log = logging.getLogger("loa.output.device")
 
-DEFAULT_LATENCY_S = 0.1  # measured: no underruns with both cores busy; starts stay exact
+# The device buffer. Starts do not depend on it (they are placed by the DAC clock), but a plan
+# must be handed over at least this long before its instant, and a cut is heard this much
+# later. Measured on 2 cores with a load average of ~7: 0.1 s underran 7-10 times in 10 s,
+# 0.3 s once, 0.5 s never (callbacks were up to 0.6 s late).
+DEFAULT_LATENCY_S = 0.5
 DEFAULT_NAMES = ("", "default")
+# a stream whose callback has not run for this long is dead (measured: on a 2-core machine
+# under a load of ~10, live PortAudio/ALSA-pulse streams paused for up to 1.2 s and resumed)
+STALL_S = 5.0
 _open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio re-init at none)
 
 
@@ -209,7 +216,7 @@ class DeviceOutput(EngineOutput):
             problem = f"playout error: {self._cb_error!r}"
         elif not stream.active:
             problem = "the stream stopped"
-        elif time.monotonic() - self._last_cb > max(1.0, 10 * self.latency):
+        elif time.monotonic() - self._last_cb > STALL_S:
             problem = "the device stopped asking for audio"
         if problem is None:
             if time.monotonic() - self._offset_at > 1.0:

@@ -38,6 +38,8 @@ log = logging.getLogger("loa.output.null")
 
 def item_duration(item: PlayItem) -> tuple[float | None, str | None]:
     """(seconds, None) or (None, why not)."""
+    if item.length_s is not None:
+        return max(0.0, float(item.length_s)), None
     if item.duration_s is not None:
         return max(0.0, float(item.duration_s)), None
     try:

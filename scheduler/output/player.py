@@ -95,7 +95,12 @@ class EngineOutput:
                     continue
                 if it.source is None:
                     it.source = StreamDecoder(
-                        it.item.path, self.rate, it.item.gain_db, self.max_buffer_s
+                        it.item.path,
+                        self.rate,
+                        it.item.gain_db,
+                        self.max_buffer_s,
+                        start_s=it.item.start_s,
+                        length_s=it.item.length_s,
                     )
                 count += 1
                 if count >= PREFETCH:
