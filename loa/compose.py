@@ -24,7 +24,33 @@ log = logging.getLogger("loa.compose")
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def jingle(config: Config, key: str, path: Path | None) -> Spot | None:
+    """An intro/outro file measured like a spot (length, silence, loudness gain)."""
+    if path is None:
+        return None
+    from audio_library.catalog import probe
+
+    try:
+        info = probe(path, target_lufs=config.library.target_loudness)
+    except ValueError as exc:
+        raise LoaError(f"{key}: {path}: {exc}") from None
+    root = config.library.root.resolve()
+    resolved = path.resolve()
+    shown = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
+    return Spot(
+        id=f"jingle-{info.id}",
+        topic="",
+        path=shown,
+        file=resolved,
+        title=info.title,
+        duration_s=info.playable_s,
+        gain_db=info.gain_db,
+        start_s=info.trim_start_s,
+    )
+
+
 def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> StationSpec:
+    """The engine's view of config.toml. Jingles are measured here (one decode each)."""
     slots = tuple(
         SlotSpec(
             name=s.name,
@@ -33,10 +59,10 @@ def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> Stat
             days=s.days,
             topics=tuple(config.slot_topics(s)),
             pause_s=s.pause,
-            intro=s.intro,
-            outro=s.outro,
+            intro=jingle(config, f"slots[{i}].intro", s.intro),
+            outro=jingle(config, f"slots[{i}].outro", s.outro),
         )
-        for s in config.slots
+        for i, s in enumerate(config.slots)
     )
     amp = config.amplifier
     return StationSpec(

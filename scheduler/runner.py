@@ -13,52 +13,23 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from playlists.planner import plan_slot
-from playlists.types import Candidate, Plan, SlotRequest
+from playlists.types import Plan, SlotRequest
 from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, Output, PlayHandle, PlayItem
 from scheduler.slots import Occurrence, quiet_overlap, slot_request
-from scheduler.spec import StationSpec
+from scheduler.spec import Spot, StationSpec
 
 log = logging.getLogger("loa.runner")
 
 # How long before the first sample the runner hands a plan to the output: the device needs a
 # few hundred milliseconds to place the first sample exactly (FINDINGS.md: 100 ms buffer).
 LEAD_S = 1.0
-
-
-@dataclass(frozen=True)
-class Spot:
-    """What the runner needs of a catalogued spot."""
-
-    id: str
-    topic: str
-    path: str  # relative to the library root: what the log records
-    file: Path  # what the output opens
-    title: str
-    duration_s: float
-    gain_db: float = 0.0
-    valid_from: date | None = None
-    valid_until: date | None = None
-    approved: bool = True
-    start_s: float = 0.0  # leading silence the playout skips (duration_s is what follows)
-
-    def candidate(self) -> Candidate:
-        return Candidate(
-            spot=self.id,
-            topic=self.topic,
-            duration_s=self.duration_s,
-            path=self.path,
-            title=self.title,
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-            approved=self.approved,
-        )
 
 
 SpotSource = Callable[[], Sequence[Spot]]
@@ -104,6 +75,7 @@ class Runner:
         self.spots = spots
         self.planner = planner or self.plan_from_log
         self.current: Airing | None = None
+        self._slot_jingles: tuple[Spot | None, Spot | None] = (None, None)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ planning
@@ -173,6 +145,7 @@ class Runner:
                 return Outcome("already", "nothing left that fits the slot", plan)
             why = "không có tin/bài nào vừa buổi phát (no eligible spot fits the slot)"
             return self._missed(occ, why, plan=plan)
+        self._slot_jingles = (slot.intro, slot.outro)
         items = [
             self._play_item(item.spot, item.offset_s, item.duration_s, spots) for item in plan.items
         ]
@@ -204,8 +177,9 @@ class Runner:
     def _play_item(
         self, spot_id: str, offset_s: float, duration_s: float, spots: Sequence[Spot]
     ) -> PlayItem:
-        spot = next((s for s in spots if s.id == spot_id), None)
-        if spot is None:  # a jingle, or a spot that vanished since planning
+        jingles = [j for j in (self._slot_jingles or ()) if j is not None]
+        spot = next((s for s in (*spots, *jingles) if s.id == spot_id), None)
+        if spot is None:  # planned from a spot that vanished since: the output reports it failed
             return PlayItem(
                 path=Path(spot_id), offset_s=offset_s, duration_s=duration_s, key=spot_id
             )

@@ -11,8 +11,8 @@ from datetime import datetime, time, timedelta, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from playlists.types import SlotRequest
 
+from playlists.types import SlotRequest
 from scheduler.spec import SlotSpec, StationSpec
 
 
@@ -70,6 +70,8 @@ def slot_request(station: StationSpec, occ: Occurrence) -> SlotRequest:
         start=occ.at.astimezone(station.tz),
         length_s=slot.length_s,
         topics=slot.topics,
+        intro=slot.intro.candidate() if slot.intro else None,
+        outro=slot.outro.candidate() if slot.outro else None,
         pause_s=slot.pause_s,
     )
 

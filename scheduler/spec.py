@@ -8,9 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from playlists.types import Candidate
+
+
+@dataclass(frozen=True)
+class Spot:
+    """What the runner needs of a catalogued spot."""
+
+    id: str
+    topic: str
+    path: str  # relative to the library root: what the log records
+    file: Path  # what the output opens
+    title: str
+    duration_s: float
+    gain_db: float = 0.0
+    valid_from: date | None = None
+    valid_until: date | None = None
+    approved: bool = True
+    start_s: float = 0.0  # leading silence the playout skips (duration_s is what follows)
+
+    def candidate(self) -> Candidate:
+        return Candidate(
+            spot=self.id,
+            topic=self.topic,
+            duration_s=self.duration_s,
+            path=self.path,
+            title=self.title,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            approved=self.approved,
+        )
 
 
 @dataclass(frozen=True)
@@ -21,8 +52,8 @@ class SlotSpec:
     days: str = "mon-sun"  # APScheduler day_of_week expression
     topics: tuple[str, ...] = ()  # topic ids; empty = all
     pause_s: float = 0.0
-    intro: Path | None = None
-    outro: Path | None = None
+    intro: Spot | None = None  # a jingle: played first, not part of the rotation
+    outro: Spot | None = None
     # Only `loa run --demo`'s slot: someone at the keyboard asked for it to air now.
     quiet_exempt: bool = False
 

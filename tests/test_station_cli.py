@@ -193,3 +193,38 @@ def test_play_now_errors(station: Path) -> None:
     assert err == "--topic: no topic 'khong-co'; the topics are: a, b\n"
     code, _, err = invoke(station, "play-now")
     assert code == 2 and "give --topic ID or --file PATH" in err
+
+
+def test_intro_and_outro_jingles_frame_the_slot(station: Path, tmp_path: Path) -> None:
+    jingles = tmp_path / "jingles"
+    jingles.mkdir()
+    tone(jingles / "nhac hieu.wav", 1200, 1.0, amp=0.3)
+    tone(jingles / "ket thuc.wav", 300, 0.8, amp=0.3)
+    text = station.read_text("utf-8").replace(
+        'length = "20s"\npause = "1s"',
+        f'length = "20s"\npause = "1s"\nintro = "{jingles / "nhac hieu.wav"}"\n'
+        f'outro = "{jingles / "ket thuc.wav"}"',
+    )
+    config = station.parent / "config-jingles.toml"
+    config.write_text(text, "utf-8")
+    code, out, err = invoke(
+        config, "playlist", "preview", "--date", "2021-03-01", "--format", "json"
+    )
+    assert code == 0, err
+    sang = json.loads(out)[0]["items"]
+    assert sang[0]["path"].endswith("nhac hieu.wav") and sang[0]["topic"] == ""
+    assert sang[-1]["path"].endswith("ket thuc.wav")
+    assert sang[0]["duration_s"] == pytest.approx(1.0, abs=0.05)
+    last_end = datetime.fromisoformat(sang[-1]["start"]) + timedelta(seconds=sang[-1]["duration_s"])
+    assert last_end <= datetime(2021, 3, 1, 6, 0, 20, tzinfo=HCM)
+
+
+def test_a_broken_jingle_is_named(station: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "hong.mp3"
+    bad.write_bytes(b"not audio at all" * 100)
+    text = station.read_text("utf-8").replace('pause = "1s"', f'pause = "1s"\nintro = "{bad}"')
+    config = station.parent / "config-bad-jingle.toml"
+    config.write_text(text, "utf-8")
+    code, _, err = invoke(config, "playlist", "preview", "--date", "2021-03-01")
+    assert code == 1
+    assert err.startswith(f"slots[0].intro: {bad}: ")
