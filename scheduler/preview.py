@@ -11,7 +11,6 @@ from datetime import datetime
 
 from playlists.planner import plan_sequence
 from playlists.types import Plan, Play
-
 from scheduler.runner import Spot
 from scheduler.slots import occurrences, slot_request
 from scheduler.spec import StationSpec

@@ -6,11 +6,11 @@ import json
 from datetime import date, datetime, time, timedelta
 
 import click
-from playlists.types import Plan
 
 from loa.app import App
 from loa.compose import library_spots, station_spec
 from loa.params import DATE
+from playlists.types import Plan
 from scheduler.airlog import AirLog
 from scheduler.preview import preview
 from scheduler.runner import Spot
