@@ -156,10 +156,16 @@ class LibrarySource:
         self.engine = engine
         self.report = report
         self._last: list[Spot] = []
+        self._refused: set[str] = set()
 
     def __call__(self) -> list[Spot]:
         try:
-            rescan(self.config, self.engine)
+            scanned = rescan(self.config, self.engine)
+            refused = {f"{r['path']}: {r['reason']}" for r in scanned.rejected}
+            for line in sorted(refused - self._refused):
+                if self.report is not None:
+                    self.report("warning", "library", f"tệp bị từ chối (file refused): {line}")
+            self._refused = refused
             self._last = library_spots(self.config, self.engine)
         except Exception as exc:  # never stop a slot for a library problem
             log.exception("library rescan failed; using the last good list")

@@ -86,6 +86,7 @@ class Daemon:
         self._scheduler: BackgroundScheduler | None = None
         self._worker: threading.Thread | None = None
         self._config_mtime = self._mtime()
+        self._output_error: str | None = None
 
     @property
     def station(self) -> StationSpec:
@@ -300,10 +301,22 @@ class Daemon:
                 "titles": airing.titles,
             },
             "queued": self._queue.qsize(),
+            "output_error": self._output_error,
             "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
         }
 
+    def _watch_output(self) -> None:
+        """A device that fails or comes back is a problem `loa status` shows, once."""
+        error = getattr(self.runner.output, "error", None)
+        if error != self._output_error:
+            if error:
+                self.airlog.event("error", "output", f"thiết bị âm thanh (sound device): {error}")
+            elif self._output_error:
+                self.airlog.event("info", "output", "thiết bị âm thanh hoạt động lại (recovered)")
+            self._output_error = error
+
     def beat(self) -> None:
+        self._watch_output()
         try:
             self.airlog.beat(
                 self.clock.now(),

@@ -244,3 +244,21 @@ def test_times_are_utc_in_the_database_and_local_in_the_plan(airlog: AirLog) -> 
     outcome = runner_at(airlog, occ.at - timedelta(seconds=5)).air_slot(occ)
     assert outcome.plan is not None and outcome.plan.start.tzinfo == HCM
     assert rows(airlog)[0].started_at == datetime(2021, 2, 28, 23, 0, tzinfo=UTC)
+
+
+def test_a_failing_sound_device_is_a_problem_in_status(airlog: AirLog, tmp_path: Path) -> None:
+    from scheduler.output.device import DeviceOutput
+
+    output = DeviceOutput("loa-no-such-device", retry_initial_s=60)
+    try:
+        clock = VirtualClock(MONDAY)
+        daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
+        daemon.runner.output = output
+        assert output.error
+        daemon.beat()
+        daemon.beat()  # reported once, not at every heartbeat
+    finally:
+        output.close()
+    problems = [e for e in airlog.events() if e.source == "output"]
+    assert len(problems) == 1 and "loa-no-such-device" in problems[0].message
+    assert daemon.status()["output_error"] == output.error

@@ -228,3 +228,25 @@ def test_a_broken_jingle_is_named(station: Path, tmp_path: Path) -> None:
     code, _, err = invoke(config, "playlist", "preview", "--date", "2021-03-01")
     assert code == 1
     assert err.startswith(f"slots[0].intro: {bad}: ")
+
+
+def test_refused_files_are_problems_in_status(station: Path) -> None:
+    from loa.compose import LibrarySource
+
+    config = load_config(station)
+    broken = config.library.root / "b" / "hỏng.mp3"
+    broken.write_bytes(b"ID3" + b"\x00" * 5000)
+    try:
+        engine = open_database(config.database.url)
+        airlog = AirLog(engine, config.station.id)
+        source = LibrarySource(config, engine, airlog.event)
+        assert {s.path for s in source()} == set(SPOTS)  # the good spots still air
+        source()  # a second scan does not report the same file again
+        code, out, _ = invoke(station, "status", "--json")
+        assert code == 0
+        problems = [p for p in json.loads(out)["problems"] if p["source"] == "library"]
+        assert len(problems) == 1
+        assert problems[0]["message"].startswith("tệp bị từ chối (file refused): b/hỏng.mp3: ")
+    finally:
+        broken.unlink()
+        CliRunner().invoke(cli, ["--config", str(station), "library", "scan"])

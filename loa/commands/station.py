@@ -15,7 +15,6 @@ from loa.compose import (
     LibrarySource,
     demo_slot,
     library_spots,
-    rescan,
     resolve_adhoc,
     station_spec,
 )
@@ -85,8 +84,8 @@ def run(app: App, demo: bool) -> None:
     if pid:
         raise LoaError(str(AlreadyRunning(lock.path, pid)))
     click.echo(f"Quét thư viện {config.library.root} (scanning the library)…", err=True)
-    rescan(config, engine)
     source = LibrarySource(config, engine, airlog.event)
+    click.echo(f"  {len(source())} tin/bài phát được (playable spots)", err=True)
     output = open_output(config, demo)
     runner = Runner(station, airlog, output, SystemClock(), source)
 
