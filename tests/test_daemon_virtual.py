@@ -262,3 +262,26 @@ def test_a_failing_sound_device_is_a_problem_in_status(airlog: AirLog, tmp_path:
     problems = [e for e in airlog.events() if e.source == "output"]
     assert len(problems) == 1 and "loa-no-such-device" in problems[0].message
     assert daemon.status()["output_error"] == output.error
+
+
+def test_amplifier_hooks_run_around_the_slot_and_a_failing_one_does_not_stop_it(
+    airlog: AirLog, tmp_path: Path
+) -> None:
+    from scheduler.spec import AmplifierSpec
+
+    relay = tmp_path / "relay.log"
+    station = dataclasses.replace(
+        STATION,
+        amplifier=AmplifierSpec(
+            on_air=f"echo on >> {relay}",
+            off_air=f"echo off >> {relay}; exit 4",
+            pre_roll_s=3.0,
+            timeout_s=5.0,
+        ),
+    )
+    occ = Occurrence(MONDAY.replace(hour=6), SANG)
+    outcome = runner_at(airlog, occ.at - timedelta(seconds=10), station).air_slot(occ)
+    assert outcome.status == "aired"
+    assert relay.read_text() == "on\noff\n"
+    assert any(e.source == "hook" and "exited with 4" in e.message for e in airlog.events())
+    assert rows(airlog) and all(r.status == "completed" for r in rows(airlog))
