@@ -244,6 +244,18 @@ class Runner:
 
         def on_event(event: Event) -> None:
             fields = meta[event.index]
+            where = f"{fields['kind']} {fields['slot'] or ''}".strip()
+            if isinstance(event, ItemStarted):
+                log.info("on air [%s]: %s (%s)", where, fields["title"], fields["path"])
+            else:
+                log.info(
+                    "%s [%s]: %s, %.1f s%s",
+                    event.status,
+                    where,
+                    fields["title"],
+                    event.played_s,
+                    f": {event.error}" if event.error else "",
+                )
             try:
                 if isinstance(event, ItemStarted):
                     rows[event.index] = self.airlog.open_play(started_at=event.started_at, **fields)

@@ -9,6 +9,7 @@ code as on air. One Rotation carries the planner's state from slot to slot, as t
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +62,25 @@ def simulate(
     topic_of = {s.id: s.topic for s in spots}
     result = Simulation()
     todo = occurrences(station, start, end)
+    quiet = logging.getLogger("loa.runner")  # a line per simulated play would be noise
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        _run(runner, clock, airlog, todo, topic_of, result, progress)
+    finally:
+        quiet.setLevel(level)
+    return result
+
+
+def _run(
+    runner: Runner,
+    clock: VirtualClock,
+    airlog: AirLog,
+    todo: list[Occurrence],
+    topic_of: dict[str, str],
+    result: Simulation,
+    progress: Callable[[int, int], None] | None,
+) -> None:
     done = 0
     for day in _days(todo):
         with airlog.batch():  # one transaction a day: fast, and a stop loses one day at most
@@ -78,7 +98,6 @@ def simulate(
         done += len(day)
         if progress is not None:
             progress(done, len(todo))
-    return result
 
 
 def _days(todo: list[Occurrence]) -> list[list[Occurrence]]:
