@@ -87,7 +87,17 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 
 
 def _register() -> None:
-    from loa.commands import airtime_cmd, config_cmd, library, output, playlist, station
+    from loa.commands import (
+        airtime_cmd,
+        config_cmd,
+        library,
+        output,
+        playlist,
+        playnow,
+        simulate,
+        station,
+        status,
+    )
 
     cli.add_command(config_cmd.config)
     cli.add_command(airtime_cmd.airtime)
@@ -95,9 +105,9 @@ def _register() -> None:
     cli.add_command(output.output)
     cli.add_command(playlist.playlist)
     cli.add_command(station.run)
-    cli.add_command(station.status)
-    cli.add_command(station.play_now)
-    cli.add_command(station.simulate)
+    cli.add_command(status.status)
+    cli.add_command(playnow.play_now)
+    cli.add_command(simulate.simulate)
 
 
 _register()

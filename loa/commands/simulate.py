@@ -1,0 +1,77 @@
+"""`loa simulate`: the real engine on a virtual clock with the null output."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import click
+
+from loa.app import App
+from loa.compose import (
+    library_spots,
+    station_spec,
+)
+from loa.db import open_database
+from loa.errors import LoaError
+from loa.params import DATE
+from scheduler.airlog import AirLog
+
+
+@click.command()
+@click.option("--from", "start_day", type=DATE, required=True, help="Ngày bắt đầu (first day).")
+@click.option("--days", type=click.IntRange(1, 3660), required=True, help="Số ngày (days).")
+@click.option("--db", "db_url", help="CSDL ghi kết quả (database URL); mặc định một tệp riêng.")
+@click.pass_obj
+def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
+    """Mô phỏng trên đồng hồ ảo (the real engine on a virtual clock, null output)."""
+    from scheduler.simulate import simulate as run_simulation
+
+    config = app.config
+    spots = library_spots(config, app.engine)
+    if not spots:
+        raise LoaError(
+            "thư viện chưa có tin/bài phát được (no playable spot): run `loa library scan`"
+        )
+    if db_url is None:
+        target = config.daemon.socket.parent / f"simulate-{start_day}-{days}d.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        db_url = f"sqlite:///{target}"
+    if db_url == config.database.url:
+        click.echo(
+            "--db là CSDL của đài: mô phỏng ghi vào nhật ký thật (writing the station's log)",
+            err=True,
+        )
+    engine = open_database(db_url)
+    start = datetime.combine(start_day, time(0), tzinfo=config.tz)
+    airlog = AirLog(engine, config.station.id)
+    t0 = datetime.now(UTC)
+    result = run_simulation(
+        station_spec(config), airlog, spots, start, start + timedelta(days=days)
+    )
+    took = (datetime.now(UTC) - t0).total_seconds()
+    total = sum(result.seconds_by_topic.values()) or 1.0
+    weights = {t.id: t.weight for t in config.topics}
+    wsum = sum(weights.values())
+    click.echo(
+        f"Mô phỏng {days} ngày từ {start_day}: {result.slots} buổi, {result.plays} lượt phát, "
+        f"{dict(result.outcomes)} trong {took:.1f} s → {db_url}"
+    )
+    click.echo(f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8}")
+    off = 0
+    for topic in config.topic_ids:
+        secs = result.seconds_by_topic.get(topic, 0.0)
+        share, target = 100 * secs / total, 100 * weights[topic] / wsum
+        flag = "  !" if abs(share - target) > 2 else ""
+        off += bool(flag)
+        click.echo(
+            f"{topic:<28} {result.plays_by_topic.get(topic, 0):>6} {secs / 60:>8.1f} "
+            f"{share:>6.1f}% {target:>7.1f}%{flag}"
+        )
+    if off:
+        click.echo(
+            f"! {off} chủ đề lệch quá 2 điểm so với tỉ trọng, thường do thiếu tin/bài "
+            "(off their weight share by more than 2 points: usually too few spots to fill "
+            "the slots; add spots to the short topics)"
+        )
