@@ -170,7 +170,7 @@ class Daemon:
             return
         for occ in occurrences(self.station, last, now):
             if occ.end <= now and not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
-                self.runner._missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
+                self.runner.record_missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
         current = [
             o for o in occurrences(self.station, now - timedelta(days=1), now) if o.end > now
         ]
@@ -185,7 +185,7 @@ class Daemon:
         assert self._scheduler is not None
         for job in self._jobs():
             job.remove()
-        lead = self.station.amplifier.pre_roll_s + LEAD_S + 1.0
+        lead = self._lead_s()
         for slot in self.station.slots:
             self._scheduler.add_job(
                 self._fire,
@@ -214,10 +214,21 @@ class Daemon:
         if occ is not None:
             self.enqueue_slot(occ)
 
+    def _lead_s(self) -> float:
+        """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
+        return self.station.amplifier.pre_roll_s + LEAD_S + 1.0
+
     def _on_missed(self, event: JobExecutionEvent) -> None:
-        occ = self._occurrence_of(str(event.job_id).removeprefix("slot:"))
-        if occ is not None:
-            self.runner._missed(occ, "APScheduler missed the slot's start (machine busy or asleep)")
+        """A job APScheduler ran too late to run at all (past its grace): the slot is missed."""
+        slot = self.station.slot(str(event.job_id).removeprefix("slot:"))
+        if slot is None:
+            return
+        at = event.scheduled_run_time + timedelta(seconds=self._lead_s())
+        occ = Occurrence(at.astimezone(self.station.tz), slot)
+        if not self.airlog.rows_between(slot.name, occ.at, occ.end):
+            self.runner.record_missed(
+                occ, "APScheduler missed the slot's start (machine busy or asleep)"
+            )
 
     def enqueue_slot(self, occ: Occurrence, priority: int = SLOT_PRIORITY) -> Broadcast:
         item = Broadcast(priority, next(self._order), "slot", occurrence=occ)

@@ -120,14 +120,14 @@ class Runner:
         length = (occ.end - start).total_seconds()
         late = start > occ.at
         if late and not resuming and not self.station.catch_up:
-            return self._missed(
+            return self.record_missed(
                 occ, "daemon was not running at the slot's start (catch_up = false)"
             )
         quiet_hours = None if slot.quiet_exempt else self.station.quiet_hours
         quiet = quiet_overlap(start, max(length, 0.0), quiet_hours, self.station.tz)
         if quiet is not None:
             if quiet <= start:
-                return self._missed(
+                return self.record_missed(
                     occ, "inside quiet hours: only emergencies air then", status="skipped"
                 )
             length = (quiet - start).total_seconds()
@@ -144,7 +144,7 @@ class Runner:
             if resuming:
                 return Outcome("already", "nothing left that fits the slot", plan)
             why = "không có tin/bài nào vừa buổi phát (no eligible spot fits the slot)"
-            return self._missed(occ, why, plan=plan)
+            return self.record_missed(occ, why, plan=plan)
         self._slot_jingles = (slot.intro, slot.outro)
         items = [
             self._play_item(item.spot, item.offset_s, item.duration_s, spots) for item in plan.items
@@ -165,7 +165,7 @@ class Runner:
         cut = any(r.status in ("interrupted", "skipped") for r in results)
         return Outcome("cut" if cut else "aired", "", plan, results)
 
-    def _missed(
+    def record_missed(
         self, occ: Occurrence, why: str, status: str = "missed", plan: Plan | None = None
     ) -> Outcome:
         self.airlog.record(

@@ -285,3 +285,15 @@ def test_amplifier_hooks_run_around_the_slot_and_a_failing_one_does_not_stop_it(
     assert relay.read_text() == "on\noff\n"
     assert any(e.source == "hook" and "exited with 4" in e.message for e in airlog.events())
     assert rows(airlog) and all(r.status == "completed" for r in rows(airlog))
+
+
+def test_a_job_apscheduler_missed_is_logged_missed_once(airlog: AirLog, tmp_path: Path) -> None:
+    from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+
+    daemon = daemon_for(airlog, tmp_path, VirtualClock(MONDAY), lambda: STATION)
+    fired = MONDAY.replace(hour=6) - timedelta(seconds=daemon._lead_s())
+    event = JobExecutionEvent(EVENT_JOB_MISSED, "slot:sang", "default", fired)
+    daemon._on_missed(event)
+    daemon._on_missed(event)
+    [row] = rows(airlog)
+    assert (row.slot, row.status, row.scheduled_at) == ("sang", "missed", MONDAY.replace(hour=6))
