@@ -174,9 +174,11 @@ def list_cmd(app: App, topic: str | None, fmt: str) -> None:
             window = f" [{s.valid_from or '…'}..{s.valid_until or '…'}]"
         mark = "✓" if s.approved else " "
         state = s.status if s.status != "rejected" else f"rejected: {s.reason}"
+        length = f"{s.playable_s:.1f}s" if s.status != "rejected" else "—"
+        loud = f"{s.loudness_lufs:.1f} LUFS" if s.loudness_lufs is not None else "—"
         click.echo(
-            f"{s.id} {mark} {s.topic:<28} {_fmt(s.playable_s):>6}s "
-            f"{_fmt(s.loudness_lufs):>6} LUFS  {s.path} — {s.title}{window}  ({state})"
+            f"{s.id} {mark} {s.topic:<28} {length:>7} {loud:>10}  {s.path} — {s.title}"
+            f"{window}  ({state})"
         )
 
 
