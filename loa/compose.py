@@ -8,6 +8,7 @@ the commands stay thin.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,12 @@ def rescan(config: Config, engine: Engine) -> Any:
 
 
 class LibrarySource:
-    """Spots for each slot: the library is rescanned first, so a spot dropped into its folder
-    airs in the next slot; a failing scan is logged and the last good list is used."""
+    """The spots the runner plans from, kept fresh by a background rescan.
+
+    `refresh()` rescans (unchanged files are not decoded again) and reloads the catalogue; a
+    failing scan is logged and the last good list stays. Calling the source returns the last
+    list at once, so a slot never waits for a scan: with `start(every_s)` a spot dropped into
+    its folder airs from the first slot after the next rescan."""
 
     def __init__(self, config: Config, engine: Engine, report: Any = None) -> None:
         self.config = config
@@ -157,8 +162,13 @@ class LibrarySource:
         self.report = report
         self._last: list[Spot] = []
         self._refused: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __call__(self) -> list[Spot]:
+        return self._last
+
+    def refresh(self) -> list[Spot]:
         try:
             scanned = rescan(self.config, self.engine)
             refused = {f"{r['path']}: {r['reason']}" for r in scanned.rejected}
@@ -167,11 +177,24 @@ class LibrarySource:
                     self.report("warning", "library", f"tệp bị từ chối (file refused): {line}")
             self._refused = refused
             self._last = library_spots(self.config, self.engine)
-        except Exception as exc:  # never stop a slot for a library problem
+        except Exception as exc:  # never stop the station for a library problem
             log.exception("library rescan failed; using the last good list")
             if self.report is not None:
                 self.report("error", "library", f"rescan failed: {exc}")
         return self._last
+
+    def start(self, every_s: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                self.refresh()
+
+        self._thread = threading.Thread(target=loop, name="loa-library", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
 
 
 def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> list[Spot]:

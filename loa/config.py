@@ -119,6 +119,10 @@ class Library(Section):
     require_approval: bool = Field(
         default=False, description="Chỉ phát tin đã duyệt (only approved spots air)"
     )
+    rescan: Duration = Field(
+        default=60.0,
+        description="Daemon quét lại thư viện sau mỗi khoảng này (rescan interval while running)",
+    )
 
     _resolve_root = field_validator("root")(_resolve)
 

@@ -240,8 +240,9 @@ def test_refused_files_are_problems_in_status(station: Path) -> None:
         engine = open_database(config.database.url)
         airlog = AirLog(engine, config.station.id)
         source = LibrarySource(config, engine, airlog.event)
-        assert {s.path for s in source()} == set(SPOTS)  # the good spots still air
-        source()  # a second scan does not report the same file again
+        assert source() == []  # nothing until the first scan: a slot never waits for one
+        assert {s.path for s in source.refresh()} == set(SPOTS)  # the good spots still air
+        source.refresh()  # a second scan does not report the same file again
         code, out, _ = invoke(station, "status", "--json")
         assert code == 0
         problems = [p for p in json.loads(out)["problems"] if p["source"] == "library"]

@@ -77,7 +77,7 @@ def run(app: App, demo: bool) -> None:
         raise LoaError(str(AlreadyRunning(lock.path, pid)))
     click.echo(f"Quét thư viện {config.library.root} (scanning the library)…", err=True)
     source = LibrarySource(config, engine, airlog.event)
-    click.echo(f"  {len(source())} tin/bài phát được (playable spots)", err=True)
+    click.echo(f"  {len(source.refresh())} tin/bài phát được (playable spots)", err=True)
     output = open_output(config, demo)
     runner = Runner(station, airlog, output, SystemClock(), source)
 
@@ -112,9 +112,11 @@ def run(app: App, demo: bool) -> None:
                 "asked for it; scheduled slots do not)",
                 err=True,
             )
+    source.start(config.library.rescan)
     try:
         daemon.run_forever()
     except AlreadyRunning as exc:
         raise LoaError(str(exc)) from None
     finally:
+        source.stop()
         output.close()
