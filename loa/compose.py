@@ -7,8 +7,11 @@ the commands stay thin.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -135,17 +138,33 @@ def library_spots(config: Config, engine: Engine, on: date | None = None) -> lis
     ]
 
 
-def rescan(config: Config, engine: Engine) -> Any:
+@contextmanager
+def library_lock(config: Config) -> Iterator[None]:
+    """One scan at a time per station: the daemon's background rescan and an operator's
+    `loa library scan` would otherwise both add the same new file."""
+    path = config.daemon.socket.parent / "library.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def rescan(config: Config, engine: Engine, **options: Any) -> Any:
     """Incremental scan of the library (unchanged files are not decoded again)."""
     from audio_library.scan import scan_library
 
-    return scan_library(
-        engine,
-        config.library.root,
-        config.topic_ids,
-        target_lufs=config.library.target_loudness,
-        max_spot_s=max_slot_length(config),
-    )
+    with library_lock(config):
+        return scan_library(
+            engine,
+            config.library.root,
+            config.topic_ids,
+            target_lufs=config.library.target_loudness,
+            max_spot_s=max_slot_length(config),
+            **options,
+        )
 
 
 class LibrarySource:

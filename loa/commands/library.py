@@ -13,9 +13,8 @@ import click
 
 from audio_library.catalog import UNSET, CatalogError, list_spots, resolve, set_meta
 from audio_library.check import ERROR, check_library
-from audio_library.scan import scan_library
 from loa.app import App
-from loa.config import Config
+from loa.compose import rescan
 from loa.errors import LoaError
 
 PROGRESS_MIN_FILES = 5
@@ -38,12 +37,6 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
-
-
-def max_spot_seconds(config: Config) -> float | None:
-    """The longest any slot may run (its max_length, else its length); None without slots."""
-    lengths = [slot.max_length or slot.length for slot in config.slots]
-    return max(lengths) if lengths else None
 
 
 def _root(app: App) -> Any:
@@ -78,7 +71,7 @@ def library() -> None:
 def scan(app: App, as_json: bool, workers: int) -> None:
     """Quét thư viện, phân tích tệp mới hoặc đã đổi (catalogue new and changed files)."""
     cfg = app.config
-    root = _root(app)
+    _root(app)  # refuses a missing library folder with a clear message
     bar: Any = None
     tty = sys.stderr.isatty() and not as_json
 
@@ -93,16 +86,7 @@ def scan(app: App, as_json: bool, workers: int) -> None:
             bar.update(k)
 
     try:
-        report = scan_library(
-            app.engine,
-            root,
-            cfg.topic_ids,
-            max_spot_s=max_spot_seconds(cfg),
-            target_lufs=cfg.library.target_loudness,
-            workers=workers,
-            on_total=on_total,
-            on_done=on_done,
-        )
+        report = rescan(cfg, app.engine, workers=workers, on_total=on_total, on_done=on_done)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
