@@ -251,3 +251,20 @@ def test_refused_files_are_problems_in_status(station: Path) -> None:
     finally:
         broken.unlink()
         CliRunner().invoke(cli, ["--config", str(station), "library", "scan"])
+
+
+def test_library_scans_wait_for_each_other(station: Path) -> None:
+    import threading
+
+    from loa.compose import library_lock, rescan
+
+    config = load_config(station)
+    engine = open_database(config.database.url)
+    done: list[object] = []
+    with library_lock(config):
+        second = threading.Thread(target=lambda: done.append(rescan(config, engine)))
+        second.start()
+        second.join(0.5)
+        assert second.is_alive() and not done  # waits while another scan holds the library
+    second.join(30)
+    assert len(done) == 1
