@@ -7,6 +7,7 @@ the commands stay thin.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import logging
 import threading
@@ -28,29 +29,38 @@ log = logging.getLogger("loa.compose")
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def jingle(config: Config, key: str, path: Path | None) -> Spot | None:
-    """An intro/outro file measured like a spot (length, silence, loudness gain)."""
-    if path is None:
-        return None
+def probed_spot(config: Config, path: Path, key: str, id_prefix: str = "") -> Spot:
+    """A file outside the catalogue measured like a spot (length, silence, loudness gain).
+
+    Its logged path is relative to the library root when it lies inside it; its topic is the
+    topic folder it lies in, if any. A file the library would refuse is an error naming `key`."""
     from audio_library.catalog import probe
 
+    path = path.expanduser().resolve()
     try:
         info = probe(path, target_lufs=config.library.target_loudness)
     except ValueError as exc:
         raise LoaError(f"{key}: {path}: {exc}") from None
     root = config.library.root.resolve()
-    resolved = path.resolve()
-    shown = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
+    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    folder = shown.split("/", 1)[0] if "/" in shown else ""
     return Spot(
-        id=f"jingle-{info.id}",
-        topic="",
+        id=f"{id_prefix}{info.id}",
+        topic=folder if folder in config.topic_ids else "",
         path=shown,
-        file=resolved,
+        file=path,
         title=info.title,
         duration_s=info.playable_s,
         gain_db=info.gain_db,
         start_s=info.trim_start_s,
     )
+
+
+def jingle(config: Config, key: str, path: Path | None) -> Spot | None:
+    """An intro/outro jingle: not part of the rotation, logged without a topic."""
+    if path is None:
+        return None
+    return dataclasses.replace(probed_spot(config, path, key, "jingle-"), topic="")
 
 
 def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> StationSpec:
@@ -249,29 +259,4 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
             raise LoaError(f"--topic {topic}: no eligible spot today ({'; '.join(plan.notes)})")
         first = plan.items[0].spot
         return [next(s for s in spots if s.id == first)]
-    from audio_library.catalog import probe
-
-    path = Path(str(file)).expanduser().resolve()
-    try:
-        info = probe(path, target_lufs=config.library.target_loudness)
-    except ValueError as exc:
-        raise LoaError(f"--file {path}: {exc}") from None
-    root = config.library.root.resolve()
-    shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-    topic = (
-        shown.split("/", 1)[0]
-        if "/" in shown and shown.split("/", 1)[0] in config.topic_ids
-        else ""
-    )
-    return [
-        Spot(
-            id=info.id,
-            topic=topic,
-            path=shown,
-            file=path,
-            title=info.title,
-            duration_s=info.playable_s,
-            gain_db=info.gain_db,
-            start_s=info.trim_start_s,
-        )
-    ]
+    return [probed_spot(config, Path(str(file)), "--file")]

@@ -241,3 +241,34 @@ def test_kill_9_mid_spot_then_restart(
     )  # fmt: skip
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert os.path.exists(config.parent / "data" / "loa.db")
+
+
+def test_the_readme_run_command_airs_the_demo_slot(tmp_path: Path, loa_cleanup: list) -> None:
+    """`loa run --demo` on the shipped config: a first spot airs within about 20 s and the
+    airtime log shows it (into a WAV file here; the sound card where there is one)."""
+    shipped = (ROOT / "config.toml").read_text("utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        shipped.replace(
+            'root = "audio_library/demo"', f'root = "{ROOT / "audio_library" / "demo"}"'
+        )
+        .replace('backend = "device"', 'backend = "file"')
+        .replace('# path = "data/air.wav"', 'path = "data/air.wav"'),
+        "utf-8",
+    )
+    launched = datetime.now(UTC)
+    proc = start_loa(config, "run", "--demo")
+    loa_cleanup.append(proc)
+    deadline = time.monotonic() + 40
+    aired: list[sqlite3.Row] = []
+    while time.monotonic() < deadline and not aired:
+        time.sleep(0.5)
+        if (tmp_path / "data" / "loa.db").exists():
+            aired = [r for r in rows(config) if r["status"] == "completed"]
+    out = stop(proc)
+    assert aired, out
+    first = min(utc(r["started_at"]) for r in rows(config) if r["started_at"])
+    assert 15 < (first - launched).total_seconds() < 25, out
+    assert {r["slot"] for r in rows(config)} == {"demo"}
+    assert "Buổi phát thử (demo slot)" in out
+    assert (tmp_path / "data" / "air.wav").stat().st_size > 48000

@@ -268,3 +268,21 @@ def test_library_scans_wait_for_each_other(station: Path) -> None:
         assert second.is_alive() and not done  # waits while another scan holds the library
     second.join(30)
     assert len(done) == 1
+
+
+def test_play_now_a_file(station: Path, tmp_path: Path) -> None:
+    inside = station.parent / "lib" / "a" / "Tin một.wav"
+    # the same station without quiet hours, so the test does not depend on the time of day
+    awake = station.parent / "config-awake.toml"
+    awake.write_text(station.read_text("utf-8").replace('quiet_hours = "22:00-05:00"\n', ""))
+    code, _, err = invoke(awake, "play-now", "--file", str(inside))
+    assert code == 0, err
+    con = sqlite3.connect(station.parent / "data" / "loa.db")
+    last = con.execute("select kind, topic, path, status from airtime order by seq desc").fetchone()
+    con.close()
+    assert last == ("adhoc", "a", "a/Tin một.wav", "completed")
+    broken = tmp_path / "hỏng.mp3"
+    broken.write_bytes(b"\x00" * 4000)
+    code, _, err = invoke(awake, "play-now", "--file", str(broken))
+    assert code == 1
+    assert err.startswith(f"--file: {broken}: ")
