@@ -171,8 +171,12 @@ class Daemon:
         for occ in occurrences(self.station, last, now):
             if occ.end <= now and not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
                 self.runner.record_missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
+        # Inside a slot, or so close to its start that its job's (early) fire time has passed:
+        # APScheduler will not fire it any more, so it is queued here (never twice: the runner
+        # looks for the occurrence's rows first).
+        soon = now + timedelta(seconds=self._lead_s())
         current = [
-            o for o in occurrences(self.station, now - timedelta(days=1), now) if o.end > now
+            o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
         ]
         for occ in current:
             self.enqueue_slot(occ)

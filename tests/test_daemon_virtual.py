@@ -297,3 +297,14 @@ def test_a_job_apscheduler_missed_is_logged_missed_once(airlog: AirLog, tmp_path
     daemon._on_missed(event)
     [row] = rows(airlog)
     assert (row.slot, row.status, row.scheduled_at) == ("sang", "missed", MONDAY.replace(hour=6))
+
+
+def test_a_start_just_before_a_slot_does_not_lose_it(airlog: AirLog, tmp_path: Path) -> None:
+    """Started after the slot's job fired (it fires early for the pre-roll) but before the slot:
+    the job will not fire again today, so recovery queues the slot."""
+    clock = VirtualClock(MONDAY.replace(hour=5, minute=59, second=59))
+    airlog.beat(clock.now() - timedelta(seconds=3), pid=1, started_at=MONDAY)
+    daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
+    daemon.recover()
+    assert daemon._queue.qsize() == 1
+    assert daemon._queue.get().occurrence.at == MONDAY.replace(hour=6)
