@@ -101,16 +101,32 @@ def _add_chart(doc: object, labels: list[str], minutes: list[float]) -> None:
     run._r.append(drawing)
 
 
-def _table(doc: object, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> Table:
+def _table(
+    doc: object,
+    header: tuple[str, ...],
+    rows: list[tuple[object, ...]],
+    widths_cm: tuple[float, ...],
+    wide: int = 0,
+) -> Table:
+    """A ruled table with fixed column widths (Word and LibreOffice both keep them); every
+    column but `wide` (the text column) holds figures and is right-aligned."""
     table = doc.add_table(rows=1, cols=len(header))  # type: ignore[attr-defined]
     table.style = "Table Grid"
+    table.autofit = False
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     for values in rows:
         cells = table.add_row().cells
-        for cell, value in zip(cells, values, strict=True):
+        for i, (cell, value) in enumerate(zip(cells, values, strict=True)):
             cell.text = str(value)
+            if i != wide:
+                cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)  # the grid: what LibreOffice lays out by
+        for cell in column.cells:
+            cell.width = Cm(width)  # each cell: what Word lays out by
     return table
 
 
@@ -123,6 +139,11 @@ def _centered(doc: object, text: str, bold: bool = False, size: int = 13) -> Non
 
 def report_docx(report: Report) -> bytes:
     doc = Document()
+    # A4, margins of an administrative document (Nghị định 30/2020/NĐ-CP): 16 cm of text
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(3.0), Cm(2.0)
+    section.top_margin, section.bottom_margin = Cm(2.0), Cm(2.0)
     style = doc.styles["Normal"]
     style.font.name, style.font.size = "Times New Roman", Pt(13)  # type: ignore[attr-defined]
     head = doc.add_table(rows=2, cols=2)
@@ -141,21 +162,22 @@ def report_docx(report: Report) -> bytes:
 
     doc.add_paragraph().add_run("I. Kết quả tuyên truyền theo chủ đề (phát theo lịch)").bold = True
     _table(doc, ("TT", "Chủ đề", "Số lượt phát", "Số tin/bài", "Thời lượng (phút:giây)"),
-           list(topic_rows(report)))  # fmt: skip
+           list(topic_rows(report)), (1.2, 7.6, 2.2, 2.3, 2.7), wide=1)  # fmt: skip
     doc.add_paragraph("Biểu đồ: thời lượng phát theo chủ đề (phút)")
     labels = [f"{i}. {t.key}" for i, t in enumerate(report.topics, 1)]
     _add_chart(doc, labels, [t.seconds / 60 for t in report.topics])
 
     doc.add_paragraph().add_run("II. Theo tháng (phát theo lịch, lượt phát trọn vẹn)").bold = True
     _table(doc, ("Tháng", "Số lượt phát", "Thời lượng (phút:giây)"),
-           [(m.key, m.plays, mmss(m.seconds)) for m in report.months])  # fmt: skip
+           [(m.key, m.plays, mmss(m.seconds)) for m in report.months],
+           (5.0, 5.0, 6.0))  # fmt: skip
     doc.add_paragraph().add_run(
         "III. Phát đột xuất và khẩn cấp (tính riêng, không cộng vào mục I)"
     ).bold = True
     _table(doc, ("Loại", "Số lượt phát", "Số tin/bài", "Thời lượng (phút:giây)"),
-           list(special_rows(report)))  # fmt: skip
+           list(special_rows(report)), (6.4, 3.0, 3.0, 3.6))  # fmt: skip
     doc.add_paragraph().add_run("IV. Độ tin cậy phát sóng (mọi loại phát)").bold = True
-    _table(doc, ("Trạng thái", "Số lượt"), list(reliability_rows(report)))
+    _table(doc, ("Trạng thái", "Số lượt"), list(reliability_rows(report)), (12.0, 4.0))
     doc.add_paragraph(success_text(report))
     doc.add_paragraph().add_run("V. Tính toàn vẹn của nhật ký phát sóng").bold = True
     doc.add_paragraph(integrity_text(report))
