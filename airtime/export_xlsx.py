@@ -6,11 +6,11 @@ minutes:seconds column is text, for reading.
 
 from __future__ import annotations
 
+import math
 from io import BytesIO
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 from airtime.export_text import (
     MOTTO,
@@ -58,6 +58,12 @@ def report_xlsx(report: Report) -> bytes:
         ws.cell(row, 1, title).font = BOLD
         row += 1
 
+    def fit_row(at: int, text: str) -> None:
+        """Spreadsheets do not grow a row for wrapped text they did not lay out themselves:
+        give the row the lines `text` needs in column B (about 1.3 characters a width unit)."""
+        lines = math.ceil(len(text) / (ws.column_dimensions["B"].width * 1.3))
+        ws.row_dimensions[at].height = 15 * max(1, lines)
+
     def table(header: tuple[str, ...], lines: list[tuple[object, ...]]) -> None:
         nonlocal row
         for c, text in enumerate(header, 1):
@@ -71,6 +77,7 @@ def report_xlsx(report: Report) -> bytes:
                 cell.border = BOX
                 if c == 2:
                     cell.alignment = Alignment(wrap_text=True, vertical="top")
+            fit_row(row, str(values[1]))
             row += 1
 
     section("I. Kết quả tuyên truyền theo chủ đề (phát theo lịch)")
@@ -111,14 +118,19 @@ def report_xlsx(report: Report) -> bytes:
     row += 1
     section("V. Tính toàn vẹn của nhật ký phát sóng")
     ws.cell(row, 2, integrity_text(report)).alignment = Alignment(wrap_text=True)
+    fit_row(row, integrity_text(report))
     row += 2
     for i, text in enumerate(recipients(report)):
         ws.cell(row + i, 2, text).font = Font(bold=i == 0, italic=i == 0)
     ws.cell(row, 5, "NGƯỜI BÁO CÁO").font = BOLD
     if report.signer:
         ws.cell(row + 4, 5, report.signer).font = BOLD
-    for c in range(1, 7):
-        ws.column_dimensions[get_column_letter(c)].bestFit = True
+    # Printed on A4, one page wide (the report is often printed and stamped)
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_PORTRAIT
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
