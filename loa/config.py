@@ -34,6 +34,7 @@ from pydantic import (
 from loa.errors import ConfigError
 from loa.units import (
     format_duration,
+    normalize_days,
     parse_days,
     parse_duration,
     parse_time_of_day,
@@ -206,7 +207,9 @@ class Slot(Section):
     name: Slug = Field(description="Tên buổi phát (slot name)")
     start: TimeOfDay = Field(description='Giờ bắt đầu "HH:MM" (local start time)')
     length: Duration = Field(description='Thời lượng "10m" (length to fill)')
-    days: str = Field(default="mon-sun", description="Ngày trong tuần (day_of_week)")
+    days: str = Field(
+        default="mon-sun", description='Ngày trong tuần: "mon-fri" hoặc "t2-t6" (days)'
+    )
     topics: list[str] = Field(default=["*"], min_length=1, description='Chủ đề; "*" = tất cả')
     max_length: Duration | None = Field(
         default=None, description="Giới hạn thời lượng buổi phát (cap, e.g. 15m)"
@@ -221,7 +224,7 @@ class Slot(Section):
     @classmethod
     def _days(cls, value: str) -> str:
         parse_days(value)
-        return value
+        return normalize_days(value)  # what APScheduler reads: "t2-t6" -> "mon-fri"
 
     @cached_property
     def weekdays(self) -> frozenset[int]:

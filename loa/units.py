@@ -10,7 +10,18 @@ from datetime import datetime, time, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 _DURATION = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?$")
-_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun|[0-6])"
+_DAY = r"(?:mon|tue|wed|thu|fri|sat|sun)"
+# Vietnamese day names: thứ 2 (t2) is Monday ... thứ 7 (t7) Saturday, chủ nhật (cn) Sunday.
+_VI_DAYS = {
+    "t2": "mon",
+    "t3": "tue",
+    "t4": "wed",
+    "t5": "thu",
+    "t6": "fri",
+    "t7": "sat",
+    "cn": "sun",
+}
+_VI_DAY = re.compile(r"\b(t[2-7]|cn)\b")
 _DAY_PART = re.compile(rf"^(?:\*|{_DAY}(?:-{_DAY})?)(?:/\d+)?$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 DURATION_HINT = 'a duration ("90s", "10m", "1h30m" or a number of seconds)'
@@ -85,18 +96,37 @@ def seconds_of_day(t: time) -> int:
 _REFERENCE_MONDAY = datetime(2024, 1, 1)
 
 
+DAYS_HINT = 'a day-of-week expression such as "mon-sun", "mon-fri", "sat,sun" or "t2-t6"'
+
+
+def normalize_days(value: object) -> str:
+    """The APScheduler day_of_week expression for what an operator wrote.
+
+    Accepts APScheduler's day names ("mon-fri", "sat,sun", "*") and the Vietnamese ones
+    ("t2-t6", "t7,cn"). Refuses numbers: APScheduler counts 0 = Monday while "thứ 2" is
+    Monday, so "2-6" would silently mean Wednesday to Sunday."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{value!r} is not {DAYS_HINT}")
+    text = _VI_DAY.sub(lambda m: _VI_DAYS[m[1]], value.strip().lower().replace(" ", ""))
+    for part in text.split(","):
+        if re.fullmatch(r"[0-9][0-9,\-/]*", part):
+            raise ValueError(
+                f'"{value}": numbered days are ambiguous (APScheduler counts 0 = Monday, '
+                '"thứ 2" is Monday); write names, e.g. "mon-fri" or "t2-t6"'
+            )
+        # APScheduler reads "mon-thu7" as "mon-thu" and "mon-" as "mon": refuse such typos.
+        if not _DAY_PART.match(part):
+            raise ValueError(f'"{value}" is not {DAYS_HINT} ("{part}" is not a day or range)')
+    return text
+
+
 def parse_days(value: object) -> frozenset[int]:
-    """An APScheduler day_of_week expression ('mon-fri', 'sat,sun', '*') -> weekdays 0=Mon..6=Sun.
+    """A day-of-week expression (see `normalize_days`) -> weekdays 0=Mon..6=Sun.
 
     APScheduler itself parses the expression, so what config check accepts is exactly what the
     daemon's CronTrigger will fire on."""
-    hint = 'a day-of-week expression such as "mon-sun", "mon-fri" or "sat,sun"'
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{value!r} is not {hint}")
-    # APScheduler reads "mon-thu7" as "mon-thu" and "mon-" as "mon": refuse such typos first.
-    for part in value.split(","):
-        if not _DAY_PART.match(part.strip().lower()):
-            raise ValueError(f'"{value}" is not {hint} ("{part.strip()}" is not a day or range)')
+    hint = DAYS_HINT
+    value = normalize_days(value)
     try:
         trigger = CronTrigger(day_of_week=value, hour=0, minute=0, second=0, timezone="UTC")
     except (ValueError, TypeError) as exc:

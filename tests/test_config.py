@@ -118,7 +118,26 @@ def test_day_of_week_expression(tmp_path: Path) -> None:
     text = with_slot(name='"chieu"', start='"17:00"', length='"5m"', days='"mon-thu7"')
     assert problems_of(tmp_path, text) == [
         'slots[1].days: "mon-thu7" is not a day-of-week expression such as "mon-sun", '
-        '"mon-fri" or "sat,sun" ("mon-thu7" is not a day or range)'
+        '"mon-fri", "sat,sun" or "t2-t6" ("mon-thu7" is not a day or range)'
+    ]
+
+
+def test_vietnamese_day_names(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(with_slot(name='"chieu"', start='"17:00"', length='"5m"', days='"T2-T6"'))
+    slot = load_config(path).slots[1]
+    assert slot.days == "mon-fri"  # what APScheduler's CronTrigger is given
+    assert slot.weekdays == frozenset({0, 1, 2, 3, 4})
+    path.write_text(with_slot(name='"chieu"', start='"17:00"', length='"5m"', days='"t7, cn"'))
+    assert load_config(path).slots[1].weekdays == frozenset({5, 6})
+
+
+def test_numbered_days_are_refused(tmp_path: Path) -> None:
+    # "thứ 2 đến thứ 6" written as numbers would mean Wednesday to Sunday to APScheduler
+    text = with_slot(name='"chieu"', start='"17:00"', length='"5m"', days='"2-6"')
+    assert problems_of(tmp_path, text) == [
+        'slots[1].days: "2-6": numbered days are ambiguous (APScheduler counts 0 = Monday, '
+        '"thứ 2" is Monday); write names, e.g. "mon-fri" or "t2-t6"'
     ]
 
 
