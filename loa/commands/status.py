@@ -63,7 +63,7 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
                 "kind": r.kind,
                 "title": r.title,
                 "path": r.path,
-                "started_at": r.started_at.astimezone(config.tz).isoformat()
+                "started_at": r.started_at.astimezone(config.tz).isoformat(timespec="milliseconds")
                 if r.started_at
                 else None,
             }
@@ -132,7 +132,7 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
         for p in playing:
             lines.append(
                 f"Đang phát (on air): {p['title']} [{p['kind']} {p['slot'] or ''}] "
-                f"từ {p['started_at']}"
+                f"từ {str(p['started_at'])[11:19]}"
             )
     else:
         lines.append("Đang phát (on air): không (nothing)")
