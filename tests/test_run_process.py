@@ -272,3 +272,51 @@ def test_the_readme_run_command_airs_the_demo_slot(tmp_path: Path, loa_cleanup: 
     assert {r["slot"] for r in rows(config)} == {"demo"}
     assert "Buổi phát thử (demo slot)" in out
     assert (tmp_path / "data" / "air.wav").stat().st_size > 48000
+
+
+def test_the_station_survives_its_sound_server_dying(tmp_path: Path, loa_cleanup: list) -> None:
+    """The sound server dies in the middle of a slot and comes back: the plays it broke are
+    logged failed with the reason, `loa status` shows the device problem, the daemon reopens
+    the device and the next slot airs. Uses a PulseAudio of its own, so it can be killed."""
+    import shutil
+
+    from tests.audio_fixture import start_virtual_audio, stop_virtual_audio
+
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("real-audio test: PulseAudio is not installed; CI runs it")
+    va = tmp_path / "va"
+    env = start_virtual_audio(va)
+    first = (datetime.now(UTC) + timedelta(seconds=9)).replace(microsecond=0)
+    config = station(tmp_path, first, length_s=12, spot_s=3.0)
+    second = first + timedelta(seconds=24)
+    config.write_text(
+        config.read_text("utf-8")
+        + f'\n[[slots]]\nname = "sau"\nstart = "{second.astimezone(HCM):%H:%M:%S}"\n'
+        'length = "6s"\n',
+        "utf-8",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loa", "--config", str(config), "run"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    loa_cleanup.append(proc)
+    try:
+        wait_until(first + timedelta(seconds=4))
+        stop_virtual_audio(va)  # the sound server dies mid-slot
+        time.sleep(3)
+        code, status = loa_status(config)
+        assert code == 0
+        assert any(p["source"] == "output" for p in status["problems"])
+        start_virtual_audio(va)  # and comes back
+        wait_until(second + timedelta(seconds=7))
+        out = stop(proc)
+    finally:
+        stop_virtual_audio(va)
+    logged = rows(config)
+    broken = [r for r in logged if r["slot"] == "thu" and r["status"] == "failed"]
+    assert broken and all("sound device" in (r["error"] or "") for r in broken), out
+    assert any(r["slot"] == "thu" and r["status"] == "completed" for r in logged)
+    later = [r for r in logged if r["slot"] == "sau"]
+    assert later and all(r["status"] == "completed" for r in later), out
+    assert "is back" in out
