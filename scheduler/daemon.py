@@ -264,6 +264,8 @@ class Daemon:
                     if item.outcome.status == "cut" and not self.stopping.is_set():
                         # cut by an emergency: the rest of the slot airs after it, if time allows
                         self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
+                    elif item.outcome.status == "device" and not self.stopping.is_set():
+                        self._resume_when_device_is_back(item.occurrence)
                 else:
                     item.outcome = self.runner.air_adhoc(item.kind, item.spots)
             except Exception as exc:  # one bad broadcast never stops the station
@@ -271,6 +273,19 @@ class Daemon:
                 self.airlog.event("error", "daemon", f"{item.kind}: {type(exc).__name__}: {exc}")
             finally:
                 item.done.set()
+
+    def _resume_when_device_is_back(self, occ: Occurrence) -> None:
+        """The sound device failed during a slot: once it works again, the rest of the slot
+        airs if its time allows (the output reopens the device by itself, with backoff)."""
+
+        def wait() -> None:
+            while not self.stopping.is_set() and self.clock.now() < occ.end:
+                if self.runner.output_error() is None:
+                    self.enqueue_slot(occ, PRIORITIES["priority"])
+                    return
+                self.stopping.wait(0.5)
+
+        threading.Thread(target=wait, name="loa-device-wait", daemon=True).start()
 
     # ------------------------------------------------------------------ reload, heartbeat
     def _mtime(self) -> float | None:

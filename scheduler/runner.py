@@ -40,7 +40,7 @@ Planner = Callable[[SlotRequest, Sequence[Spot]], Plan]
 class Outcome:
     """What became of one occurrence or broadcast."""
 
-    status: str  # aired | cut | missed | skipped | already | empty
+    status: str  # aired | cut | device | missed | skipped | already | empty
     message: str = ""
     plan: Plan | None = None
     results: list[ItemEnded] = field(default_factory=list)
@@ -107,7 +107,11 @@ class Runner:
         # Rows of this occurrence exist: it aired, or it was cut (an emergency, a crash) and
         # the rest of its window may still air. Never again from its start.
         resuming = bool(done)
-        cut = done and done[-1].status in ("interrupted", "skipped") and done[-1].spot is not None
+        cut = (
+            done
+            and done[-1].status in ("interrupted", "skipped", "failed")
+            and done[-1].spot is not None
+        )
         if done and not cut:
             return Outcome(
                 "already", f"{slot.name} {occ.at:%Y-%m-%d %H:%M} đã phát (already aired)"
@@ -162,8 +166,14 @@ class Runner:
             for item in plan.items
         ]
         results = self._air("scheduled", slot.name, start, items, meta)
+        if any(r.status == "failed" for r in results) and self.output_error():
+            return Outcome("device", str(self.output_error()), plan, results)
         cut = any(r.status in ("interrupted", "skipped") for r in results)
         return Outcome("cut" if cut else "aired", "", plan, results)
+
+    def output_error(self) -> str | None:
+        """Why the sound device is failing now (None when it works or cannot tell)."""
+        return getattr(self.output, "error", None)
 
     def record_missed(
         self, occ: Occurrence, why: str, status: str = "missed", plan: Plan | None = None
