@@ -309,6 +309,26 @@ def _message(error: Any) -> str:
         return f"unknown key; {hint}"
     if kind == "missing":
         return "required key is missing"
+    got = error.get("input")
+    shown = f'"{got}"' if isinstance(got, str) else repr(got)
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
+    plain = {
+        "greater_than": f"{shown} must be greater than {ctx.get('gt')}",
+        "greater_than_equal": f"{shown} must be at least {ctx.get('ge')}",
+        "less_than_equal": f"{shown} must be at most {ctx.get('le')}",
+        "float_parsing": f"{shown} is not a number",
+        "float_type": f"{shown} is not a number",
+        "bool_parsing": f"{shown} is not true or false",
+        "bool_type": f"{shown} is not true or false",
+        "string_type": f"{shown} must be text in quotes",
+        "string_too_short": "must not be empty",
+        "too_short": "must not be empty",
+        "list_type": f'{shown} must be a list in brackets, e.g. ["*"]',
+        "model_type": f"{shown} must be a table of keys, e.g. [station]",
+        "literal_error": f"{shown} must be one of {ctx.get('expected')}",
+    }
+    if kind in plain:
+        return plain[kind]
     msg = str(error["msg"])
     return msg.removeprefix("Value error, ")
 

@@ -95,3 +95,21 @@ def test_debug_shows_the_traceback(runner: CliRunner, tmp_path: Path) -> None:
     # with --debug the domain error propagates instead of being turned into a message
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "ConfigError"
+
+
+def test_config_check_warns_about_a_topic_without_a_folder(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "lib" / "a").mkdir(parents=True)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[station]\nid = "x"\nname = "X"\n[library]\nroot = "lib"\n'
+        '[[topics]]\nid = "a"\nname = "A"\n[[topics]]\nid = "b"\nname = "B"\n',
+        "utf-8",
+    )
+    result = runner.invoke(cli, ["--config", str(path), "config", "check"])
+    assert result.exit_code == 0  # a warning, not an error: the station runs
+    assert result.stderr == (
+        f"cảnh báo (warning): topics[1].id: no folder {tmp_path / 'lib' / 'b'}; "
+        "the topic cannot air until its spots are put there\n"
+    )

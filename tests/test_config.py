@@ -210,7 +210,7 @@ def test_unknown_topic_in_slot(tmp_path: Path) -> None:
 
 def test_weight_must_be_positive(tmp_path: Path) -> None:
     text = BASE.replace("weight = 2", "weight = 0")
-    assert problems_of(tmp_path, text) == ["topics[0].weight: Input should be greater than 0"]
+    assert problems_of(tmp_path, text) == ["topics[0].weight: 0 must be greater than 0"]
 
 
 def test_max_length_caps_the_slot(tmp_path: Path) -> None:
@@ -254,7 +254,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         + '\n[[slots]]\nname = "chieu"\nstart = "17:00"\nlength = "5m"\ntopics = ["khong-co"]\n'
     )
     assert problems_of(tmp_path, text) == [
-        "topics[0].weight: Input should be greater than 0",
+        "topics[0].weight: -1 must be greater than 0",
         'slots[0].start: "6 giờ" is not a time of day (HH:MM or HH:MM:SS)',
         'slots[1].topics[0]: no topic "khong-co"; see [[topics]] for the ids',
     ]
@@ -298,3 +298,16 @@ def test_default_paths_resolve_from_the_config_folder_too(tmp_path: Path) -> Non
     assert config.library.root == tmp_path / "audio_library" / "demo"
     assert config.daemon.socket == tmp_path / "data" / "loa.sock"
     assert config.database.url == f"sqlite:///{tmp_path / 'data' / 'loa.db'}"
+
+
+def test_wrong_types_get_plain_messages(tmp_path: Path) -> None:
+    text = BASE.replace('name = "Đài xã Thử"', 'name = ""') + (
+        '\n[library]\ntarget_loudness = "to"\n[output]\nbackend = "loa"\n'
+    )
+    text = text.replace('length = "10m"', 'length = "10m"\ntopics = "*"')
+    assert problems_of(tmp_path, text) == [
+        "station.name: must not be empty",
+        'library.target_loudness: "to" is not a number',
+        "output.backend: \"loa\" must be one of 'device', 'file' or 'null'",
+        'slots[0].topics: "*" must be a list in brackets, e.g. ["*"]',
+    ]

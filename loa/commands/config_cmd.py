@@ -28,6 +28,14 @@ def check(app: App) -> None:
             "create it with one sub-folder per topic id",
             err=True,
         )
+    else:
+        for i, topic in enumerate(cfg.topics):
+            if not (cfg.library.root / topic.id).is_dir():
+                click.echo(
+                    f"cảnh báo (warning): topics[{i}].id: no folder {cfg.library.root / topic.id}"
+                    "; the topic cannot air until its spots are put there",
+                    err=True,
+                )
     click.echo(
         f"{path}: hợp lệ (valid): {len(cfg.topics)} chủ đề (topics), "
         f"{len(cfg.slots)} buổi phát (slots), múi giờ {cfg.station.timezone}"
