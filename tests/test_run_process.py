@@ -175,9 +175,13 @@ def test_loa_run_airs_the_slot_on_time(
     assert "8 giây" in (refused["config_error"] or "")
     wait_until(slot_start + timedelta(seconds=8.5))
     capture = cap.stop()
-    config.write_text(text, "utf-8")
+    config.write_text(text, "utf-8")  # the good config again: taken at the next heartbeat
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGHUP)  # `systemctl reload loa`: re-read without any change
+    time.sleep(1.5)
     out = stop(proc)
     assert "edit refused" in out
+    assert out.count("config.toml reloaded") == 2, out
     logged = [r for r in rows(config) if r["status"] == "completed"]
     assert len(logged) == 4, out  # 4 spots of 1.5 s fill an 8 s slot
     onset, _ = sounding(capture.x)
