@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make the demo library: two short spoken Vietnamese spots per topic of the shipped config.
+"""Make the demo library: short spoken Vietnamese spots for each topic of the shipped config
+(two each; four for dich-vu-cong, which weighs twice as much).
 
 espeak-ng's Vietnamese voice reads a sentence about the topic; the ffmpeg from the imageio-ffmpeg
 wheel encodes it as a small mono Ogg Vorbis file with its title in the tags, written to
@@ -72,6 +73,15 @@ SPOTS: dict[str, list[tuple[str, str]]] = {
         (
             "Nhận kết quả qua bưu điện - số 2",
             "Bà con có thể nhận kết quả thủ tục hành chính tại nhà qua dịch vụ bưu chính công ích.",
+        ),
+        (
+            "Một cửa của xã - số 3",
+            "Bộ phận một cửa của xã tiếp nhận hồ sơ và trả kết quả vào giờ hành chính các ngày "
+            "trong tuần.",
+        ),
+        (
+            "Thanh toán trực tuyến - số 4",
+            "Lệ phí thủ tục hành chính có thể nộp trực tuyến, an toàn và nhanh chóng.",
         ),
     ],
     "chuong-trinh-tong-the": [
