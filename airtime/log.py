@@ -13,9 +13,12 @@ is assumed; the unique index on (station, chain_seq) refuses a second row at one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from airtime.chain import FIELDS, OPEN, link
@@ -43,7 +46,7 @@ def _check_closed(status: str) -> None:
         raise ValueError(f"status {status!r} does not close a play; use one of {', '.join(CLOSED)}")
 
 
-def _last_link(session: Session, station: str) -> tuple[int, str]:
+def _last_link(session: Session | Connection, station: str) -> tuple[int, str]:
     """(chain_seq, hash) of the station's last chained row, (0, "") for an empty chain."""
     found = session.execute(
         sa.select(Airtime.chain_seq, Airtime.hash)  # type: ignore[call-overload]
@@ -58,6 +61,19 @@ def _chain(session: Session, row: Airtime) -> None:
     position, prev = _last_link(session, row.station)
     row.chain_seq = position + 1
     row.hash = link(prev, tuple(getattr(row, name) for name in FIELDS))
+
+
+def chain_in_order(
+    conn: Session | Connection, station: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Give closed rows (dicts of airtime columns), in the order they closed, their chain
+    positions and hashes after the station's last chained row, exactly as closing them one
+    by one would. For a writer that stores many rows at once (`loa simulate`)."""
+    position, prev = _last_link(conn, station)
+    for row in rows:
+        position += 1
+        row["chain_seq"] = position
+        row["hash"] = prev = link(prev, [row.get(name) for name in FIELDS])
 
 
 def open_play(

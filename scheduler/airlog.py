@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from airtime import log as airlog
-from airtime.chain import FIELDS, OPEN, link
+from airtime.chain import OPEN
 from airtime.models import Airtime, Event, new_id
 from playlists.types import Play
 from scheduler.models import DaemonState
@@ -54,18 +54,7 @@ class AirLog:
             return
         table = Airtime.__table__  # type: ignore[attr-defined]
         with self.engine.begin() as conn:
-            found = conn.execute(
-                sa.select(table.c.chain_seq, table.c.hash)
-                .where(table.c.station == self.station, table.c.chain_seq.is_not(None))
-                .order_by(table.c.chain_seq.desc())
-                .limit(1)
-            ).first()
-            position, prev = (int(found[0]), str(found[1])) if found else (0, "")
-            for index in order:
-                row = pending[index]
-                position += 1
-                row["chain_seq"] = position
-                row["hash"] = prev = link(prev, [row.get(name) for name in FIELDS])
+            airlog.chain_in_order(conn, self.station, [pending[i] for i in order])
             conn.execute(table.insert(), pending)
 
     # ------------------------------------------------------------------ airtime rows
