@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,7 @@ def max_slot_length(config: Config) -> float | None:
 # ---------------------------------------------------------------- the library
 
 
-def library_spots(config: Config, engine: Engine, on: date | None = None) -> list[Spot]:
+def library_spots(config: Config, engine: Engine) -> list[Spot]:
     """The catalogue's good spots as the runner needs them. Validity windows and approval are
     left to the planner (it judges them on each slot's own date), so this list serves a
     preview of many days as well as one slot."""
