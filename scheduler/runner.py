@@ -75,7 +75,6 @@ class Runner:
         self.spots = spots
         self.planner = planner or self.plan_from_log
         self.current: Airing | None = None
-        self._slot_jingles: tuple[Spot | None, Spot | None] = (None, None)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ planning
@@ -149,9 +148,10 @@ class Runner:
                 return Outcome("already", "nothing left that fits the slot", plan)
             why = "không có tin/bài nào vừa buổi phát (no eligible spot fits the slot)"
             return self.record_missed(occ, why, plan=plan)
-        self._slot_jingles = (slot.intro, slot.outro)
+        playable = [*spots, *(j for j in (slot.intro, slot.outro) if j is not None)]
         items = [
-            self._play_item(item.spot, item.offset_s, item.duration_s, spots) for item in plan.items
+            self._play_item(item.spot, item.offset_s, item.duration_s, playable)
+            for item in plan.items
         ]
         meta = [
             {
@@ -187,8 +187,7 @@ class Runner:
     def _play_item(
         self, spot_id: str, offset_s: float, duration_s: float, spots: Sequence[Spot]
     ) -> PlayItem:
-        jingles = [j for j in (self._slot_jingles or ()) if j is not None]
-        spot = next((s for s in (*spots, *jingles) if s.id == spot_id), None)
+        spot = next((s for s in spots if s.id == spot_id), None)
         if spot is None:  # planned from a spot that vanished since: the output reports it failed
             return PlayItem(
                 path=Path(spot_id), offset_s=offset_s, duration_s=duration_s, key=spot_id
