@@ -217,6 +217,27 @@ def test_intro_and_outro_jingles_frame_the_slot(station: Path, tmp_path: Path) -
     assert sang[0]["duration_s"] == pytest.approx(1.0, abs=0.05)
     last_end = datetime.fromisoformat(sang[-1]["start"]) + timedelta(seconds=sang[-1]["duration_s"])
     assert last_end <= datetime(2021, 3, 1, 6, 0, 20, tzinfo=HCM)
+    # and they air: the file output decodes each item, so a jingle it cannot find would fail
+    from scheduler.output.file import FileOutput
+
+    cfg = load_config(config)
+    spec = station_spec(cfg)
+    engine = open_database(f"sqlite:///{tmp_path}/air.db")
+    occ = occurrences(spec, datetime(2021, 3, 1, tzinfo=HCM), datetime(2021, 3, 2, tzinfo=HCM))[0]
+    output = FileOutput(tmp_path / "air.wav")
+    try:
+        spots = library_spots(cfg, open_database(cfg.database.url))
+        clock = VirtualClock(occ.at - timedelta(seconds=5))
+        outcome = Runner(spec, AirLog(engine, "xa-thu"), output, clock, lambda: spots).air_slot(occ)
+    finally:
+        output.close()
+    assert [r.status for r in outcome.results] == ["completed"] * len(sang)
+    with engine.connect() as conn:
+        first, last = conn.exec_driver_sql(
+            "select path, topic from airtime where seq in (1, (select max(seq) from airtime))"
+        ).all()
+    assert first[0].endswith("nhac hieu.wav") and first[1] is None
+    assert last[0].endswith("ket thuc.wav") and last[1] is None
 
 
 def test_a_broken_jingle_is_named(station: Path, tmp_path: Path) -> None:
