@@ -129,6 +129,15 @@ class Document:
         return [b for s in self.sections for b in s.blocks if isinstance(b, Chart)]
 
 
+def recipient_lines(entries: list[str]) -> list[str]:
+    """ "- X;" for each entry, the last one closed with "." (the decree's Nơi nhận)."""
+    out = []
+    for i, entry in enumerate(entries):
+        text = entry.strip().lstrip("-").strip().rstrip(";.")
+        out.append(f"- {text}{'.' if i == len(entries) - 1 else ';'}")
+    return out
+
+
 def numbered(sections: list[Section]) -> list[tuple[str, Section]]:
     return [(f"{ROMAN[i]}. {s.title}", s) for i, s in enumerate(sections)]
 

@@ -43,6 +43,7 @@ from airtime.document import (
     Table,
     cell_text,
     numbered,
+    recipient_lines,
     vn_number,
 )
 
@@ -308,15 +309,6 @@ def _signature(doc: Any, d: Document) -> None:
         _line(right, "", size=14)
     if lh.signer:
         _line(right, lh.signer, bold=True, size=14)
-
-
-def recipient_lines(entries: list[str]) -> list[str]:
-    """ "- X;" for each entry, the last one closed with "." (the decree's Nơi nhận)."""
-    out = []
-    for i, entry in enumerate(entries):
-        text = entry.strip().lstrip("-").strip().rstrip(";.")
-        out.append(f"- {text}{'.' if i == len(entries) - 1 else ';'}")
-    return out
 
 
 def _page_numbers(doc: Any) -> None:
