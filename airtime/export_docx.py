@@ -192,7 +192,10 @@ def _no_borders(table: Any) -> None:
     tbl_pr = table._tbl.tblPr
     borders = parse_xml(
         f'<w:tblBorders xmlns:w="{W_NS}">'
-        + "".join(f'<w:{side} w:val="nil"/>' for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+        + "".join(
+            f'<w:{side} w:val="nil"/>'
+            for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+        )
         + "</w:tblBorders>"
     )
     tbl_pr.insert_element_before(borders, "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook")
@@ -299,7 +302,15 @@ def _signature(doc: Any, d: Document) -> None:
     _widths(foot, (LEFT_CM + 1.0, RIGHT_CM - 1.0))
     _row_props(foot.rows[0], header=False)  # the block never splits across two pages
     left, right = foot.cell(0, 0), foot.cell(0, 1)
-    _line(left, "Nơi nhận:", bold=True, italic=True, size=12, align=WD_ALIGN_PARAGRAPH.LEFT, first=True)
+    _line(
+        left,
+        "Nơi nhận:",
+        bold=True,
+        italic=True,
+        size=12,
+        align=WD_ALIGN_PARAGRAPH.LEFT,
+        first=True,
+    )
     for entry in recipient_lines(lh.recipients):
         _line(left, entry, size=11, align=WD_ALIGN_PARAGRAPH.LEFT)
     lines = [*lh.authority, lh.title] if lh.title else list(lh.authority)
@@ -321,7 +332,13 @@ def _page_numbers(doc: Any) -> None:
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = p.add_run()
     run.font.size = Pt(13)
-    for kind, text in (("begin", None), (None, " PAGE "), ("separate", None), (None, "2"), ("end", None)):
+    for kind, text in (
+        ("begin", None),
+        (None, " PAGE "),
+        ("separate", None),
+        (None, "2"),
+        ("end", None),
+    ):
         if kind is not None:
             el = OxmlElement("w:fldChar")
             el.set(qn("w:fldCharType"), kind)

@@ -37,8 +37,15 @@ def broadcasts(
     by their planned time when they never started)."""
     at = sa.func.coalesce(T.c.started_at, T.c.scheduled_at)
     query = (
-        sa.select(T.c.started_at, T.c.scheduled_at, T.c.kind, T.c.title, T.c.path,
-                  T.c.played_s, T.c.status)  # fmt: skip
+        sa.select(
+            T.c.started_at,
+            T.c.scheduled_at,
+            T.c.kind,
+            T.c.title,
+            T.c.path,
+            T.c.played_s,
+            T.c.status,
+        )
         .where(T.c.station == station, T.c.kind.in_(SPECIAL_KINDS), at >= lo, at < hi)
         .order_by(at, T.c.seq)
     )
@@ -51,9 +58,9 @@ def broadcasts(
 
 def log_began(conn: Connection, station: str) -> datetime | None:
     """The earliest moment any row of the station's log is placed at (UTC), or None."""
-    first = sa.select(
-        sa.func.min(sa.func.coalesce(T.c.started_at, T.c.scheduled_at))
-    ).where(T.c.station == station)
+    first = sa.select(sa.func.min(sa.func.coalesce(T.c.started_at, T.c.scheduled_at))).where(
+        T.c.station == station
+    )
     value = conn.execute(first).scalar()
     if value is None:
         return None

@@ -126,8 +126,11 @@ def sessions_table(s: Sessions) -> Table:
 
     return Table(
         "Bảng 1. Số buổi phát theo lịch",
-        [Column("Nội dung", width_cm=10.5), Column("Số buổi", "count", 2.5),
-         Column("Tỉ lệ", "percent", 3.0)],  # fmt: skip
+        [
+            Column("Nội dung", width_cm=10.5),
+            Column("Số buổi", "count", 2.5),
+            Column("Tỉ lệ", "percent", 3.0),
+        ],
         [
             row("Đã phát (ít nhất một tin, bài phát trọn vẹn)", s.aired),
             row("Không phát: bỏ lỡ, lỗi hoặc bị ngắt (có ghi nhật ký)", s.recorded),
@@ -158,8 +161,15 @@ def topic_table(report: Report) -> Table:
         ],
         rows,
         sheet="Chủ đề",
-        total=["", "Tổng cộng", t.plays, t.items, minutes(t.seconds),
-               1.0 if t.seconds else None, 1.0 if report.weights else None],  # fmt: skip
+        total=[
+            "",
+            "Tổng cộng",
+            t.plays,
+            t.items,
+            minutes(t.seconds),
+            1.0 if t.seconds else None,
+            1.0 if report.weights else None,
+        ],
         note=f"Tổng thời lượng: {hours_minutes(t.seconds)}. Tỉ trọng kế hoạch: trọng số của "
         "chủ đề trên tổng trọng số (config.toml).",
     )
@@ -173,8 +183,11 @@ def month_table(report: Report) -> Table:
     t = report.total
     return Table(
         "Bảng 3. Kết quả theo tháng (phát theo lịch, lượt phát trọn vẹn)",
-        [Column("Tháng", width_cm=6.0), Column("Lượt phát", "count", 4.0),
-         Column("Thời lượng (phút)", "minutes", 6.0)],  # fmt: skip
+        [
+            Column("Tháng", width_cm=6.0),
+            Column("Lượt phát", "count", 4.0),
+            Column("Thời lượng (phút)", "minutes", 6.0),
+        ],
         rows,
         sheet="Theo tháng",
         total=["Tổng cộng", t.plays, minutes(t.seconds)],
@@ -188,9 +201,13 @@ def broadcast_table(report: Report) -> Table:
         rows.append([i, f"{b.at:%d/%m/%Y %H:%M}", title, KIND_VI[b.kind], minutes(b.seconds)])
     return Table(
         "Bảng 4. Phát đột xuất và khẩn cấp (từng lượt)",
-        [Column("TT", "count", 1.0), Column("Ngày, giờ", width_cm=3.4),
-         Column("Tin, bài", width_cm=7.4), Column("Mức độ", width_cm=2.2),
-         Column("Thời lượng (phút)", "minutes", 2.5)],  # fmt: skip
+        [
+            Column("TT", "count", 1.0),
+            Column("Ngày, giờ", width_cm=3.4),
+            Column("Tin, bài", width_cm=7.4),
+            Column("Mức độ", width_cm=2.2),
+            Column("Thời lượng (phút)", "minutes", 2.5),
+        ],
         rows,
         sheet="Đột xuất",
         total=["", "", "Cộng (lượt phát trọn vẹn)", "", minutes(report.special_seconds)],
@@ -203,13 +220,23 @@ def combined_table(report: Report) -> Table:
     lines = [("Phát theo lịch", t), ("Phát đột xuất", adhoc), ("Phát khẩn cấp", emergency)]
     return Table(
         "Bảng 5. Tổng thời lượng phát",
-        [Column("Loại", width_cm=6.0), Column("Lượt phát", "count", 2.5),
-         Column("Thời lượng (phút)", "minutes", 3.5), Column("Giờ, phút", width_cm=4.0)],  # fmt: skip
-        [[label, line.plays, minutes(line.seconds), hours_minutes(line.seconds)]
-         for label, line in lines],  # fmt: skip
+        [
+            Column("Loại", width_cm=6.0),
+            Column("Lượt phát", "count", 2.5),
+            Column("Thời lượng (phút)", "minutes", 3.5),
+            Column("Giờ, phút", width_cm=4.0),
+        ],
+        [
+            [label, line.plays, minutes(line.seconds), hours_minutes(line.seconds)]
+            for label, line in lines
+        ],
         sheet="Tổng thời lượng",
-        total=["Tổng cộng", t.plays + adhoc.plays + emergency.plays,
-               minutes(report.combined_seconds), hours_minutes(report.combined_seconds)],  # fmt: skip
+        total=[
+            "Tổng cộng",
+            t.plays + adhoc.plays + emergency.plays,
+            minutes(report.combined_seconds),
+            hours_minutes(report.combined_seconds),
+        ],
     )
 
 
@@ -260,9 +287,7 @@ def shortcomings(report: Report) -> list[Paragraph]:
             for t in under
         )
         out.append(
-            Paragraph(
-                f"{len(under)} chủ đề có thời lượng thấp hơn tỉ trọng kế hoạch: {names}."
-            )
+            Paragraph(f"{len(under)} chủ đề có thời lượng thấp hơn tỉ trọng kế hoạch: {names}.")
         )
     problems = {k: report.reliability.get(k, 0) for k in PROBLEMS}
     if any(problems.values()):

@@ -73,8 +73,7 @@ def due_sessions(config: Config, lo: datetime, hi: datetime) -> list[Due]:
     from scheduler.spec import SlotSpec, StationSpec
 
     slots = tuple(
-        SlotSpec(name=s.name, start=s.start, length_s=s.length, days=s.days)
-        for s in config.slots
+        SlotSpec(name=s.name, start=s.start, length_s=s.length, days=s.days) for s in config.slots
     )
     spec = StationSpec(id=config.station.id, name=config.station.name, tz=config.tz,
                        weights={}, slots=slots)  # fmt: skip
@@ -167,7 +166,7 @@ def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     elif fmt == "csv":
         data = export_csv.report_csv(report).encode()
     else:
-        data = export_text.report_text(report).encode()
+        data = export_text.document_text(document).encode()
     if output is None and fmt in BINARY:
         output = Path(f"bao-cao-{report.station_id}-{period.label.replace('..', '_')}.{fmt}")
     if output is None or str(output) == "-":
