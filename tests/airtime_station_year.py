@@ -46,6 +46,7 @@ class Year:
     off_days: list[date] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     plays: dict[str, int] = field(default_factory=dict)
+    outcomes: list[tuple[date, str, str]] = field(default_factory=list)  # day, slot, aired|logged
 
 
 def _local(day: date, at: time) -> datetime:
@@ -53,13 +54,14 @@ def _local(day: date, at: time) -> datetime:
 
 
 def write_station_log(
-    db: Path, start: date, end: date, off: tuple[date, date] | None = None
+    db: Path, start: date, end: date, off: tuple[date, date] | None = None, first: int = 0
 ) -> tuple[str, Year]:
-    """Write sessions for every day in [start, end] except the `off` days (inclusive)."""
+    """Write sessions for every day in [start, end] except the `off` days (inclusive);
+    session number `first` + k is missed when divisible by 97, failed when by 131."""
     url = f"sqlite:///{db}"
     engine = open_database(url)
     year = Year()
-    n = 0
+    n = first
     with Session(engine) as session:
         day = start
         while day <= end:
@@ -75,6 +77,7 @@ def write_station_log(
                     record_closed(session, status="missed", scheduled_at=begin, **common,
                                   error="loa was not running")  # fmt: skip
                     year.sessions_logged_not_aired += 1
+                    year.outcomes.append((day, name, "logged"))
                     continue
                 if n % 131 == 0:  # the sound device failed for the whole session
                     for topic, spot, _ in ROTATION[n % 3]:
@@ -82,6 +85,7 @@ def write_station_log(
                                       spot=spot, title=spot, path=f"{topic}/{spot}.mp3",
                                       error="device lost", **common)  # fmt: skip
                     year.sessions_logged_not_aired += 1
+                    year.outcomes.append((day, name, "logged"))
                     continue
                 offset = 0.0
                 for topic, spot, seconds in ROTATION[n % 3]:
@@ -95,6 +99,7 @@ def write_station_log(
                     year.plays[topic] = year.plays.get(topic, 0) + 1
                     offset += seconds + 1
                 year.sessions_aired += 1
+                year.outcomes.append((day, name, "aired"))
             if day.day == 15 and day.month % 2 == 1:
                 at_ = _local(day, time(9, 30))
                 row = open_play(session, station=STATION, kind="adhoc", started_at=at_,
