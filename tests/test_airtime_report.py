@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from airtime.periods import parse_period
-from airtime.report import build_report, mmss
+from airtime.report import build_report
 from airtime.store import report_data
 from loa.cli import cli
 from loa.db import open_database
@@ -172,8 +172,7 @@ def test_docx_reads_back_with_tables_and_a_chart(station: tuple[Path, str], tmp_
     paragraphs = [p.text for p in document.paragraphs]
     assert "BÁO CÁO" in paragraphs
     assert (
-        "Kết quả tuyên truyền cải cách hành chính trên hệ thống truyền thanh năm 2021"
-        in paragraphs
+        "Kết quả tuyên truyền cải cách hành chính trên hệ thống truyền thanh năm 2021" in paragraphs
     )
     head = document.tables[0]
     assert head.cell(0, 0).text.splitlines()[0] == "ĐÀI TRUYỀN THANH XÃ THỬ"
