@@ -30,7 +30,7 @@ from airtime.document import (
 from airtime.report import Report, Sessions, day_ranges
 
 KIND = "BÁO CÁO"
-SUBJECT = "Kết quả tuyên truyền cải cách hành chính trên hệ thống truyền thanh"
+SUBJECT = "Kết quả tuyên truyền cải cách hành chính"
 KIND_VI = {"adhoc": "Đột xuất", "emergency": "Khẩn cấp"}
 STATUS_VI = {
     "completed": "Phát trọn vẹn",
