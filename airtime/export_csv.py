@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from airtime.export_json import LOG_KEYS, log_entry
 from airtime.report import Line, Report
+from airtime.station_document import integrity_text
 
 BOM = "\ufeff"
 
@@ -45,7 +46,8 @@ def report_csv(report: Report) -> str:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(REPORT_HEADER)
     v = report.verification
-    verified = "" if v is None else ("yes" if v.ok else "NO")
+    # "yes", or on every row the warning that says which row broke the chain
+    verified = "" if v is None else ("yes" if v.ok else integrity_text(v))
     lead = [report.station_id, report.period.start.isoformat(), report.period.end.isoformat()]
 
     def line(row: str, topic: str, item: Line, share: object = "", weight: object = "") -> None:

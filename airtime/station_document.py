@@ -71,7 +71,7 @@ def integrity_text(v: Verification | None) -> str:
     b = v.broken
     assert b is not None
     return (
-        "CẢNH BÁO: nhật ký phát sóng KHÔNG toàn vẹn: bản ghi đầu tiên bị lỗi là "
+        "CẢNH BÁO: nhật ký phát sóng KHÔNG toàn vẹn (log NOT verified): bản ghi đầu tiên bị lỗi là "
         f"seq {b.seq} (id {b.id}): {b.reason}. Số liệu trong báo cáo có thể không đúng."
     )
 
