@@ -167,9 +167,10 @@ def _table_sheet(ws: Worksheet, t: Table, d: Document) -> None:
     ws.cell(1, 1).alignment = Alignment(wrap_text=True, vertical="top")
     ws.row_dimensions[1].height = LINE_PT * _lines(t.title, sum(widths))
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=n)
-    ws.cell(2, 1, f"{d.letterhead.issuer}: {d.subject}").font = _font(italic=True, size=11)
+    subtitle = f"{d.letterhead.issuer}: {d.subject}"
+    ws.cell(2, 1, subtitle).font = _font(italic=True, size=11)
     ws.cell(2, 1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[2].height = LINE_PT * _lines(d.subject, sum(widths))
+    ws.row_dimensions[2].height = LINE_PT * _lines(subtitle, sum(widths))
     head = 4
     for c, column in enumerate(t.columns, 1):
         cell = ws.cell(head, c, column.header)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from airtime.chain import Verification
 from airtime.document import (
+    Block,
     Chart,
     Column,
     Document,
@@ -308,7 +309,7 @@ def station_document(
         f"{letterhead.issuer} báo cáo kết quả tuyên truyền cải cách hành chính trên hệ thống "
         f"truyền thanh {period_phrase(report.period)} ({period_words(report)}) như sau:"
     )
-    results: list = []
+    results: list[Block] = []
     if report.sessions is not None:
         results += [Heading("1. Buổi phát theo lịch"), Paragraph(sessions_text(report.sessions)),
                     sessions_table(report.sessions)]  # fmt: skip
