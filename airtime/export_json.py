@@ -43,11 +43,51 @@ def _counts(line: Line) -> dict[str, Any]:
 
 def report_dict(report: Report) -> dict[str, Any]:
     v = report.verification
+    s = report.sessions
     return {
         "station": {"id": report.station_id, "name": report.station_name},
         "period": {"from": report.period.start.isoformat(), "to": report.period.end.isoformat()},
-        "topics": [{"id": t.key, "name": t.name, **_counts(t)} for t in report.topics],
+        "topics": [
+            {
+                "id": t.key,
+                "name": t.name,
+                **_counts(t),
+                "share": round(report.share(t), 4),
+                "weight": report.weights.get(t.key),
+                "weight_share": round(report.weight_share(t.key), 4)
+                if t.key in report.weights
+                else None,
+            }
+            for t in report.topics
+        ],
         "total": _counts(report.total),
+        "combined": {
+            "plays": report.total.plays + sum(s.plays for s in report.special),
+            "seconds": report.combined_seconds,
+        },
+        "sessions": None
+        if s is None
+        else {
+            "due": s.due,
+            "aired": s.aired,
+            "not_aired": s.not_aired,
+            "logged_not_aired": s.recorded,
+            "no_record": s.no_record,
+            "silent_days": [d.isoformat() for d in s.silent_days],
+            "from": None if s.since is None else s.since.isoformat(),
+            "to": None if s.until is None else s.until.isoformat(),
+            "provisional": s.open_period,
+        },
+        "broadcasts": [
+            {
+                "at": b.at.isoformat(timespec="seconds"),
+                "kind": b.kind,
+                "title": b.title,
+                "seconds": round(b.seconds, 3),
+                "status": b.status,
+            }
+            for b in report.broadcasts
+        ],
         "months": [
             {"month": m.key, "plays": m.plays, "seconds": round(m.seconds, 3)}
             for m in report.months

@@ -11,14 +11,21 @@ The per-topic table, its totals and the month table count *scheduled* plays; ad 
 emergency broadcasts are counted apart (`special`). Every configured topic appears, with zeros
 when nothing aired; a topic found in the log but no longer configured is listed after them,
 so the totals always equal the log. Reliability counts every kind by status.
+
+Broadcast sessions (buổi phát): the command layer computes the sessions the schedule made due
+in the period (APScheduler's triggers, `scheduler.slots.occurrences`) and passes them in as
+plain `Due` values with the log's scheduled rows (`SessionRow`); `count_sessions` matches
+them, so a session that left no row at all (the station was off) counts as not aired, never
+as "nothing was due".
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from airtime.chain import Verification
 from airtime.periods import Period
@@ -51,6 +58,53 @@ class Line:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Due:
+    """A session the schedule made due: slot `slot` from `start` to `end` (aware)."""
+
+    slot: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A scheduled row of the log as sessions see it: its slot, planned time and status."""
+
+    slot: str
+    at: datetime
+    status: str
+
+
+@dataclass
+class Sessions:
+    """Broadcast sessions of the period, by the schedule."""
+
+    due: int = 0  # sessions the schedule made due (up to now when the period is open)
+    aired: int = 0  # of those, sessions with at least one completed play
+    recorded: int = 0  # not aired but logged (missed, failed, interrupted, skipped)
+    no_record: int = 0  # not aired and not a single row: the station was off
+    silent_days: list[date] = field(default_factory=list)  # days whose every session left no row
+    since: date | None = None  # first day counted (the period's, or when the log began)
+    until: date | None = None  # last day counted (today when the period is still open)
+    open_period: bool = False  # the period is not over: figures are provisional
+
+    @property
+    def not_aired(self) -> int:
+        return self.due - self.aired
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """One ad hoc or emergency play, listed on its own line."""
+
+    at: datetime  # station-local
+    kind: str  # adhoc | emergency
+    title: str
+    seconds: float
+    status: str
+
+
 @dataclass
 class Report:
     station_id: str
@@ -66,6 +120,37 @@ class Report:
     place: str = ""
     recipient: str = ""
     signer: str = ""
+    weights: dict[str, float] = field(default_factory=dict)  # configured topic -> weight
+    sessions: Sessions | None = None
+    broadcasts: list[Broadcast] = field(default_factory=list)
+
+    @property
+    def special_seconds(self) -> float:
+        """Measured airtime of completed ad hoc and emergency plays."""
+        return round(sum(s.seconds for s in self.special), 3)
+
+    @property
+    def combined_seconds(self) -> float:
+        """Scheduled plus ad hoc plus emergency airtime (completed plays)."""
+        return round(self.total.seconds + self.special_seconds, 3)
+
+    def share(self, line: Line) -> float:
+        """The topic's share of the scheduled minutes (0 when nothing aired)."""
+        return line.seconds / self.total.seconds if self.total.seconds > 0 else 0.0
+
+    def weight_share(self, topic: str) -> float:
+        """The topic's weight as a share of all configured weights (its due share)."""
+        whole = sum(self.weights.values())
+        return self.weights.get(topic, 0.0) / whole if whole > 0 else 0.0
+
+    def under_share(self, ratio: float = 0.8) -> list[Line]:
+        """Configured topics whose share of minutes is below `ratio` times their weight share
+        (every weighted topic when nothing aired at all)."""
+        return [
+            t
+            for t in self.topics
+            if t.key in self.weights and self.share(t) < ratio * self.weight_share(t.key)
+        ]
 
     @property
     def success_rate(self) -> float | None:
@@ -130,6 +215,55 @@ def build_report(
         special=special,
         reliability=reliability,
     )
+
+
+def count_sessions(
+    due: Sequence[Due],
+    rows: Iterable[SessionRow],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    open_period: bool = False,
+) -> Sessions:
+    """Match each due session with the scheduled rows whose planned time lies inside it
+    (same slot name, start <= at < end: how the daemon itself finds a slot's rows)."""
+    by_slot: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for r in rows:
+        by_slot[r.slot].append((r.at, r.status))
+    for found in by_slot.values():
+        found.sort()
+    out = Sessions(since=since, until=until, open_period=open_period)
+    day_state: dict[date, bool] = {}  # local day -> any row for any of its sessions
+    for d in due:
+        found = by_slot.get(d.slot, [])
+        lo = bisect.bisect_left(found, (d.start, ""))
+        inside = []
+        for at, status in found[lo:]:
+            if at >= d.end:
+                break
+            inside.append(status)
+        out.due += 1
+        if COMPLETED in inside:
+            out.aired += 1
+        elif inside:
+            out.recorded += 1
+        else:
+            out.no_record += 1
+        day = d.start.date()
+        day_state[day] = day_state.get(day, False) or bool(inside)
+    out.silent_days = sorted(day for day, logged in day_state.items() if not logged)
+    return out
+
+
+def day_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Consecutive days collapsed: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    out: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if out and (day - out[-1][1]).days == 1:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
 
 
 def mmss(seconds: float) -> str:

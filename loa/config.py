@@ -167,6 +167,21 @@ class Report(Section):
         default="", description="Địa danh ở dòng ngày tháng (place of the date line)"
     )
     signer: str = Field(default="", description="Người ký báo cáo (signer's name)")
+    parent: str = Field(
+        default="", description="Cơ quan chủ quản, e.g. UBND XÃ ... (parent body in the header)"
+    )
+    symbol: str = Field(
+        default="", description='Chữ viết tắt sau "Số: .../BC-" (the number\'s symbol)'
+    )
+    authority: list[str] = Field(
+        default=[], description='Thẩm quyền ký, e.g. ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH"]'
+    )
+    title: str = Field(
+        default="TRƯỞNG ĐÀI", description="Chức vụ người ký (signer's title, e.g. PHÓ CHỦ TỊCH)"
+    )
+    recipients: list[str] = Field(
+        default=[], description='Danh sách "Nơi nhận" (list; empty = recipient, then "Lưu: VT")'
+    )
 
 
 class Daemon(Section):

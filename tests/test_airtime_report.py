@@ -3,6 +3,7 @@ read back with openpyxl and python-docx carry the same numbers."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from datetime import date
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from airtime.periods import parse_period
-from airtime.report import build_report, mmss
+from airtime.report import build_report
 from airtime.store import report_data
 from loa.cli import cli
 from loa.db import open_database
@@ -139,23 +140,24 @@ def test_xlsx_reads_back_with_the_right_numbers(station: tuple[Path, str], tmp_p
         cfg, "report", "--period", "2021-H1", "--format", "xlsx", "--output", str(out)
     )
     assert code == 0, err
-    ws = openpyxl.load_workbook(out).active
-    cells = [[c.value for c in row] for row in ws.iter_rows()]
-    text = [str(v) for row in cells for v in row if v is not None]
+    wb = openpyxl.load_workbook(out)
+    first = wb["Báo cáo"]
+    text = [str(c.value) for row in first.iter_rows() for c in row if c.value is not None]
     assert "ĐÀI TRUYỀN THANH XÃ THỬ" in text and "BÁO CÁO" in text
-    assert "Kết quả tuyên truyền cải cách hành chính" in text
-    assert "Kỳ báo cáo: từ ngày 01/01/2021 đến ngày 30/06/2021" in text
+    assert "Kết quả tuyên truyền cải cách hành chính 6 tháng đầu năm 2021" in text
     assert any(t.startswith("Thử, ngày ") for t in text)
     assert "- Phòng Văn hóa và Thông tin huyện Thử;" in text and "Nguyễn Văn An" in text
+    assert any("toàn vẹn" in t for t in text)
+    ws = wb["Chủ đề"]
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
     want = expected(date(2021, 1, 1), date(2021, 6, 30))
     names = dict(TOPICS)
     for tid, numbers in want.items():
         row = next(r for r in cells if r[1] == names[tid])
-        assert row[2:6] == [numbers["plays"], numbers["items"], mmss(numbers["seconds"]),
-                            pytest.approx(numbers["seconds"])]  # fmt: skip
+        assert row[2:5] == [numbers["plays"], numbers["items"],
+                            pytest.approx(numbers["seconds"] / 60, abs=0.01)]  # fmt: skip
     total = next(r for r in cells if r[1] == "Tổng cộng")
     assert total[2] == sum(v["plays"] for v in want.values())
-    assert any("toàn vẹn (log verified)" in t for t in text)
 
 
 def test_docx_reads_back_with_tables_and_a_chart(station: tuple[Path, str], tmp_path: Path) -> None:
@@ -165,22 +167,22 @@ def test_docx_reads_back_with_tables_and_a_chart(station: tuple[Path, str], tmp_
     assert code == 0, err
     document = docx.Document(str(out))
     paragraphs = [p.text for p in document.paragraphs]
-    assert "BÁO CÁO" in paragraphs and "Kết quả tuyên truyền cải cách hành chính" in paragraphs
-    assert "Kỳ báo cáo: từ ngày 01/01/2021 đến ngày 31/12/2021" in paragraphs
+    assert "BÁO CÁO" in paragraphs
+    assert "Kết quả tuyên truyền cải cách hành chính năm 2021" in paragraphs
     head = document.tables[0]
-    assert head.cell(0, 0).text == "ĐÀI TRUYỀN THANH XÃ THỬ"
-    assert head.cell(0, 1).text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
-    topics = document.tables[1]
+    assert head.cell(0, 0).text.splitlines()[0] == "ĐÀI TRUYỀN THANH XÃ THỬ"
+    assert head.cell(0, 1).text.startswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
+    topics = next(t for t in document.tables if t.rows[0].cells[1].text == "Chủ đề")
     want = expected(date(2021, 1, 1), date(2021, 12, 31))
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in topics.rows[1:]}
     for tid, name in TOPICS:
-        assert rows[name][2:] == [str(want[tid]["plays"]), str(want[tid]["items"]),
-                                  mmss(want[tid]["seconds"])]  # fmt: skip
+        minutes = f"{want[tid]['seconds'] / 60:.1f}".replace(".", ",")
+        assert rows[name][2:5] == [str(want[tid]["plays"]), str(want[tid]["items"]), minutes]
     assert rows["Tổng cộng"][2] == str(sum(v["plays"] for v in want.values()))
     footer = document.tables[-1]
     assert "- Phòng Văn hóa và Thông tin huyện Thử;" in footer.cell(0, 0).text
     assert "Nguyễn Văn An" in footer.cell(0, 1).text
-    # the chart: a real chart part, minutes per topic in its cache
+    # the chart: a real chart part, minutes per topic in its cache, Vietnamese labels
     charts = [p for p in document.part.package.iter_parts() if "chart" in str(p.partname)]
     assert len(charts) == 1
     tree = etree.fromstring(charts[0].blob)
@@ -188,7 +190,7 @@ def test_docx_reads_back_with_tables_and_a_chart(station: tuple[Path, str], tmp_
     values = [float(v) for v in tree.xpath("//c:val//c:pt/c:v/text()", namespaces=ns)]
     assert values == pytest.approx([want[t]["seconds"] / 60 for t, _ in TOPICS], abs=0.01)
     labels = tree.xpath("//c:cat//c:pt/c:v/text()", namespaces=ns)
-    assert labels == [f"{i}. {t}" for i, (t, _) in enumerate(TOPICS, 1)]
+    assert labels == [f"{i}. {name}" for i, (_, name) in enumerate(TOPICS, 1)]
     body = document.element.body
     assert list(body.iter(f"{{{ns['c']}}}chart")), "chart not placed in the body"
 
@@ -200,13 +202,13 @@ def test_text_report_is_the_administrative_layout(station: tuple[Path, str]) -> 
     lines = [line.strip() for line in out.splitlines()]
     assert lines[0].startswith("ĐÀI TRUYỀN THANH XÃ THỬ")
     assert lines[0].endswith("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
-    assert "Độc lập - Tự do - Hạnh phúc" in lines
-    assert "Kỳ báo cáo: từ ngày 01/10/2021 đến ngày 31/12/2021" in lines
-    assert any(
-        line.startswith("Thử, ngày ") for line in out.splitlines() for line in [line.strip()]
-    )
-    assert "Phát khẩn cấp (emergency)" in out and "Bỏ lỡ, không phát (missed)" in out
+    assert any(line.endswith("Độc lập - Tự do - Hạnh phúc") for line in lines)
+    assert "BÁO CÁO" in lines
+    assert "quý IV năm 2021" in out
+    assert any("Thử, ngày " in line for line in lines)
+    assert "Khẩn cấp: bão số 9" in out and "Thông báo đột xuất của UBND xã" in out
     assert "Nơi nhận:" in out and "- Lưu: VT." in out
+    assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_csv_opens_in_excel_and_log_table_fits_80_columns(station: tuple[Path, str]) -> None:
@@ -227,18 +229,31 @@ def test_csv_opens_in_excel_and_log_table_fits_80_columns(station: tuple[Path, s
     assert json.loads(out)[0]["started_at"] == "2021-04-01T06:30:00.000+07:00"
 
 
-def test_report_csv_has_a_bom_and_the_topic_rows(station: tuple[Path, str]) -> None:
+def test_report_csv_has_a_bom_the_station_on_every_row_and_minutes(
+    station: tuple[Path, str],
+) -> None:
     cfg, _ = station
     result = CliRunner().invoke(
         cli, ["--config", str(cfg), "airtime", "report", "--period", "2021", "--format", "csv"]
     )
     assert result.stdout_bytes.startswith(b"\xef\xbb\xbf")
-    rows = list(__import__("csv").reader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["Mã chủ đề", "Chủ đề", "Số lượt phát", "Số tin/bài"]
-    assert [r[0] for r in rows[1:-3]] == [*(t for t, _ in TOPICS), "total"]
-    assert rows[-3] == []
-    assert rows[-2] == ["Kỳ báo cáo", "Kỳ báo cáo: từ ngày 01/01/2021 đến ngày 31/12/2021"]
-    assert rows[-1][0] == "Toàn vẹn nhật ký" and "(log verified)" in rows[-1][1]
+    rows = list(csv.DictReader(io.StringIO(result.stdout_bytes.decode("utf-8-sig"))))
+    assert [r["Dòng"] for r in rows] == ["topic"] * len(TOPICS) + [
+        "total", "adhoc", "emergency", "combined"]  # fmt: skip
+    assert {r["Mã đài"] for r in rows} == {STATION}
+    assert {(r["Từ ngày"], r["Đến ngày"]) for r in rows} == {("2021-01-01", "2021-12-31")}
+    want = expected(date(2021, 1, 1), date(2021, 12, 31))
+    for r in rows[: len(TOPICS)]:
+        # a plain number of minutes (not "1:31", which a spreadsheet reads as hours)
+        assert float(r["Thời lượng (phút)"]) == pytest.approx(
+            want[r["Mã chủ đề"]]["seconds"] / 60, abs=0.01
+        )
+        assert int(r["Lượt phát"]) == want[r["Mã chủ đề"]]["plays"]
+    by_row = {r["Dòng"]: r for r in rows}
+    assert float(by_row["adhoc"]["Thời lượng (phút)"]) == pytest.approx(55 / 60, abs=0.01)
+    scheduled = sum(v["seconds"] for v in want.values())
+    assert float(by_row["combined"]["Giây"]) == pytest.approx(scheduled + 55 + 40)
+    assert by_row["total"]["Nhật ký toàn vẹn"] == "yes"
 
 
 @pytest.mark.parametrize(

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
 import sqlalchemy as sa
 
 from airtime import export_csv, export_docx, export_json, export_text, export_xlsx
-from airtime.periods import Period, date_range
-from airtime.report import Report, build_report
+from airtime.document import Letterhead
+from airtime.periods import Period, date_range, day_start
+from airtime.report import Due, Report, build_report, count_sessions
+from airtime.report_store import broadcasts, log_began, session_rows
+from airtime.station_document import station_document
 from airtime.store import T, log_rows, report_data, verify_station
 from loa.app import App
+from loa.config import Config
 from loa.errors import LoaError
 from loa.params import DATE, PERIOD
 
@@ -62,25 +66,75 @@ def log_cmd(app: App, start: date | None, end: date | None, topic: str | None, f
                 click.echo(line)
 
 
-def build(app: App, period: Period) -> Report:
+def due_sessions(config: Config, lo: datetime, hi: datetime) -> list[Due]:
+    """The sessions the configured slots made due in [lo, hi), from the same APScheduler
+    triggers the daemon fires on (computed here: airtime/ does not import the scheduler)."""
+    from scheduler.slots import occurrences
+    from scheduler.spec import SlotSpec, StationSpec
+
+    slots = tuple(
+        SlotSpec(name=s.name, start=s.start, length_s=s.length, days=s.days) for s in config.slots
+    )
+    spec = StationSpec(id=config.station.id, name=config.station.name, tz=config.tz,
+                       weights={}, slots=slots)  # fmt: skip
+    return [Due(o.slot.name, o.at, o.end) for o in occurrences(spec, lo, hi)]
+
+
+def build(app: App, period: Period, now: datetime | None = None) -> Report:
     config = app.config
+    tz = config.tz
+    now = now or datetime.now(tz)
+    station = config.station.id
+    lo, hi = period.bounds(tz)
     with app.engine.connect() as conn:
-        groups, months = report_data(conn, config.station.id, period, config.tz)
-        verification = verify_station(conn, config.station.id)
+        groups, months = report_data(conn, station, period, tz)
+        verification = verify_station(conn, station)
+        began = log_began(conn, station)
+        specials = broadcasts(conn, station, lo, hi, tz)
+        # Sessions are due from the period's start (or the day the log began, for a station
+        # put into service inside the period) up to now when the period is still open.
+        since = max(lo, day_start(began.astimezone(tz).date(), tz)) if began else lo
+        until = min(hi, now)
+        due = due_sessions(config, since, until) if since < until else []
+        rows = session_rows(conn, station, since, until) if due else []
     report = build_report(
         groups,
-        station_id=config.station.id,
+        station_id=station,
         station_name=config.station.name,
         period=period,
         topics=[(t.id, t.name) for t in config.topics],
         months=months,
     )
+    report.sessions = count_sessions(
+        due,
+        rows,
+        since=since.astimezone(tz).date() if since < until else None,
+        until=(until - timedelta(microseconds=1)).astimezone(tz).date() if since < until else None,
+        open_period=now < hi,
+    )
+    report.weights = {t.id: t.weight for t in config.topics}
+    report.broadcasts = specials
     report.verification = verification
-    report.issued = datetime.now(config.tz).date()
+    report.issued = now.date()
     report.place = config.report.place
     report.recipient = config.report.recipient
     report.signer = config.report.signer
     return report
+
+
+def letterhead(config: Config) -> Letterhead:
+    r = config.report
+    recipients = list(r.recipients) or [x for x in (r.recipient, "Lưu: VT") if x]
+    return Letterhead(
+        issuer=config.station.name,
+        parent=r.parent,
+        symbol=r.symbol,
+        place=r.place,
+        authority=list(r.authority),
+        title=r.title,
+        signer=r.signer,
+        recipients=recipients,
+    )
 
 
 @airtime.command("report")
@@ -98,17 +152,21 @@ def build(app: App, period: Period) -> Report:
 def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     """Báo cáo kết quả tuyên truyền cho kỳ P (the report for the Department)."""
     report = build(app, period)
+    document = station_document(
+        report, letterhead(app.config), issued=report.issued or date.today(),
+        created=datetime.now(app.config.tz),
+    )  # fmt: skip
     data: bytes
     if fmt == "xlsx":
-        data = export_xlsx.report_xlsx(report)
+        data = export_xlsx.document_xlsx(document)
     elif fmt == "docx":
-        data = export_docx.report_docx(report)
+        data = export_docx.document_docx(document)
     elif fmt == "json":
         data = export_json.report_json(report).encode()
     elif fmt == "csv":
         data = export_csv.report_csv(report).encode()
     else:
-        data = export_text.report_text(report).encode()
+        data = export_text.document_text(document).encode()
     if output is None and fmt in BINARY:
         output = Path(f"bao-cao-{report.station_id}-{period.label.replace('..', '_')}.{fmt}")
     if output is None or str(output) == "-":
