@@ -91,6 +91,8 @@ def analyse(
 ) -> Analysis:
     """Decode `path` once through ffmpeg and measure it. Never raises for a bad file; ffmpeg is
     killed after `timeout_s` (then `timed_out`), or as soon as `cancel` is set (Abandoned)."""
+    if cancel is not None and cancel.is_set():
+        raise Abandoned()
     proc = subprocess.Popen(
         command(path),
         stdin=subprocess.DEVNULL,

@@ -122,6 +122,8 @@ def with_deadline(
     longer than `timeout_s` (the thread is then abandoned), or Abandoned once `cancel` is set.
     `key` (a path) remembers an abandoned thread, so the same path is not tried again while
     it is still stuck."""
+    if cancel is not None and cancel.is_set():
+        raise Abandoned()
     if key is not None:
         with _stuck_lock:
             earlier = _stuck.get(key)

@@ -133,6 +133,13 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
     left to the planner (it judges them on each slot's own date), so this list serves a
     preview of many days as well as one slot."""
     from audio_library.catalog import list_spots
+    from audio_library.verdict import playback_gain
+
+    lib = config.library
+
+    def gain(r: Any) -> float:
+        # the rule of the scan, with the config in force now (a reload takes effect at once)
+        return playback_gain(r.loudness_lufs, r.peak_dbtp, lib.target_loudness, lib.max_boost)
 
     return [
         Spot(
@@ -142,7 +149,7 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
             file=r.abs_path,
             title=r.title,
             duration_s=r.playable_s,
-            gain_db=r.gain_db,
+            gain_db=gain(r).gain_db or 0.0,
             valid_from=r.valid_from,
             valid_until=r.valid_until,
             approved=r.approved,
