@@ -301,3 +301,25 @@ def test_loa_run_starts_rescans_and_stops_with_a_fifo_in_the_library(station: Pa
             out, _ = proc.communicate()
             raise AssertionError(f"loa run did not exit after SIGTERM:\n{out}") from None
     assert proc.returncode == 0, out
+
+
+def test_a_stuck_library_thread_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    """A process whose library step is stuck in the kernel (a blocked FIFO read) still exits."""
+    fifo = tmp_path / "treo"
+    os.mkfifo(fifo)
+    script = (
+        "import sys\n"
+        "from audio_library.safeio import StepTimeout, with_deadline\n"
+        "def stuck():\n"
+        f"    with open({str(fifo)!r}, 'rb') as fh:\n"
+        "        return fh.read()\n"
+        "try:\n"
+        "    with_deadline(stuck, 0.2, 'sha256', key='x')\n"
+        "except StepTimeout as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "sha256: quá 0.2 s không xong (timed out)"
