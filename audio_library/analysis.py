@@ -1,21 +1,31 @@
 """Decode and measure: the only module that runs ffmpeg.
 
 One ffmpeg pass per file decodes the whole first audio stream and measures it on the way:
-`ebur128` gives the integrated loudness (EBU R128 / ITU-R BS.1770, LUFS) and `silencedetect`
+`ebur128` gives the integrated loudness (EBU R128 / ITU-R BS.1770, LUFS) and, with `peak=true`,
+the true peak (dBTP, 4x oversampled, the peak a D/A converter actually reaches); `silencedetect`
 the silent stretches, from which the leading and trailing silence follow. The decoded length is
 ffmpeg's final `time=`. The ffmpeg binary is the one shipped in the imageio-ffmpeg wheel, so no
 system ffmpeg (and no ffprobe) is needed. stderr is read line by line and only the few figures
 are kept, so memory does not grow with a file's length.
+
+ffmpeg runs under a time limit (`safeio.ANALYSE_TIMEOUT_S`): a file on a hung mount or a
+stream that never ends is killed there and reported as timed out, never waited on. It runs in
+its own session, so a SIGHUP to the daemon's terminal does not kill a scan's decode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from audio_library.safeio import ANALYSE_TIMEOUT_S, Abandoned
 
 # Below this level a stretch counts as silence (speech floors on phone recordings sit near -60).
 SILENCE_DB = -50.0
@@ -37,6 +47,7 @@ class Analysis:
     returncode: int = 0
     decoded_s: float | None = None  # length of the decoded audio
     loudness_lufs: float | None = None  # integrated loudness; -70.0 = nothing above the gate
+    peak_dbtp: float | None = None  # true peak over all channels, dBTP (dBFS, oversampled)
     silences: list[tuple[float, float | None]] = field(default_factory=list)
     codec: str | None = None  # of the decoded stream, as ffmpeg names it
     no_audio: bool = False  # the input opened but holds no audio stream
@@ -44,6 +55,7 @@ class Analysis:
     open_error: str | None = None  # why the input could not be opened
     errors: list[str] = field(default_factory=list)  # decoder errors (first few)
     error_count: int = 0
+    timed_out: bool = False  # killed at its time limit: says nothing about the file itself
 
     @property
     def ok(self) -> bool:
@@ -67,15 +79,20 @@ def command(path: Path) -> list[str]:
         "-map",
         "0:a:0",
         "-af",
-        f"ebur128=framelog=quiet,silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}",
+        f"ebur128=framelog=quiet:peak=true,silencedetect=n={SILENCE_DB}dB:d={SILENCE_MIN_S}",
         "-f",
         "null",
         "-",
     ]
 
 
-def analyse(path: Path) -> Analysis:
-    """Decode `path` once through ffmpeg and measure it. Never raises for a bad file."""
+def analyse(
+    path: Path, *, timeout_s: float = ANALYSE_TIMEOUT_S, cancel: threading.Event | None = None
+) -> Analysis:
+    """Decode `path` once through ffmpeg and measure it. Never raises for a bad file; ffmpeg is
+    killed after `timeout_s` (then `timed_out`), or as soon as `cancel` is set (Abandoned)."""
+    if cancel is not None and cancel.is_set():
+        raise Abandoned()
     proc = subprocess.Popen(
         command(path),
         stdin=subprocess.DEVNULL,
@@ -84,17 +101,47 @@ def analyse(path: Path) -> Analysis:
         text=True,
         encoding="utf-8",
         errors="replace",
+        start_new_session=True,
     )
     assert proc.stderr is not None
-    result = parse(proc.stderr)
-    result.returncode = proc.wait()
+    result = Analysis()
+    reader = threading.Thread(
+        target=parse, args=(proc.stderr, result), name="loa-ffmpeg-stderr", daemon=True
+    )
+    reader.start()
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            result.returncode = proc.wait(timeout=max(0.0, min(0.25, deadline - time.monotonic())))
+            break
+        except subprocess.TimeoutExpired:
+            stop = cancel is not None and cancel.is_set()
+            if stop or time.monotonic() >= deadline:
+                _kill(proc)
+                if stop:
+                    raise Abandoned() from None
+                result.timed_out = True
+                result.returncode = -9
+                result.open_error = f"ffmpeg quá {timeout_s:g} s không xong (timed out)"
+                return result
+    reader.join(timeout=5.0)
+    proc.stderr.close()
     if result.returncode != 0 and result.open_error is None and not result.no_decoder:
         result.open_error = result.errors[-1] if result.errors else f"exit {result.returncode}"
     return result
 
 
+def _kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ffmpeg; a process stuck in the kernel (a hung mount) may not die at once, and is
+    then left to the init process rather than waited on."""
+    proc.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5.0)
+
+
 _TIME = re.compile(r"\btime=(\d+):(\d\d):(\d\d(?:\.\d+)?)")
 _INTEGRATED = re.compile(r"^\s*I:\s+(-?[\d.]+|-inf|nan) LUFS")
+_TRUE_PEAK = re.compile(r"^\s*Peak:\s+(-?[\d.]+|-inf|nan) dBFS")
 _SIL_START = re.compile(r"silence_start: (-?[\d.e+-]+)")
 _SIL_END = re.compile(r"silence_end: (-?[\d.e+-]+)")
 _LEVEL = re.compile(r"\[(panic|fatal|error|warning|info)\] ")
@@ -102,9 +149,10 @@ _STREAM_AUDIO = re.compile(r"Stream #0:\d+.*?: Audio: (\w+)")
 MAX_KEPT_ERRORS = 5
 
 
-def parse(lines: Iterable[str]) -> Analysis:
-    """Read ffmpeg's stderr (with `-loglevel level+info`) into an Analysis; pure."""
-    out = Analysis()
+def parse(lines: Iterable[str], out: Analysis | None = None) -> Analysis:
+    """Read ffmpeg's stderr (with `-loglevel level+info`) into an Analysis (`out`, or a new
+    one); pure."""
+    out = Analysis() if out is None else out
     in_summary = False
     for raw in lines:
         line = raw.rstrip("\n")
@@ -120,8 +168,13 @@ def parse(lines: Iterable[str]) -> Analysis:
             if match:
                 value = match[1]
                 out.loudness_lufs = -70.0 if value in ("-inf", "nan") else float(value)
+                continue
+            match = _TRUE_PEAK.match(line)
+            if match:
+                value = match[1]
+                out.peak_dbtp = None if value in ("-inf", "nan") else float(value)
                 in_summary = False
-            continue
+                continue
         if "silencedetect" in line:
             start, end = _SIL_START.search(line), _SIL_END.search(line)
             if start:

@@ -37,6 +37,7 @@ class SpotRecord:
     trim_end_s: float  # stop this long before the end
     gain_db: float  # apply at playback to reach [library] target_loudness (0.0 if unmeasured)
     loudness_lufs: float | None
+    peak_dbtp: float | None  # true peak of the file, dBTP (None: not measured)
     valid_from: date | None
     valid_until: date | None  # inclusive
     approved: bool
@@ -78,6 +79,7 @@ def _record(root: Path, spot: Spot, meta: SpotMeta | None) -> SpotRecord:
         trim_end_s=spot.trim_end_s,
         gain_db=spot.gain_db or 0.0,
         loudness_lufs=spot.loudness_lufs,
+        peak_dbtp=spot.peak_dbtp,
         valid_from=meta.valid_from if meta else None,
         valid_until=meta.valid_until if meta else None,
         approved=bool(meta and meta.approved),
@@ -237,18 +239,29 @@ class Probe:
     gain_db: float
 
 
-def probe(path: Path, *, target_lufs: float) -> Probe:
-    """Measure one file as a scan would (tags, full decode, loudness, silence) without storing
-    it. ValueError with the refusal reason when the file would be refused."""
+def probe(path: Path, *, target_lufs: float, max_boost_db: float = 12.0) -> Probe:
+    """Measure one file as a scan would (tags, full decode, loudness, true peak, silence)
+    without storing it; its gain follows the same rule as a catalogued spot's (capped below
+    clipping and by `max_boost_db`). ValueError with the reason when the file would be refused
+    (not a regular file, unreadable, timed out, or any refusal of the scan)."""
+    import os
+
     from audio_library.analysis import analyse
+    from audio_library.safeio import HASH_TIMEOUT_S, not_regular_reason, with_deadline
     from audio_library.tags import read_tags
-    from audio_library.verdict import Refusal, gain_db, judge, title_from_name
+    from audio_library.verdict import Refusal, judge, playback_gain, title_from_name
 
     try:
-        size = path.stat().st_size
-        digest = hash_file(path)
+        st = os.stat(path)
+        refused = not_regular_reason(st.st_mode)
+        if refused is not None:
+            raise ValueError(refused)
+        size = st.st_size
+        digest = with_deadline(lambda: hash_file(path), HASH_TIMEOUT_S, "sha256")
     except OSError as exc:
-        raise ValueError(f"không đọc được tệp (cannot read the file): {exc.strerror}") from None
+        raise ValueError(
+            f"không đọc được tệp (cannot read the file): {exc.strerror or exc}"
+        ) from None
     tags = read_tags(path)
     analysis = analyse(path) if size else None
     refusal: Refusal | None = judge(size, path.suffix, tags, analysis)
@@ -256,11 +269,12 @@ def probe(path: Path, *, target_lufs: float) -> Probe:
         raise ValueError(refusal.reason)
     assert analysis is not None and analysis.decoded_s is not None
     lead, tail = analysis.trim(analysis.decoded_s)
+    gain = playback_gain(analysis.loudness_lufs, analysis.peak_dbtp, target_lufs, max_boost_db)
     return Probe(
         id=spot_id(digest),
         title=tags.title or title_from_name(unicodedata.normalize("NFC", path.stem)),
         duration_s=analysis.decoded_s,
         playable_s=max(0.0, analysis.decoded_s - lead - tail),
         trim_start_s=lead,
-        gain_db=gain_db(analysis.loudness_lufs, target_lufs) or 0.0,
+        gain_db=gain.gain_db or 0.0,
     )

@@ -1,9 +1,11 @@
 """`check_library`: compare the catalogue with the files and the calendar, without writing.
 
 Errors (the command exits non-zero): a catalogued file missing or changed since the last scan, a
-file not yet catalogued, a refused file, a misplaced file or folder, a topic with nothing that
-may air on the day. Notices: spots waiting for approval (when it is required), spots whose
-validity window has not started, has ended or ends within `soon_days`.
+file not yet catalogued, a refused file, a misplaced file or folder, a file that is not regular
+or cannot be read, an unreadable folder, a broken symlink (each with its reason, as the scan
+gives it), a topic with nothing that may air on the day. Notices: spots waiting for approval
+(when it is required), spots whose validity window has not started, has ended or ends within
+`soon_days`.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def check_library(
             out.append(Finding(ERROR, f.path, f"chưa có trong danh mục (not catalogued): {rescan}"))
         elif (entry[0], entry[1]) != (f.size, f.mtime_ns):
             out.append(Finding(ERROR, f.path, f"tệp đã thay đổi (file changed): {rescan}"))
-    for path in sorted(set(known) - set(on_disk)):
+    refused_on_disk = {m.path for m in misplaced}  # already told, with the real reason
+    for path in sorted(set(known) - set(on_disk) - refused_on_disk):
         out.append(Finding(ERROR, path, f"tệp không còn (file missing): {rescan}"))
     spots = list_spots(engine, root, include_removed=False)
     airs: dict[str, int] = dict.fromkeys(topic_ids, 0)

@@ -4,6 +4,10 @@ The library root holds one folder per topic id; a topic folder may have sub-fold
 compared in NFC (files copied from macOS arrive in NFD): the catalogue's `path` is NFC with `/`
 separators, while `disk_path` keeps the name as the file system spells it, for opening the file.
 Dotfiles, dot-folders and the litter of file managers are ignored.
+
+Only regular files become candidates; discovery only `stat`s and test-opens them without
+blocking (`safeio`), so a FIFO, a device, a socket, a broken symlink, an unreadable file or
+an unreadable folder is reported with its reason instead of hanging the scan or vanishing.
 """
 
 from __future__ import annotations
@@ -11,12 +15,20 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import stat as stat_mode
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from audio_library.safeio import WALK_TIMEOUT_S, not_regular_reason, open_regular, with_deadline
+
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 HASH_CHUNK = 1 << 20
+BROKEN_LINK = "liên kết hỏng, không trỏ tới tệp nào (broken symlink): sửa hoặc xoá liên kết"
+UNREADABLE = "không đọc được tệp (unreadable file)"
+UNREADABLE_DIR = "không đọc được thư mục (unreadable folder)"
+FIX_PERMISSIONS = "cấp quyền đọc cho người dùng chạy loa (give loa read permission)"
 
 
 @dataclass(frozen=True)
@@ -61,9 +73,26 @@ def _utf8(name: str) -> bool:
     return True
 
 
-def discover(root: Path, topic_ids: list[str]) -> tuple[list[Found], list[Misplaced]]:
+def unreadable(strerror: str | None, folder: bool = False) -> str:
+    what = UNREADABLE_DIR if folder else UNREADABLE
+    return f"{what}: {strerror or 'lỗi'}; {FIX_PERMISSIONS}"
+
+
+def discover(
+    root: Path,
+    topic_ids: list[str],
+    *,
+    timeout_s: float = WALK_TIMEOUT_S,
+    cancel: threading.Event | None = None,
+) -> tuple[list[Found], list[Misplaced]]:
     """Every candidate file under the topic folders of `root`, sorted by path, and what is
-    misplaced (folders that are no topic, files outside topic folders, unusable names)."""
+    misplaced or unusable (folders that are no topic, files outside topic folders, unusable
+    names, files that are not regular or cannot be read, unreadable folders). The walk runs
+    under `timeout_s` (StepTimeout on a hung mount)."""
+    return with_deadline(lambda: _discover(root, topic_ids), timeout_s, f"{root}", cancel=cancel)
+
+
+def _discover(root: Path, topic_ids: list[str]) -> tuple[list[Found], list[Misplaced]]:
     found: list[Found] = []
     misplaced: list[Misplaced] = []
     topics = set(topic_ids)
@@ -101,7 +130,12 @@ def discover(root: Path, topic_ids: list[str]) -> tuple[list[Found], list[Mispla
 
 
 def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[Misplaced]) -> None:
-    for dirpath, dirnames, filenames in os.walk(root / disk_dir):
+    def folder_error(exc: OSError) -> None:
+        where = Path(exc.filename or root / disk_dir).relative_to(root).as_posix()
+        shown = nfc(where.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+        bad.append(Misplaced(shown + "/", unreadable(exc.strerror, folder=True), "unreadable"))
+
+    for dirpath, dirnames, filenames in os.walk(root / disk_dir, onerror=folder_error):
         dirnames[:] = sorted(d for d in dirnames if not _ignored(d))
         rel_dir = Path(dirpath).relative_to(root).as_posix()
         groups: dict[str, list[str]] = {}
@@ -133,17 +167,45 @@ def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[M
                 )
                 continue
             path = nfc(disk_rel)
-            try:
-                stat = os.stat(os.path.join(dirpath, filename))
-            except OSError:
-                continue  # vanished while scanning: the next scan sees it gone
-            found.append(Found(topic, path, disk_rel, stat.st_size, stat.st_mtime_ns))
+            full = os.path.join(dirpath, filename)
+            stat, refusal = _inspect(full)
+            if refusal is not None:
+                bad.append(Misplaced(path, *refusal))
+            elif stat is not None:
+                found.append(Found(topic, path, disk_rel, stat.st_size, stat.st_mtime_ns))
+
+
+def _inspect(full: str) -> tuple[os.stat_result | None, tuple[str, str] | None]:
+    """(stat, None) for a usable file; (None, (reason, problem)) for one that is refused;
+    (None, None) for one that vanished while scanning (the next scan sees it gone)."""
+    try:
+        st = os.stat(full)
+    except FileNotFoundError:
+        try:
+            if stat_mode.S_ISLNK(os.lstat(full).st_mode):
+                return None, (BROKEN_LINK, "broken_link")
+        except OSError:
+            pass
+        return None, None
+    except OSError as exc:
+        return None, (unreadable(exc.strerror), "unreadable")
+    reason = not_regular_reason(st.st_mode)
+    if reason is not None:
+        return None, (reason, "not_regular")
+    try:
+        open_regular(Path(full)).close()  # non-blocking: a test of permission, no read
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, (unreadable(exc.strerror), "unreadable")
+    return st, None
 
 
 def hash_file(path: Path) -> str:
-    """sha256 of the file's bytes, hex."""
+    """sha256 of the file's bytes, hex. Only a regular file is opened (NotRegular otherwise);
+    callers that must not hang run it under `safeio.with_deadline`."""
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while chunk := fh.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

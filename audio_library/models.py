@@ -52,6 +52,7 @@ class Spot(SQLModel, table=True):
     gain_db: float | None = Field(default=None)  # to reach [library] target_loudness
     added_at: datetime  # UTC
     removed_at: datetime | None = Field(default=None)  # UTC
+    peak_dbtp: float | None = Field(default=None)  # true peak (ebur128, 4x oversampled)
 
 
 class SpotMeta(SQLModel, table=True):

@@ -5,10 +5,19 @@ analyse the new content (tags + one ffmpeg decode; in a thread pool, ffmpeg runs
 process) → store. An unchanged file (same path, size and mtime) is neither hashed nor decoded.
 A file whose bytes are already catalogued is never decoded again: a rename or a move keeps the
 row, its id and its operator metadata. Nothing is deleted: a vanished file becomes `removed`.
+
+Nothing here can hang: only regular files are opened, each hash, tag read and decode has a time
+limit (`safeio`), and `cancel` (set when the daemon stops) ends the scan at once. A file that
+cannot be read (permissions, a broken link, not a regular file, a step that timed out) is
+reported with its reason on every scan and is not catalogued; a catalogued row whose file became
+unreadable is `removed` with that reason, and comes back (same id) once the file can be read.
+The true peak is measured with the loudness; rows catalogued before peaks were measured are
+decoded once more, on the first scan that finds them without one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,8 +30,16 @@ from sqlmodel import Session, select
 from audio_library.analysis import Analysis, analyse
 from audio_library.files import Found, discover, hash_file, spot_id
 from audio_library.models import STATUS_OK, STATUS_REJECTED, STATUS_REMOVED, Spot
+from audio_library.safeio import HASH_TIMEOUT_S, Abandoned, with_deadline
 from audio_library.tags import Tags, read_tags
-from audio_library.verdict import duplicate, gain_db, judge, title_from_name, too_long
+from audio_library.verdict import (
+    GATED_LUFS,
+    duplicate,
+    judge,
+    playback_gain,
+    title_from_name,
+    too_long,
+)
 
 COMMIT_EVERY = 50
 RECHECKED = (None, "too_long")  # problems that depend on the config, not on the file
@@ -63,18 +80,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def measure(root: Path, found: Found, sha256: str) -> Measured:
+def measure(
+    root: Path, found: Found, sha256: str, cancel: threading.Event | None = None
+) -> Measured:
     path = root / found.disk_path
     if found.size == 0:
         return Measured(found, sha256, Tags(None, None, None, "empty"), None)
-    return Measured(found, sha256, read_tags(path), analyse(path))
+    return Measured(found, sha256, read_tags(path, cancel=cancel), analyse(path, cancel=cancel))
 
 
-def _hash(root: Path, found: Found) -> tuple[Found, str | None]:
+def _hash(
+    root: Path, found: Found, cancel: threading.Event | None = None
+) -> tuple[Found, str | None, str | None]:
+    """(found, sha256, None), or (found, None, why) when the file cannot be read in time;
+    (found, None, None) when it vanished."""
+    path = root / found.disk_path
     try:
-        return found, hash_file(root / found.disk_path)
-    except OSError:
-        return found, None  # vanished or unreadable: treated as gone
+        digest = with_deadline(
+            lambda: hash_file(path), HASH_TIMEOUT_S, "sha256", key=f"hash:{path}", cancel=cancel
+        )
+        return found, digest, None
+    except Abandoned:
+        raise
+    except FileNotFoundError:
+        return found, None, None  # vanished while scanning: the next scan sees it gone
+    except OSError as exc:
+        return found, None, f"không đọc được tệp (unreadable file): {exc.strerror or exc}"
 
 
 def scan_library(
@@ -84,48 +115,67 @@ def scan_library(
     *,
     max_spot_s: float | None,
     target_lufs: float,
+    max_boost_db: float = 12.0,
     workers: int = 2,
     on_total: Callable[[int], None] | None = None,
     on_done: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> ScanReport:
     """Scan `root` into the spot table of `engine`; returns the counts and the refusals.
 
-    `max_spot_s`: the longest slot, in seconds (None: no limit). `on_total(n)` is called once
-    with the number of files that need work, `on_done(k)` after each k of them."""
-    found, misplaced = discover(root, topic_ids)
+    `max_spot_s`: the longest slot, in seconds (None: no limit). `max_boost_db`: the most the
+    playback gain may raise a quiet spot. `on_total(n)` is called once with the number of files
+    that need work, `on_done(k)` after each k of them. Once `cancel` is set, the scan stops
+    (Abandoned) and writes nothing more."""
+    found, misplaced = discover(root, topic_ids, cancel=cancel)
     report = ScanReport()
     with Session(engine, expire_on_commit=False) as session:
-        scan = _Scan(session, root, max_spot_s, target_lufs, report)
+        scan = _Scan(session, root, max_spot_s, target_lufs, max_boost_db, report)
+        scan.trouble.update({m.path: m.reason for m in misplaced if m.problem != "misplaced"})
         todo = scan.unchanged(found)
         if on_total:
             on_total(len(todo))
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            hashed = list(pool.map(lambda f: _hash(root, f), todo))
+            hashed = list(pool.map(lambda f: _hash(root, f, cancel), todo))
             new = scan.decide(hashed, on_done)
-            for n, measured in enumerate(_ordered(pool, workers, root, new), 1):
+            for n, measured in enumerate(_ordered(pool, workers, root, new, cancel), 1):
                 scan.store_new(measured)
                 if on_done:
                     on_done(1)
                 if n % COMMIT_EVERY == 0:
                     session.commit()
+            again = [(f, row.sha256) for f, row in scan.without_peak]
+            for measured in _ordered(pool, workers, root, again, cancel):
+                scan.store_peak(measured)
         scan.mark_removed()
         scan.promote_duplicates()
         scan.recheck()
         session.commit()
-        report.rejected = [
-            {"path": m.path, "reason": m.reason} for m in misplaced
-        ] + scan.rejected_rows()
+        on_disk = {m.path for m in misplaced}
+        report.rejected = (
+            [{"path": m.path, "reason": m.reason} for m in misplaced]
+            + [
+                {"path": path, "reason": reason}
+                for path, reason in sorted(scan.trouble.items())
+                if path not in on_disk
+            ]
+            + scan.rejected_rows()
+        )
     return report
 
 
 def _ordered(
-    pool: ThreadPoolExecutor, workers: int, root: Path, new: list[tuple[Found, str]]
+    pool: ThreadPoolExecutor,
+    workers: int,
+    root: Path,
+    new: list[tuple[Found, str]],
+    cancel: threading.Event | None = None,
 ) -> Iterator[Measured]:
     # Keep at most 2 x workers analyses in flight so memory does not grow with the library.
     window = 2 * max(1, workers)
     futures = []
     for found, sha in new:
-        futures.append(pool.submit(measure, root, found, sha))
+        futures.append(pool.submit(measure, root, found, sha, cancel))
         if len(futures) >= window:
             yield futures.pop(0).result()
     for future in futures:
@@ -139,13 +189,17 @@ class _Scan:
         root: Path,
         max_spot_s: float | None,
         target_lufs: float,
+        max_boost_db: float,
         report: ScanReport,
     ) -> None:
         self.session = session
         self.root = root
         self.max_spot_s = max_spot_s
         self.target = target_lufs
+        self.max_boost = max_boost_db
         self.report = report
+        self.trouble: dict[str, str] = {}  # path -> why it cannot be read (not catalogued)
+        self.without_peak: list[tuple[Found, Spot]] = []  # measured before peaks were
         rows = session.exec(select(Spot).order_by(Spot.seq)).all()  # type: ignore[arg-type]
         self.live: dict[str, Spot] = {r.path: r for r in rows if r.status != STATUS_REMOVED}
         # One primary row per content (the original, not a copy); the latest wins.
@@ -164,6 +218,8 @@ class _Scan:
                 if row.disk_path != f.disk_path:
                     row.disk_path = f.disk_path
                     self.session.add(row)
+                if _needs_peak(row):
+                    self.without_peak.append((f, row))
                 self.present.add(f.path)
                 self.seen.add(f.path)
                 self.report.unchanged += 1
@@ -172,15 +228,21 @@ class _Scan:
         return todo
 
     # ---- stage 2: decide from the hash
-    def decide(self, hashed: list[tuple[Found, str | None]], on_done: Progress | None) -> list:
+    def decide(
+        self, hashed: list[tuple[Found, str | None, str | None]], on_done: Progress | None
+    ) -> list:
         new: list[tuple[Found, str]] = []
         later: list[tuple[Found, str]] = []
-        for f, sha in hashed:  # first: the same content at the same path (a touched file)
+        for f, sha, trouble in hashed:  # first: the same content at the same path (touched)
             if sha is None:
+                if trouble is not None:
+                    self.trouble[f.path] = trouble
                 continue
             row = self.live.get(f.path)
             if row is not None and row.sha256 == sha:
                 self._refresh(row, f)
+                if _needs_peak(row):
+                    self.without_peak.append((f, row))
                 self.present.add(f.path)
                 self.seen.add(f.path)
                 self.report.unchanged += 1
@@ -269,6 +331,10 @@ class _Scan:
     def store_new(self, m: Measured) -> None:
         f = m.found
         refusal = judge(f.size, f.extension, m.tags, m.analysis)
+        if refusal is not None and refusal.problem == "timed_out":
+            self.trouble[f.path] = refusal.reason  # says nothing about the content: not stored
+            self.new_ids.pop(spot_id(m.sha256), None)
+            return
         a = m.analysis
         duration = a.decoded_s if a is not None and a.ok else None
         lead, trail = a.trim(duration) if a is not None and duration else (0.0, 0.0)
@@ -288,6 +354,7 @@ class _Scan:
             header_s=m.tags.header_s,
             duration_s=duration,
             loudness_lufs=a.loudness_lufs if a is not None and duration else None,
+            peak_dbtp=a.peak_dbtp if a is not None and duration else None,
             trim_start_s=round(lead, 3),
             trim_end_s=round(trail, 3),
             added_at=_now(),
@@ -298,11 +365,22 @@ class _Scan:
         self.present.add(f.path)
         self._count_new(f.path)
 
+    def store_peak(self, m: Measured) -> None:
+        """A row measured before true peaks were: its peak (and loudness, same pass)."""
+        row = self.live.get(m.found.path)
+        a = m.analysis
+        if row is None or a is None or not a.ok or a.peak_dbtp is None:
+            return  # left without a peak: no boost until a scan measures it
+        row.peak_dbtp = a.peak_dbtp
+        row.loudness_lufs = a.loudness_lufs
+        self.session.add(row)
+
     # ---- stage 4: the rest of the catalogue
     def mark_removed(self) -> None:
         for path, row in list(self.live.items()):
             if path not in self.seen:
-                self._remove(row, "tệp không còn trong thư viện (file gone)")
+                gone = "tệp không còn trong thư viện (file gone)"
+                self._remove(row, self.trouble.get(path, gone))
                 self.report.removed += 1
 
     def promote_duplicates(self) -> None:
@@ -329,7 +407,9 @@ class _Scan:
             status = STATUS_OK if refusal is None else STATUS_REJECTED
             problem = refusal.problem if refusal else None
             reason = refusal.reason if refusal else None
-            gain = gain_db(row.loudness_lufs, self.target)
+            gain = playback_gain(
+                row.loudness_lufs, row.peak_dbtp, self.target, self.max_boost
+            ).gain_db
             if (row.status, row.problem, row.reason, row.gain_db) != (
                 status,
                 problem,
@@ -344,3 +424,14 @@ class _Scan:
             (r for r in self.live.values() if r.status == STATUS_REJECTED), key=lambda r: r.path
         )
         return [{"path": r.path, "reason": r.reason or ""} for r in rows]
+
+
+def _needs_peak(row: Spot) -> bool:
+    """A row that airs (or could) whose true peak was never measured."""
+    return (
+        row.peak_dbtp is None
+        and row.duration_s is not None
+        and row.loudness_lufs is not None
+        and row.loudness_lufs > GATED_LUFS
+        and row.problem in RECHECKED
+    )

@@ -2,36 +2,85 @@
 
 mutagen's exceptions never leave this module: a file it cannot read gives a `Tags` with `error`
 set, and the caller decides (the full decode through ffmpeg has the last word).
+
+Only regular files are opened (`safeio.open_regular`), and mutagen runs under a time limit.
+
+`header_s` is a length the file *declares*, never a guess: an MP3 without a Xing/Info or VBRI
+frame count and an ADTS/ADIF AAC stream carry no length, and mutagen then estimates one from the
+file size and the first frame's bitrate, which for a VBR file can be off by a factor of three.
+Such an estimate would make a complete file look truncated, so it is dropped (None): the decode
+length is the truth.
 """
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import mutagen
+import mutagen.aac
+import mutagen.mp3
+
+from audio_library.safeio import TAGS_TIMEOUT_S, Abandoned, open_regular, with_deadline
+
+# Where a VBR header says how many frames there are (Xing/Info: LAME, ffmpeg; VBRI: Fraunhofer).
+VBR_MARKERS = (b"Xing", b"Info", b"VBRI")
+FIRST_FRAME_BYTES = 192  # the markers sit within the first 4 + 32 + 4 bytes of the first frame
 
 
 @dataclass(frozen=True)
 class Tags:
     format: str | None  # mutagen's file type, lower-case ("mp3", "oggvorbis", "mp4", ...)
     title: str | None  # from the tags, NFC, stripped; None when there is none
-    header_s: float | None  # the duration the header declares
+    header_s: float | None  # the duration the header declares (None: it declares none)
     error: str | None = None  # why mutagen could not read the file
 
 
-def read_tags(path: Path) -> Tags:
-    """Format, title and header duration of `path`; never raises for a bad file."""
+def read_tags(
+    path: Path, *, timeout_s: float = TAGS_TIMEOUT_S, cancel: threading.Event | None = None
+) -> Tags:
+    """Format, title and header duration of `path`; never raises for a bad file (a file that
+    is not regular, cannot be opened or takes longer than `timeout_s` gives `error`)."""
     try:
-        audio = mutagen.File(path, easy=True)
-    except (mutagen.MutagenError, OSError, ValueError, EOFError, IndexError, KeyError) as exc:
-        return Tags(None, None, None, error=f"{type(exc).__name__}: {exc}".strip())
-    if audio is None:
-        return Tags(None, None, None, error="not a known audio format")
-    length = getattr(audio.info, "length", None)
-    header_s = float(length) if length and length > 0 else None
-    return Tags(type(audio).__name__.lower().removeprefix("easy"), _title(audio), header_s)
+        return with_deadline(
+            lambda: _read(path), timeout_s, "mutagen", key=f"tags:{path}", cancel=cancel
+        )
+    except Abandoned:
+        raise
+    except OSError as exc:
+        return Tags(None, None, None, error=f"{type(exc).__name__}: {exc.strerror or exc}")
+
+
+def _read(path: Path) -> Tags:
+    with open_regular(path) as fh:
+        try:
+            audio = mutagen.File(fh, easy=True)
+        except (mutagen.MutagenError, OSError, ValueError, EOFError, IndexError, KeyError) as exc:
+            return Tags(None, None, None, error=f"{type(exc).__name__}: {exc}".strip())
+        if audio is None:
+            return Tags(None, None, None, error="not a known audio format")
+        length = getattr(audio.info, "length", None)
+        header_s = float(length) if length and length > 0 else None
+        if header_s is not None and not _declared_length(audio, fh):
+            header_s = None
+        return Tags(type(audio).__name__.lower().removeprefix("easy"), _title(audio), header_s)
+
+
+def _declared_length(audio: mutagen.FileType, fh: IO[bytes]) -> bool:
+    """Whether mutagen's length comes from the file's own header, not from its size."""
+    if isinstance(audio, mutagen.aac.AAC):
+        return False  # ADTS/ADIF: mutagen always estimates from the bitrate
+    if isinstance(audio, mutagen.mp3.MP3):
+        offset = getattr(audio.info, "frame_offset", None)
+        if offset is None:
+            return False
+        fh.seek(offset)
+        first = fh.read(FIRST_FRAME_BYTES)
+        return any(marker in first for marker in VBR_MARKERS)
+    return True
 
 
 def _title(audio: mutagen.FileType) -> str | None:

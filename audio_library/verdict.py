@@ -14,6 +14,14 @@ Refusal codes (stored in `spot.problem`, reasons shown to the operator in Vietna
 | `too_long` | after trimming silence it is longer than the longest slot |
 | `duplicate` | the same bytes are already catalogued under another path |
 | `bad_name` | the file name is not valid UTF-8, or equals another one after NFC normalisation |
+| `timed_out` | ffmpeg did not finish in its time limit (a hung mount); not stored, tried again |
+
+Refusals found on disk before any content is read (`files.discover`), reported on every scan and
+never stored: `not_regular` (a FIFO, a device, a socket), `unreadable` (a file or folder loa may
+not read), `broken_link` (a symlink to nothing), `misplaced`.
+
+The playback gain (`playback_gain`) brings a spot toward the target loudness, but never so far
+that its true peak passes `TRUE_PEAK_CEILING_DBTP`, and never by more than `max_boost`.
 """
 
 from __future__ import annotations
@@ -54,6 +62,12 @@ def judge(size: int, extension: str, tags: Tags, analysis: Analysis | None) -> R
     if size == 0:
         return Refusal("empty", "rỗng: tệp 0 byte (empty)")
     assert analysis is not None
+    if analysis.timed_out:
+        return Refusal(
+            "timed_out",
+            f"quá thời gian giải mã (timed out: {analysis.open_error}): tệp nằm trên ổ mạng hoặc "
+            "USB bị treo? loa sẽ thử lại ở lần quét sau (tried again at the next scan)",
+        )
     looks_audio = extension.lower() in AUDIO_EXTENSIONS or tags.error is None
     if analysis.no_decoder:
         codec = analysis.codec if analysis.codec not in (None, "none") else "codec lạ"
@@ -113,6 +127,69 @@ def gain_db(loudness_lufs: float | None, target_lufs: float) -> float | None:
     if loudness_lufs is None or loudness_lufs <= GATED_LUFS:
         return None
     return round(target_lufs - loudness_lufs, 2)
+
+
+TRUE_PEAK_CEILING_DBTP = -1.0  # the output's true peak stays at or below this (EBU R128: -1)
+SHORT_OF_TARGET_DB = 0.05  # a gain this much below the wanted one is "cannot reach the target"
+
+
+@dataclass(frozen=True)
+class Gain:
+    """The gain playback applies to a spot, and why it is less than the target needs."""
+
+    gain_db: float | None  # None: the spot has no measured loudness
+    wanted_db: float | None  # what reaching the target loudness alone would need
+    limit: str | None = None  # None | "peak" | "max_boost" | "no_peak"
+
+    @property
+    def short_db(self) -> float:
+        """How far below the target the spot airs, in dB (0.0 when it reaches it)."""
+        if self.gain_db is None or self.wanted_db is None:
+            return 0.0
+        return round(max(0.0, self.wanted_db - self.gain_db), 2)
+
+    @property
+    def reaches_target(self) -> bool:
+        return self.short_db < SHORT_OF_TARGET_DB
+
+
+def playback_gain(
+    loudness_lufs: float | None,
+    peak_dbtp: float | None,
+    target_lufs: float,
+    max_boost_db: float,
+    ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
+) -> Gain:
+    """The gain toward `target_lufs`, capped so the true peak after it stays at or below
+    `ceiling_dbtp` and so it boosts by at most `max_boost_db`; pure. An unmeasured peak (a
+    catalogue from before peaks were measured) allows no boost at all: 0 dB is the only gain
+    known not to clip a file that does not clip already."""
+    if loudness_lufs is None or loudness_lufs <= GATED_LUFS:
+        return Gain(None, None)
+    wanted = target_lufs - loudness_lufs
+    gain, limit = wanted, None
+    if gain > max_boost_db:
+        gain, limit = max_boost_db, "max_boost"
+    headroom = ceiling_dbtp - peak_dbtp if peak_dbtp is not None else 0.0
+    if gain > headroom:
+        gain, limit = headroom, "peak" if peak_dbtp is not None else "no_peak"
+    return Gain(round(gain, 2), round(wanted, 2), limit)
+
+
+def shortfall_reason(gain: Gain, peak_dbtp: float | None, max_boost_db: float) -> str | None:
+    """Why a spot airs below the target loudness, for `loa library list`; None when it
+    reaches it."""
+    if gain.reaches_target or gain.limit is None:
+        return None
+    short = f"thấp hơn mục tiêu {gain.short_db:.1f} dB"
+    if gain.limit == "peak":
+        return (
+            f"{short}: đỉnh thật {peak_dbtp:+.1f} dBTP, tăng thêm sẽ vượt "
+            f"{TRUE_PEAK_CEILING_DBTP:g} dBTP (below target: true-peak limit)"
+        )
+    if gain.limit == "max_boost":
+        return f"{short}: đã tăng tối đa {max_boost_db:g} dB (below target: library.max_boost)"
+    return f"{short}: chưa đo đỉnh thật, chạy loa library scan (peak not measured: run a scan)"
 
 
 def title_from_name(stem: str) -> str:

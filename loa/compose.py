@@ -11,6 +11,7 @@ import dataclasses
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -38,7 +39,11 @@ def probed_spot(config: Config, path: Path, key: str, id_prefix: str = "") -> Sp
 
     path = path.expanduser().resolve()
     try:
-        info = probe(path, target_lufs=config.library.target_loudness)
+        info = probe(
+            path,
+            target_lufs=config.library.target_loudness,
+            max_boost_db=config.library.max_boost,
+        )
     except ValueError as exc:
         raise LoaError(f"{key}: {path}: {exc}") from None
     root = config.library.root.resolve()
@@ -128,6 +133,13 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
     left to the planner (it judges them on each slot's own date), so this list serves a
     preview of many days as well as one slot."""
     from audio_library.catalog import list_spots
+    from audio_library.verdict import playback_gain
+
+    lib = config.library
+
+    def gain(r: Any) -> float:
+        # the rule of the scan, with the config in force now (a reload takes effect at once)
+        return playback_gain(r.loudness_lufs, r.peak_dbtp, lib.target_loudness, lib.max_boost)
 
     return [
         Spot(
@@ -137,7 +149,7 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
             file=r.abs_path,
             title=r.title,
             duration_s=r.playable_s,
-            gain_db=r.gain_db,
+            gain_db=gain(r).gain_db or 0.0,
             valid_from=r.valid_from,
             valid_until=r.valid_until,
             approved=r.approved,
@@ -148,33 +160,47 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
     ]
 
 
+class LibraryBusy(Exception):
+    """Another scan holds the library (a `loa library scan`, or a rescan still running)."""
+
+
 @contextmanager
-def library_lock(config: Config) -> Iterator[None]:
+def library_lock(config: Config, wait: bool = True) -> Iterator[None]:
     """One scan at a time per station: the daemon's background rescan and an operator's
-    `loa library scan` would otherwise both add the same new file."""
+    `loa library scan` would otherwise both add the same new file. `wait=False`: LibraryBusy
+    at once when another scan holds it (the daemon skips its rescan rather than queue)."""
     path = config.daemon.socket.parent / "library.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise LibraryBusy(str(path)) from None
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def rescan(config: Config, engine: Engine, **options: Any) -> Any:
+def rescan(config: Config, engine: Engine, *, wait: bool = True, **options: Any) -> Any:
     """Incremental scan of the library (unchanged files are not decoded again)."""
     from audio_library.scan import scan_library
 
-    with library_lock(config):
+    with library_lock(config, wait):
         return scan_library(
             engine,
             config.library.root,
             config.topic_ids,
             target_lufs=config.library.target_loudness,
+            max_boost_db=config.library.max_boost,
             max_spot_s=max_slot_length(config),
             **options,
         )
+
+
+# A background rescan still running after this long is abandoned (its thread is a daemon
+# thread; every step inside has its own time limit, so this is the last resort).
+RESCAN_TIMEOUT_S = 1800.0
 
 
 class LibrarySource:
@@ -183,47 +209,126 @@ class LibrarySource:
     `refresh()` rescans (unchanged files are not decoded again) and reloads the catalogue; a
     failing scan is logged and the last good list stays. Calling the source returns the last
     list at once, so a slot never waits for a scan: with `start(every_s)` a spot dropped into
-    its folder airs from the first slot after the next rescan."""
+    its folder airs from the first slot after the next rescan.
 
-    def __init__(self, config: Config, engine: Engine, report: Any = None) -> None:
+    Nothing here can hold up the daemon: `load()` reads the catalogue without scanning (the
+    start of `loa run`), `start()` scans at once and then every `every_s` in a daemon thread,
+    each rescan in its own daemon thread. While one is still running the next is skipped (one
+    warning when that starts, one line when it ends); one running past `RESCAN_TIMEOUT_S` is
+    abandoned and the next goes ahead. `stop()` cancels a running scan and never waits long."""
+
+    def __init__(
+        self,
+        config: Config,
+        engine: Engine,
+        report: Any = None,
+        rescan_timeout_s: float = RESCAN_TIMEOUT_S,
+    ) -> None:
         self.config = config
         self.engine = engine
         self.report = report
+        self.rescan_timeout_s = rescan_timeout_s
         self._last: list[Spot] = []
         self._refused: set[str] = set()
+        self._error: str | None = None
         self._stop = threading.Event()
+        self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scan: threading.Thread | None = None
+        self._scan_started = 0.0
+        self._skipping = False
 
     def __call__(self) -> list[Spot]:
         return self._last
 
-    def refresh(self) -> list[Spot]:
+    def _report(self, level: str, message: str) -> None:
+        if self.report is not None:
+            try:
+                self.report(level, "library", message)
+            except Exception:  # the log's own trouble must not stop the library
+                log.exception("could not record a library event")
+
+    def load(self) -> list[Spot]:
+        """The catalogue as it is, without scanning (a database read)."""
         try:
-            scanned = rescan(self.config, self.engine)
+            self._last = library_spots(self.config, self.engine)
+        except Exception:
+            log.exception("cannot read the catalogue; using the last good list")
+        return self._last
+
+    def refresh(self, wait: bool = True) -> list[Spot]:
+        from audio_library.safeio import Abandoned
+
+        try:
+            scanned = rescan(self.config, self.engine, wait=wait, cancel=self._cancel)
             refused = {f"{r['path']}: {r['reason']}" for r in scanned.rejected}
             for line in sorted(refused - self._refused):
-                if self.report is not None:
-                    self.report("warning", "library", f"tệp bị từ chối (file refused): {line}")
+                self._report("warning", f"tệp bị từ chối (file refused): {line}")
             self._refused = refused
             self._last = library_spots(self.config, self.engine)
+            if self._error is not None:
+                self._report("info", "quét thư viện hoạt động lại (library rescan recovered)")
+            self._error = None
+        except LibraryBusy:
+            log.info("library rescan skipped: another scan holds the library")
+        except Abandoned:
+            log.info("library rescan abandoned: the daemon is stopping")
         except Exception as exc:  # never stop the station for a library problem
-            log.exception("library rescan failed; using the last good list")
-            if self.report is not None:
-                self.report("error", "library", f"rescan failed: {exc}")
+            message = f"rescan failed: {exc}"
+            if message != self._error:
+                log.exception("library rescan failed; using the last good list")
+                self._report("error", message)
+            self._error = message
         return self._last
+
+    def tick(self) -> None:
+        """Start a rescan in the background unless one is still running."""
+        running = self._scan
+        if running is not None and running.is_alive():
+            age = time.monotonic() - self._scan_started
+            if age < self.rescan_timeout_s:
+                if not self._skipping:
+                    self._skipping = True
+                    log.warning("library rescan still running after %.0f s; next ones skipped", age)
+                    self._report(
+                        "warning",
+                        f"quét thư viện chưa xong sau {age:.0f} s, bỏ qua lần quét kế tiếp "
+                        "(a rescan is still running; the next ones are skipped)",
+                    )
+                return
+            log.error("library rescan stuck for %.0f s: abandoned", age)
+            self._report(
+                "error",
+                f"quét thư viện treo {age:.0f} s, bỏ lại và quét lần mới "
+                "(a rescan was stuck: abandoned, a new one starts)",
+            )
+        elif self._skipping:
+            log.info("library rescan finished; rescans go on")
+        self._skipping = False
+        self._scan_started = time.monotonic()
+        self._scan = threading.Thread(
+            target=self.refresh, kwargs={"wait": False}, name="loa-rescan", daemon=True
+        )
+        self._scan.start()
 
     def start(self, every_s: float) -> None:
         def loop() -> None:
+            self.tick()  # the first scan at once, in the background
             while not self._stop.wait(every_s):
-                self.refresh()
+                self.tick()
 
         self._thread = threading.Thread(target=loop, name="loa-library", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop rescanning; a scan under way is cancelled (its ffmpeg killed). Waits at most
+        `timeout_s`: a thread stuck in the kernel is a daemon thread and is left behind."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
+        self._cancel.set()
+        deadline = time.monotonic() + timeout_s
+        for thread in (self._thread, self._scan):
+            if thread is not None:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> list[Spot]:

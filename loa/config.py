@@ -117,6 +117,13 @@ class Library(Section):
     target_loudness: float = Field(
         default=-16.0, ge=-40, le=-5, description="Độ lớn mục tiêu, LUFS (target loudness)"
     )
+    max_boost: float = Field(
+        default=12.0,
+        ge=0,
+        le=30,
+        allow_inf_nan=False,
+        description="Tăng âm lượng tối đa, dB (most a quiet spot is boosted toward the target)",
+    )
     require_approval: bool = Field(
         default=False, description="Chỉ phát tin đã duyệt (only approved spots air)"
     )

@@ -127,6 +127,12 @@ def _v4_daemon_state(conn: Connection) -> None:
     ).create(conn)
 
 
+def _v5_spot_true_peak(conn: Connection) -> None:
+    """spot.peak_dbtp: the true peak, so the playback gain can be capped below clipping. Rows
+    from before stay NULL until the next scan measures them (no boost meanwhile)."""
+    conn.exec_driver_sql("ALTER TABLE spot ADD COLUMN peak_dbtp FLOAT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
     Migration(
@@ -134,6 +140,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "airtime integrity chain order and report index", _v3_airtime_chain),
     Migration(4, "daemon heartbeat and state", _v4_daemon_state),
+    Migration(5, "true peak of each spot, to cap the playback gain", _v5_spot_true_peak),
 )
 
 SCHEMA_TABLE = sa.Table(

@@ -11,8 +11,11 @@ from typing import Any
 
 import click
 
-from audio_library.catalog import UNSET, CatalogError, list_spots, resolve, set_meta
+from audio_library.catalog import UNSET, CatalogError, SpotRecord, list_spots, resolve, set_meta
 from audio_library.check import ERROR, check_library
+from audio_library.files import discover
+from audio_library.safeio import StepTimeout
+from audio_library.verdict import playback_gain, shortfall_reason
 from loa.app import App
 from loa.compose import rescan
 from loa.errors import LoaError
@@ -87,6 +90,8 @@ def scan(app: App, as_json: bool, workers: int) -> None:
 
     try:
         report = rescan(cfg, app.engine, workers=workers, on_total=on_total, on_done=on_done)
+    except StepTimeout as exc:  # the library folder itself did not answer (a hung mount)
+        raise LoaError(f"library.root: {exc.strerror or exc}") from None
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -127,29 +132,55 @@ def list_cmd(app: App, topic: str | None, fmt: str) -> None:
             f"các mã (ids): {', '.join(cfg.topic_ids)}"
         )
     spots = list_spots(app.engine, cfg.library.root, topic=topic)
+    on_disk = _refused_on_disk(app, spots, topic)
+    lib = cfg.library
+
+    def gain_of(s: SpotRecord) -> tuple[float | None, str | None]:
+        """The gain the spot airs with (the rule the runner applies) and why it airs below
+        the target, if it does."""
+        g = playback_gain(s.loudness_lufs, s.peak_dbtp, lib.target_loudness, lib.max_boost)
+        return g.gain_db, shortfall_reason(g, s.peak_dbtp, lib.max_boost)
+
     if fmt == "json":
-        click.echo(json.dumps([s.as_json() for s in spots], ensure_ascii=False, indent=2))
+        rows = [s.as_json() for s in spots] + on_disk
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     fields = ["id", "topic", "path", "title", "duration_s", "loudness_lufs", "status", "reason"]
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow([*fields, "playable_s", "gain_db", "valid_from", "valid_until", "approved"])
+        writer.writerow(
+            [
+                *fields,
+                "playable_s",
+                "gain_db",
+                "valid_from",
+                "valid_until",
+                "approved",
+                "peak_dbtp",
+                "below_target",
+            ]
+        )
         for s in spots:
             row = s.as_json()
+            gain, short = gain_of(s)
             writer.writerow(
                 [
                     *("" if row[k] is None else row[k] for k in fields),
                     s.playable_s,
-                    s.gain_db,
+                    "" if gain is None else gain,
                     s.valid_from or "",
                     s.valid_until or "",
                     "yes" if s.approved else "no",
+                    "" if s.peak_dbtp is None else s.peak_dbtp,
+                    short or "",
                 ]
             )
+        for r in on_disk:
+            writer.writerow(["" if r[k] is None else r[k] for k in fields])
         click.echo(buf.getvalue(), nl=False)
         return
-    if not spots:
+    if not spots and not on_disk:
         click.echo("Danh mục trống: chạy loa library scan (the catalogue is empty: run a scan)")
         return
     for s in spots:
@@ -157,13 +188,57 @@ def list_cmd(app: App, topic: str | None, fmt: str) -> None:
         if s.valid_from or s.valid_until:
             window = f" [{s.valid_from or '…'}..{s.valid_until or '…'}]"
         mark = "✓" if s.approved else " "
-        state = s.status if s.status != "rejected" else f"rejected: {s.reason}"
+        state = s.status if s.status == "ok" or not s.reason else f"{s.status}: {s.reason}"
         length = f"{s.playable_s:.1f}s" if s.status != "rejected" else "—"
         loud = f"{s.loudness_lufs:.1f} LUFS" if s.loudness_lufs is not None else "—"
+        gain, short = gain_of(s) if s.status == "ok" else (None, None)
+        shown_gain = f"{gain:+.1f} dB" if gain is not None else "—"
+        flag = f"  ⚠ {short}" if short else ""
         click.echo(
-            f"{s.id} {mark} {s.topic:<28} {length:>7} {loud:>10}  {s.path} — {s.title}"
-            f"{window}  ({state})"
+            f"{s.id} {mark} {s.topic:<28} {length:>7} {loud:>10} {shown_gain:>8}  {s.path} — "
+            f"{s.title}{window}  ({state}){flag}"
         )
+    for r in on_disk:
+        click.echo(
+            f"{'—':<16}   {r['topic'] or '':<28} {'—':>7} {'—':>10} {'—':>8}  "
+            f"{r['path']}  (rejected: {r['reason']})"
+        )
+
+
+def _refused_on_disk(app: App, spots: list[SpotRecord], topic: str | None) -> list[dict]:
+    """What is in the library folder but cannot be catalogued (not a regular file, unreadable,
+    a broken symlink, misplaced), found now, in the shape of `list --format json`. An entry
+    the catalogue already shows with the same reason is not repeated."""
+    root = app.config.library.root
+    if not root.is_dir():
+        return []
+    try:
+        _, refused = discover(root, app.config.topic_ids)
+    except StepTimeout as exc:
+        click.echo(f"library.root: {exc.strerror or exc}", err=True)
+        return []
+    shown = {(s.path, s.reason) for s in spots}
+    out = []
+    for m in refused:
+        first = m.path.split("/", 1)[0]
+        in_topic = first if "/" in m.path and first in app.config.topic_ids else None
+        if topic is not None and in_topic != topic:
+            continue
+        if (m.path, m.reason) in shown:
+            continue
+        out.append(
+            {
+                "id": None,
+                "topic": in_topic,
+                "path": m.path,
+                "title": "",
+                "duration_s": None,
+                "loudness_lufs": None,
+                "status": "rejected",
+                "reason": m.reason,
+            }
+        )
+    return out
 
 
 @library.command()
@@ -174,13 +249,16 @@ def check(app: App, on: date | None, as_json: bool) -> None:
     """Kiểm tra thư viện, không ghi gì; mã thoát 1 nếu có lỗi (check; exit 1 on errors)."""
     cfg = app.config
     day = on if isinstance(on, date) else _today(app)
-    findings = check_library(
-        app.engine,
-        _root(app),
-        cfg.topic_ids,
-        on=day,
-        require_approval=cfg.library.require_approval,
-    )
+    try:
+        findings = check_library(
+            app.engine,
+            _root(app),
+            cfg.topic_ids,
+            on=day,
+            require_approval=cfg.library.require_approval,
+        )
+    except StepTimeout as exc:  # the library folder itself did not answer (a hung mount)
+        raise LoaError(f"library.root: {exc.strerror or exc}") from None
     errors = sum(f.level == ERROR for f in findings)
     if as_json:
         click.echo(json.dumps([f.as_json() for f in findings], ensure_ascii=False, indent=2))

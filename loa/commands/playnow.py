@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from audio_library.safeio import not_regular_reason
 from loa.app import App
 from loa.commands.station import PRIORITY, open_output
 from loa.compose import (
@@ -46,6 +48,13 @@ def play_now(app: App, topic: str | None, file: Path | None, priority: str, wait
     if topic:
         message["topic"] = topic
     else:
+        # a FIFO or a device would block the decoder: refused here, before anything opens it
+        try:
+            refused = not_regular_reason(os.stat(file).st_mode)  # type: ignore[arg-type]
+        except OSError as exc:
+            refused = f"không đọc được tệp (cannot read the file): {exc.strerror}"
+        if refused is not None:
+            raise LoaError(f"--file: {file}: {refused}; chọn một tệp âm thanh (give an audio file)")
         message["file"] = str(Path(file).resolve())  # type: ignore[arg-type]
     try:
         reply = request(config.daemon.socket, message, timeout=3600 if wait else 30)

@@ -75,9 +75,15 @@ def run(app: App, demo: bool) -> None:
     pid = lock.held_by_other()
     if pid:
         raise LoaError(str(AlreadyRunning(lock.path, pid)))
-    click.echo(f"Quét thư viện {config.library.root} (scanning the library)…", err=True)
+    # The start never waits on the library (a FIFO or a hung mount in it): the catalogue as
+    # it is airs now, and the scan runs in the background from `source.start` on.
     source = LibrarySource(config, engine, airlog.event)
-    click.echo(f"  {len(source.refresh())} tin/bài phát được (playable spots)", err=True)
+    click.echo(
+        f"{len(source.load())} tin/bài phát được trong danh mục; quét thư viện "
+        f"{config.library.root} ở chế độ nền (playable spots; the library is scanned in the "
+        "background)",
+        err=True,
+    )
     output = open_output(config, demo)
     runner = Runner(station, airlog, output, SystemClock(), source)
 
