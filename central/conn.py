@@ -36,4 +36,6 @@ def connect(url: str, *, autocommit: bool = False, timeout: float = 10) -> psyco
         return psycopg.connect(libpq(url), autocommit=autocommit, connect_timeout=int(timeout))
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CentralError(f"{redact(url)}: cannot connect to the central database: {reason}")
+        raise CentralError(
+            f"{redact(url)}: cannot connect to the central database: {reason}"
+        ) from None

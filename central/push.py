@@ -67,9 +67,10 @@ def _check_fork(source: Connection, pg: psycopg.Connection, station: str, at: He
     mine = local.row_at(source, station, at.chain_seq)
     if mine is not None and mine.hash == at.hash:
         return
+    where = first_divergence(source, pg, station, at.chain_seq)
     raise ForkError(
         f"{station}: this station's log is not the one the central database holds (a fork: "
-        f"the database was replaced or rewritten); {first_divergence(source, pg, station, at.chain_seq)}"
+        f"the database was replaced or rewritten); {where}"
         "; nothing was written: ask the district to compare (`loa central verify --station "
         f"{station}`) before pushing again"
     )
