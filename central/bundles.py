@@ -46,7 +46,7 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
             f"{station} only up to {start.chain_seq}: import the bundle before it first"
         )
     digest, count = hashlib.sha256(), 0
-    central: dict[int, str] = {}
+    broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
     with open_bundle(path) as stream:
         read_manifest(stream, name)
         page: list[ChainRow] = []
@@ -56,13 +56,20 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
             page.append(row)
             count += 1
             if len(page) >= BATCH:
-                at = _check_page(name, pg, station, at, page, start, central)
+                at = _check_page(name, pg, station, at, page, start, broken)
                 page = []
-        at = _check_page(name, pg, station, at, page, start, central)
+        at = _check_page(name, pg, station, at, page, start, broken)
+    first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
     if count != int(manifest["rows"]):
-        raise BundleError(f"{name}: {count} rows where the manifest says {manifest['rows']}")
+        raise BundleError(
+            f"{name}: {count} rows where the manifest says {manifest['rows']}{first_bad}"
+        )
     if digest.hexdigest() != manifest["sha256"]:
-        raise BundleError(f"{name}: the rows' SHA-256 does not match the manifest: altered")
+        raise BundleError(
+            f"{name}: the rows' SHA-256 does not match the manifest: altered{first_bad}"
+        )
+    if broken:
+        raise BundleError(f"{name}: the rows do not link: {broken[0]}")
     last = manifest["last"]
     if at != Head(int(last["chain_seq"]), str(last["hash"])):
         raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
@@ -75,13 +82,14 @@ def _check_page(
     at: Head,
     page: list[ChainRow],
     start: Head,
-    central: dict[int, str],
+    broken: list[str],
 ) -> Head:
-    if not page:
+    if not page or broken:
         return at
-    broken = ingest.check_links(at, page)
-    if broken is not None:
-        raise BundleError(f"{name}: the rows do not link: {broken.describe()}")
+    found = ingest.check_links(at, page)
+    if found is not None:
+        broken.append(found.describe())
+        return at
     overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
     if overlap:
         theirs = dict(ingest.hashes(pg, station, int(overlap[0].chain_seq or 0), len(overlap)))

@@ -71,9 +71,8 @@ class Pusher:
         with self.engine.begin() as conn:
             done = conn.execute(P.update().where(P.c.station == self.station).values(**values))
             if done.rowcount == 0:
-                conn.execute(
-                    P.insert().values(station=self.station, central_head=0, failures=0, **values)
-                )
+                row = {"station": self.station, "central_head": 0, "failures": 0, **values}
+                conn.execute(P.insert().values(**row))
 
     def push_once(self) -> bool:
         """One push; its outcome recorded. Never raises (the station goes on)."""
