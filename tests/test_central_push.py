@@ -100,7 +100,7 @@ def test_push_is_idempotent_and_the_central_copy_verifies_and_sums_as_the_statio
 
     with connect_as(pg_admin_url) as conn:
         conn.execute("update central.airtime set title = 'sửa' where chain_seq = 3")
-    code, out, err = loa("central", "--url", pg_admin_url, "verify", "--station", STATION)
+    code, out, _err = loa("central", "--url", pg_admin_url, "verify", "--station", STATION)
     assert code == 1 and "chain position 3" in out and "NOT verified" in out
 
 
@@ -167,7 +167,7 @@ def test_the_network_down_for_a_while_then_back_loses_and_doubles_nothing(
         assert pusher.failures == 2 and pusher.next_delay() == 20.0
         assert len([e for e in events if e[0] == "warning"]) == 1  # once per change
         cfg = station_config(tmp_path, "xa-a", f"sqlite:///{db}", urls["xa-a"])
-        code, out, _ = loa("--config", str(cfg), "status", "--json")
+        _code, out, _ = loa("--config", str(cfg), "status", "--json")
         state = json.loads(out)["central"]
         assert state["waiting"] == 300 and state["failures"] == 2 and state["error"]
         write_rows(db, "xa-a", 200)
@@ -176,7 +176,7 @@ def test_the_network_down_for_a_while_then_back_loses_and_doubles_nothing(
         assert events[-1][0] == "info"
     finally:
         relay.close()
-    code, out, _ = loa("--config", str(cfg), "status", "--json")
+    _code, out, _ = loa("--config", str(cfg), "status", "--json")
     assert json.loads(out)["central"]["waiting"] == 0
     assert scalar(pg_admin_url, "select count(*) from central.airtime") == 1000
     assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == 1000
