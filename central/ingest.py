@@ -77,9 +77,10 @@ def check_links(after: Head, rows: Sequence[ChainRow]) -> NotLinked | None:
 
 def head(conn: psycopg.Connection, station: str) -> Head:
     found = conn.execute(
-        "SELECT chain_seq, hash FROM central.airtime WHERE station = %s "
-        "ORDER BY chain_seq DESC LIMIT 1",
-        (station,),
+        # max() is planned as a backward scan of the primary key whatever the statistics
+        "SELECT chain_seq, hash FROM central.airtime WHERE station = %s AND chain_seq = "
+        "(SELECT max(chain_seq) FROM central.airtime WHERE station = %s)",
+        (station, station),
     ).fetchone()
     return Head(int(found[0]), str(found[1])) if found else Head()
 

@@ -5,7 +5,9 @@ Everything lives in the PostgreSQL schema `central` of the database the admin UR
 - `district`, `station`: who reports; `role_map`: which PostgreSQL role is which station or
   district (what the row-level security policies read, through `station_of`/`district_of`).
 - `airtime`: every station's closed rows, keyed by (station, chain_seq), with their chain hash,
-  so the central copy verifies exactly as the station's own log does.
+  so the central copy verifies exactly as the station's own log does. No foreign key on its
+  station: the insert policy admits only the role's own registered station and an import
+  checks the bundle's; a per-row key check would cost a sixth of the ingest (BENCHMARKS.md).
 - `station_event`: the problems stations report; `station_report`: each station's last
   heartbeat, loa version and schedule (topics with weights, slots with days and lengths).
 - `rollup_day` (station, day, topic, kind, status -> plays, seconds, distinct spots) and
@@ -65,7 +67,7 @@ CREATE TABLE central.role_map (
     CHECK ((station IS NULL) <> (district IS NULL))
 );
 CREATE TABLE central.airtime (
-    station text NOT NULL REFERENCES central.station (id),
+    station text NOT NULL,
     chain_seq bigint NOT NULL CHECK (chain_seq > 0),
     id text NOT NULL,
     slot text,
@@ -136,37 +138,36 @@ CREATE FUNCTION central.rollup_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
 AS $$
 BEGIN
-    -- one writer per station at a time: the "new spot of the day" test below must see
-    -- what a concurrent batch of the same station committed
-    PERFORM pg_advisory_xact_lock(hashtext('loa-central:' || s))
-       FROM (SELECT DISTINCT station AS s FROM fresh ORDER BY 1) AS stations;
     WITH placed AS (
         SELECT f.station,
-               (coalesce(f.started_at, f.scheduled_at) AT TIME ZONE st.timezone)::date AS day,
+               (coalesce(f.started_at, f.scheduled_at)
+                    AT TIME ZONE coalesce(st.timezone, 'Asia/Ho_Chi_Minh'))::date AS day,
                coalesce(f.topic, '') AS topic, f.kind, f.status,
                coalesce(f.spot, 'path:' || f.path) AS spot, f.played_s
-          FROM fresh f JOIN central.station st ON st.id = f.station
+          FROM fresh f LEFT JOIN central.station st ON st.id = f.station
     ), per_spot AS (
         SELECT station, day, topic, kind, status, spot,
                count(*) AS plays, sum(played_s) AS seconds
           FROM placed GROUP BY station, day, topic, kind, status, spot
     ), spot_rows AS (
+        -- xmax = 0: the row was inserted now, so the spot is new for that day (a concurrent
+        -- insert of the same key waits, then updates: never counted twice)
         INSERT INTO central.rollup_spot_day AS r
         SELECT * FROM per_spot
         ON CONFLICT (station, day, topic, kind, status, spot) DO UPDATE
            SET plays = r.plays + excluded.plays, seconds = r.seconds + excluded.seconds
+        RETURNING r.station, r.day, r.topic, r.kind, r.status, (r.xmax = 0) AS is_new
+    ), new_spots AS (
+        SELECT station, day, topic, kind, status, count(*) FILTER (WHERE is_new) AS n
+          FROM spot_rows GROUP BY station, day, topic, kind, status
     ), per_day AS (
-        SELECT p.station, p.day, p.topic, p.kind, p.status,
-               sum(p.plays) AS plays, sum(p.seconds) AS seconds,
-               count(*) FILTER (WHERE NOT EXISTS (
-                   SELECT 1 FROM central.rollup_spot_day o
-                    WHERE o.station = p.station AND o.day = p.day AND o.topic = p.topic
-                      AND o.kind = p.kind AND o.status = p.status AND o.spot = p.spot
-               )) AS new_spots
-          FROM per_spot p GROUP BY p.station, p.day, p.topic, p.kind, p.status
+        SELECT station, day, topic, kind, status,
+               sum(plays) AS plays, sum(seconds) AS seconds
+          FROM per_spot GROUP BY station, day, topic, kind, status
     )
     INSERT INTO central.rollup_day AS d
-    SELECT station, day, topic, kind, status, plays, seconds, new_spots FROM per_day
+    SELECT p.station, p.day, p.topic, p.kind, p.status, p.plays, p.seconds, n.n
+      FROM per_day p JOIN new_spots n USING (station, day, topic, kind, status)
     ON CONFLICT (station, day, topic, kind, status) DO UPDATE
        SET plays = d.plays + excluded.plays, seconds = d.seconds + excluded.seconds,
            spots = d.spots + excluded.spots;
@@ -210,35 +211,35 @@ ALTER TABLE central.rollup_day ENABLE ROW LEVEL SECURITY;
 ALTER TABLE central.rollup_spot_day ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY station_self ON central.station FOR SELECT TO {station_group}
-    USING (id = central.station_of(current_user));
+    USING (id = (SELECT central.station_of(current_user)));
 CREATE POLICY district_own ON central.station FOR SELECT TO {district_group}
-    USING (district = central.district_of(current_user));
+    USING (district = (SELECT central.district_of(current_user)));
 
 CREATE POLICY station_insert ON central.airtime FOR INSERT TO {station_group}
-    WITH CHECK (station = central.station_of(current_user));
+    WITH CHECK (station = (SELECT central.station_of(current_user)));
 CREATE POLICY station_read ON central.airtime FOR SELECT TO {station_group}
-    USING (station = central.station_of(current_user));
+    USING (station = (SELECT central.station_of(current_user)));
 CREATE POLICY district_read ON central.airtime FOR SELECT TO {district_group}
     USING (station IN (SELECT id FROM central.station));
 
 CREATE POLICY station_insert ON central.station_event FOR INSERT TO {station_group}
-    WITH CHECK (station = central.station_of(current_user));
+    WITH CHECK (station = (SELECT central.station_of(current_user)));
 CREATE POLICY station_read ON central.station_event FOR SELECT TO {station_group}
-    USING (station = central.station_of(current_user));
+    USING (station = (SELECT central.station_of(current_user)));
 CREATE POLICY district_read ON central.station_event FOR SELECT TO {district_group}
     USING (station IN (SELECT id FROM central.station));
 
 CREATE POLICY station_read ON central.station_report FOR SELECT TO {station_group}
-    USING (station = central.station_of(current_user));
+    USING (station = (SELECT central.station_of(current_user)));
 CREATE POLICY district_read ON central.station_report FOR SELECT TO {district_group}
     USING (station IN (SELECT id FROM central.station));
 
 CREATE POLICY station_read ON central.rollup_day FOR SELECT TO {station_group}
-    USING (station = central.station_of(current_user));
+    USING (station = (SELECT central.station_of(current_user)));
 CREATE POLICY district_read ON central.rollup_day FOR SELECT TO {district_group}
     USING (station IN (SELECT id FROM central.station));
 CREATE POLICY station_read ON central.rollup_spot_day FOR SELECT TO {station_group}
-    USING (station = central.station_of(current_user));
+    USING (station = (SELECT central.station_of(current_user)));
 CREATE POLICY district_read ON central.rollup_spot_day FOR SELECT TO {district_group}
     USING (station IN (SELECT id FROM central.station));
 """

@@ -82,8 +82,9 @@ class Cluster:
         cmd = [str(self.bindir / "pg_ctl"), "-D", str(self.base / "data"), *args]
         return subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
 
-    def start(self) -> None:
-        opts = f"-p {self.port} -k {self.base} -h 127.0.0.1 -c fsync=off -c max_connections=300"
+    def start(self, fsync: bool = False) -> None:
+        opts = f"-p {self.port} -k {self.base} -h 127.0.0.1 -c max_connections=300"
+        opts += "" if fsync else " -c fsync=off"
         done = self.pg_ctl("-w", "-l", str(self.base / "log"), "-o", opts, "start")
         if done.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {done.stderr or done.stdout}")
@@ -92,7 +93,7 @@ class Cluster:
         self.pg_ctl("-m", mode, "-w", "stop")
 
 
-def start_cluster() -> Cluster:
+def start_cluster(fsync: bool = False) -> Cluster:
     bindir = pg_bindir()
     if bindir is None:
         raise RuntimeError(
@@ -114,7 +115,7 @@ def start_cluster() -> Cluster:
     if done.returncode != 0:
         raise RuntimeError(f"initdb failed: {done.stderr or done.stdout}")
     cluster = Cluster(bindir, base, _free_port(), password)
-    cluster.start()
+    cluster.start(fsync)
     return cluster
 
 
