@@ -6,11 +6,11 @@ log through `central.push` (keyset pages, the chain checked, one transaction per
 day roll-ups kept by the trigger in the same transaction), over TCP with SCRAM, as the
 station's own RLS-bound role.
 
-  1. one station's catch-up push of N rows (default 100,000): rows/s end to end, and the
+  1. one station's catch-up push of N rows (default 50,000): rows/s end to end, and the
      rate of the first and last tenth (does ingest slow down as the table grows?)
   2. the same rows written by `ingest.write_batch` from memory: the server's side alone
   3. a station's daily push (30 new rows, heartbeat, schedule, events) end to end, median
-  4. 100 stations at once: a first push of 3,000 rows each, then a daily push each
+  4. 100 stations at once: a first push of 1,000 rows each, then a daily push each
   5. sizes (pg_total_relation_size) per row and the extrapolation to 10,000 stations x a year
 
 Run:  flock /tmp/loa-heavy.lock .venv/bin/python bench/bench_central.py [--rows N]
@@ -49,7 +49,9 @@ YEAR_ROWS = 10_000 * 30 * 365  # ~110 M
 def sizes(admin: str) -> dict[str, int]:
     with psycopg.connect(libpq(admin)) as conn:
         return {
-            t: int(conn.execute("select pg_total_relation_size(%s)", (f"central.{t}",)).scalar())  # type: ignore[union-attr]
+            t: int(
+                conn.execute("select pg_total_relation_size(%s)", (f"central.{t}",)).fetchone()[0]
+            )  # type: ignore[union-attr]
             for t in ("airtime", "rollup_day", "rollup_spot_day")
         }
 
@@ -61,9 +63,9 @@ def count(admin: str, table: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--stations", type=int, default=100)
-    parser.add_argument("--station-rows", type=int, default=3000)
+    parser.add_argument("--station-rows", type=int, default=1000)
     args = parser.parse_args()
     cluster = None
     server = os.environ.get("LOA_TEST_PG_URL")
@@ -79,7 +81,9 @@ def main() -> None:
                 version = cur.fetchone()[0]  # type: ignore[index]
         admin = server.rsplit("/", 1)[0] + "/bench_central"
         ids = [f"xa-{i:03d}" for i in range(args.stations)]
-        urls = central(admin, ("big", "h-0"), ("mem", "h-0"), *((s, f"h-{i % 10}") for i, s in enumerate(ids)))
+        urls = central(
+            admin, ("big", "h-0"), ("mem", "h-0"), *((s, f"h-{i % 10}") for i, s in enumerate(ids))
+        )
         print(f"PostgreSQL {version}, fsync on, {os.cpu_count()} cores")
 
         # 1. one station's catch-up push, end to end
@@ -164,9 +168,10 @@ def main() -> None:
             wall = time.perf_counter() - t0
             n = count(admin, "airtime") - before
             lat.sort()
+            p95 = lat[int(len(lat) * 0.95) - 1] * 1000
             print(f"4. {len(ids)} stations at once, {label}: {n:,} rows in {wall:.2f} s = "
                   f"{n / wall:,.0f} rows/s; per push median {statistics.median(lat) * 1000:.0f} "
-                  f"ms, p95 {lat[int(len(lat) * 0.95) - 1] * 1000:.0f} ms; errors {len(errors)}")  # fmt: skip
+                  f"ms, p95 {p95:.0f} ms; errors {len(errors)}")  # fmt: skip
 
         together(f"first push of {args.station_rows} rows each")
         for s in ids:

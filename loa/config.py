@@ -210,8 +210,9 @@ class Central(Section):
     @classmethod
     def _postgres(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("postgresql+psycopg://", "postgresql://")):
+            scheme = value.split("://", 1)[0] if "://" in value else value[:12]
             raise ValueError(
-                f'"{value[:30]}…" is not a PostgreSQL URL: paste the one '
+                f'"{scheme}://…" is not a PostgreSQL URL: paste the one '
                 "`loa central add-station` printed (postgresql+psycopg://…)"
             )
         return value
