@@ -139,7 +139,8 @@ SELECT s.id, s.name, s.district, coalesce(s.province, d.province) AS province, s
   LEFT JOIN central.station_report r ON r.station = s.id
   LEFT JOIN LATERAL (
        SELECT a.chain_seq, a.received_at FROM central.airtime a
-        WHERE a.station = s.id ORDER BY a.chain_seq DESC LIMIT 1) h ON true
+        WHERE a.station = s.id AND a.chain_seq = (
+              SELECT max(m.chain_seq) FROM central.airtime m WHERE m.station = s.id)) h ON true
  ORDER BY s.district, s.id
 """
 
