@@ -89,6 +89,7 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 def _register() -> None:
     from loa.commands import (
         airtime_cmd,
+        central,
         config_cmd,
         library,
         output,
@@ -101,6 +102,7 @@ def _register() -> None:
 
     cli.add_command(config_cmd.config)
     cli.add_command(airtime_cmd.airtime)
+    cli.add_command(central.central)
     cli.add_command(library.library)
     cli.add_command(output.output)
     cli.add_command(playlist.playlist)

@@ -365,3 +365,50 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
         first = plan.items[0].spot
         return [next(s for s in spots if s.id == first)]
     return [probed_spot(config, Path(str(file)), "--file")]
+
+
+# ---------------------------------------------------------------- the central database
+
+
+def central_report(config: Config) -> Any:
+    """What the station tells the district besides its log: schedule and loa version."""
+    from central.push import Report
+    from loa import __version__
+
+    return Report(
+        schedule={
+            "station": config.station.name,
+            "timezone": config.station.timezone,
+            "topics": [{"id": t.id, "name": t.name, "weight": t.weight} for t in config.topics],
+            "slots": [
+                {
+                    "name": s.name,
+                    "start": s.start.strftime("%H:%M"),
+                    "days": s.days,
+                    "length_s": s.length,
+                    "topics": config.slot_topics(s),
+                }
+                for s in config.slots
+            ],
+        },
+        version=__version__,
+    )
+
+
+def start_pusher(config: Config, engine: Engine, event: Any, current: Any = None) -> Any:
+    """The background push when `[central] url` is set (else None). `current()` gives the
+    config in use after a reload."""
+    if not config.central.url:
+        return None
+    from scheduler.pusher import Pusher
+
+    pusher = Pusher(
+        engine,
+        config.station.id,
+        config.central.url,
+        config.central.push_every,
+        report=lambda: central_report(current() if current else config),
+        event=event,
+    )
+    pusher.start()
+    return pusher

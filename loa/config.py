@@ -219,6 +219,27 @@ class Amplifier(Section):
     )
 
 
+class Central(Section):
+    url: str | None = Field(
+        default=None,
+        description="CSDL trung tâm của huyện/tỉnh (the URL `loa central add-station` printed)",
+    )
+    push_every: Duration = Field(
+        default=900.0, description="Gửi nhật ký lên trung tâm sau mỗi khoảng này (push interval)"
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _postgres(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql+psycopg://", "postgresql://")):
+            scheme = value.split("://", 1)[0] if "://" in value else value[:12]
+            raise ValueError(
+                f'"{scheme}://…" is not a PostgreSQL URL: paste the one '
+                "`loa central add-station` printed (postgresql+psycopg://…)"
+            )
+        return value
+
+
 class Topic(Section):
     id: Slug = Field(description="Mã chủ đề = tên thư mục (topic id = library folder)")
     name: str = Field(min_length=1, description="Tên chủ đề in trên báo cáo")
@@ -265,6 +286,7 @@ class Config(Section):
     report: Report = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     daemon: Daemon = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     amplifier: Amplifier = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    central: Central = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     topics: list[Topic] = Field(min_length=1)
     slots: list[Slot] = Field(default=[])
 

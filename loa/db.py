@@ -32,7 +32,7 @@ from sqlmodel import SQLModel
 from airtime.models import Airtime, Event
 from audio_library.models import Spot, SpotMeta
 from loa.errors import DatabaseError
-from scheduler.models import DaemonState
+from scheduler.models import DaemonState, PushState
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ TABLES: tuple[sa.Table, ...] = (
     Spot.__table__,  # type: ignore[attr-defined]
     SpotMeta.__table__,  # type: ignore[attr-defined]
     DaemonState.__table__,  # type: ignore[attr-defined]
+    PushState.__table__,  # type: ignore[attr-defined]
 )
 
 
@@ -133,6 +134,20 @@ def _v5_spot_true_peak(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE spot ADD COLUMN peak_dbtp FLOAT")
 
 
+def _v6_push_state(conn: Connection) -> None:
+    """The background push to the central database (what `loa status` shows)."""
+    sa.Table(
+        "push_state",
+        sa.MetaData(),
+        sa.Column("station", sa.String(64), primary_key=True),
+        sa.Column("attempt_at", sa.DateTime),
+        sa.Column("pushed_at", sa.DateTime),
+        sa.Column("central_head", sa.Integer, nullable=False),
+        sa.Column("error", sa.String),
+        sa.Column("failures", sa.Integer, nullable=False),
+    ).create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
     Migration(
@@ -141,6 +156,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "airtime integrity chain order and report index", _v3_airtime_chain),
     Migration(4, "daemon heartbeat and state", _v4_daemon_state),
     Migration(5, "true peak of each spot, to cap the playback gain", _v5_spot_true_peak),
+    Migration(6, "background push to the central database", _v6_push_state),
 )
 
 SCHEMA_TABLE = sa.Table(

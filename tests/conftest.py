@@ -1,5 +1,6 @@
 """Shared pytest fixtures. Keep fixtures in their own modules and import them here."""
 
 from tests.audio_fixture import virtual_audio
+from tests.pg_fixture import pg_admin_url, pg_cluster, pg_server
 
-__all__ = ["virtual_audio"]
+__all__ = ["pg_admin_url", "pg_cluster", "pg_server", "virtual_audio"]

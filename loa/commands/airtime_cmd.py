@@ -218,26 +218,58 @@ def verify_cmd(app: App) -> None:
 
 @airtime.command("push")
 @click.option(
-    "--to", "url", required=True, metavar="URL",
-    help="CSDL trung tâm (central database), e.g. postgresql+psycopg://user@host/loa.",
+    "--to", "url", metavar="URL",
+    help="CSDL trung tâm (central database; default [central] url), the URL add-station printed.",
 )  # fmt: skip
+@click.option("--batch", type=click.IntRange(1, 100_000), default=2000, hidden=True)
 @click.pass_obj
-def push_cmd(app: App, url: str) -> None:
-    """Gửi nhật ký của đài lên CSDL trung tâm, lặp lại an toàn (copy the log, idempotent)."""
-    from airtime.push import push
-    from loa.db import open_database
+def push_cmd(app: App, url: str | None, batch: int) -> None:
+    """Gửi nhật ký của đài lên CSDL trung tâm, lặp lại an toàn (push the log, resumable)."""
+    from central.errors import CentralError
+    from central.push import push
+    from loa.commands.central import CentralFailure
+    from loa.compose import central_report
 
-    station = app.config.station.id
-    target = open_database(url)
+    config = app.config
+    url = url or config.central.url
+    if not url:
+        raise click.UsageError("give --to URL, or set [central] url in config.toml")
     try:
-        with app.engine.connect() as source, target.connect() as dest:
-            result = push(source, dest, station)
-    except sa.exc.SQLAlchemyError as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise LoaError(f"--to {url}: cannot copy the log: {reason}") from None
-    finally:
-        target.dispose()
+        with app.engine.connect() as source:
+            result = push(source, url, config.station.id, central_report(config), batch)
+    except CentralError as exc:
+        raise CentralFailure(str(exc), exc.exit_code) from None
     click.echo(
         f"đã gửi (copied) {result.copied} bản ghi, đã có sẵn (already there) {result.already}, "
         f"đang phát chờ lần sau (open, next push) {result.open_rows}"
+    )
+
+
+@airtime.command("export")
+@click.option("--period", "period", type=PERIOD, required=True,
+              help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
+@click.option(
+    "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="Tệp gói, e.g. nhat-ky-2021-03.loa.gz (the bundle file).",
+)  # fmt: skip
+@click.pass_obj
+def export_cmd(app: App, period: Period, output: Path) -> None:
+    """Gói nhật ký một kỳ để mang lên huyện bằng USB (a bundle for `loa central import`)."""
+    from airtime.bundle import BundleError, write_bundle
+
+    config = app.config
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with app.engine.connect() as conn, open(partial, "wb") as out:
+            done = write_bundle(conn, config.station.id, period, config.tz, out, output)
+        partial.replace(output)
+    except BundleError as exc:
+        partial.unlink(missing_ok=True)
+        raise LoaError(str(exc)) from None
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise LoaError(f"{output}: cannot write the bundle: {exc.strerror}") from None
+    click.echo(
+        f"đã ghi gói (bundle written) {output}: {done.rows} bản ghi, "
+        f"chain {done.first}..{done.last}, sha256 {done.sha256}"
     )

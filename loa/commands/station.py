@@ -12,6 +12,7 @@ from loa.compose import (
     LibrarySource,
     demo_slot,
     resolve_adhoc,
+    start_pusher,
     station_spec,
 )
 from loa.config import Config
@@ -119,10 +120,13 @@ def run(app: App, demo: bool) -> None:
                 err=True,
             )
     source.start(config.library.rescan)
+    pusher = start_pusher(config, engine, airlog.event, lambda: source.config)
     try:
         daemon.run_forever()
     except AlreadyRunning as exc:
         raise LoaError(str(exc)) from None
     finally:
+        if pusher is not None:
+            pusher.stop()
         source.stop()
         output.close()

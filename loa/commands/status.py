@@ -112,6 +112,7 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
             for p in plans
         ],
         "problems": problems,
+        "central": central_status(config, engine),
     }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
@@ -144,11 +145,45 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
         )
     if not data["next"]:
         lines.append("  (không có — none)")
+    lines.extend(central_lines(data["central"]))
     lines.append("Sự cố gần đây (recent problems):" if problems else "Sự cố gần đây: không (none)")
     for e in problems:
         first = e["message"].splitlines()[0]
         lines.append(f"  {e['at'][:19].replace('T', ' ')} {e['level']} {e['source']}: {first}")
     click.echo("\n".join(lines))
+
+
+def central_status(config: Any, engine: Any) -> dict[str, Any] | None:
+    """The background push: last success, rows waiting, last error (None: no [central])."""
+    if not config.central.url:
+        return None
+    from airtime.push import chain_length
+    from scheduler.pusher import read_state
+
+    state = read_state(engine, config.station.id) or {}
+    with engine.connect() as conn:
+        total = chain_length(conn, config.station.id)
+
+    def shown(value: Any) -> str | None:
+        return value.astimezone(config.tz).isoformat(timespec="seconds") if value else None
+
+    return {
+        "pushed_at": shown(state.get("pushed_at")),
+        "attempt_at": shown(state.get("attempt_at")),
+        "waiting": total - int(state.get("central_head") or 0),
+        "error": state.get("error"),
+        "failures": int(state.get("failures") or 0),
+    }
+
+
+def central_lines(central: dict[str, Any] | None) -> list[str]:
+    if central is None:
+        return []
+    when = (central["pushed_at"] or "chưa lần nào (never)")[:19].replace("T", " ")
+    lines = [f"Gửi trung tâm (central push): lần cuối {when}, {central['waiting']} bản ghi chờ gửi"]
+    if central["error"]:
+        lines.append(f"  lỗi gần nhất (last error, {central['failures']} lần): {central['error']}")
+    return lines
 
 
 def _status_with_bad_config(app: App, error: ConfigError, as_json: bool) -> None:

@@ -1,0 +1,217 @@
+"""Benchmark: the central PostgreSQL, ingest of pushes and what storage grows to.
+
+Against a real PostgreSQL on this machine (a throwaway cluster made like the tests', with
+fsync ON, or $LOA_TEST_PG_URL): every row goes in as in production, from a station's SQLite
+log through `central.push` (keyset pages, the chain checked, one transaction per batch, the
+day roll-ups kept by the trigger in the same transaction), over TCP with SCRAM, as the
+station's own RLS-bound role.
+
+  1. one station's catch-up push of N rows (default 50,000): rows/s end to end, and the
+     rate of the first and last tenth (does ingest slow down as the table grows?)
+  2. the same rows written by `ingest.write_batch` from memory: the server's side alone
+  3. a station's daily push (30 new rows, heartbeat, schedule, events) end to end, median
+  4. 100 stations at once: a first push of 1,000 rows each, then a daily push each
+  5. sizes (pg_total_relation_size) per row and the extrapolation to 10,000 stations x a year
+
+Run:  flock /tmp/loa-heavy.lock .venv/bin/python bench/bench_central.py [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+
+from airtime import push as local  # noqa: E402
+from central import ingest  # noqa: E402
+from central.conn import connect  # noqa: E402
+from central.push import Report, push  # noqa: E402
+from loa.db import open_database  # noqa: E402
+from tests.central_support import central, write_rows  # noqa: E402
+from tests.pg_fixture import libpq, start_cluster  # noqa: E402
+
+REPORT = Report(
+    {"topics": [{"id": f"t{i}", "weight": 1.0} for i in range(11)], "slots": []}, "bench"
+)
+YEAR_ROWS = 10_000 * 30 * 365  # ~110 M
+
+
+def sizes(admin: str) -> dict[str, int]:
+    with psycopg.connect(libpq(admin)) as conn:
+        return {
+            t: int(
+                conn.execute("select pg_total_relation_size(%s)", (f"central.{t}",)).fetchone()[0]
+            )  # type: ignore[union-attr]
+            for t in ("airtime", "rollup_day", "rollup_spot_day")
+        }
+
+
+def count(admin: str, table: str) -> int:
+    with psycopg.connect(libpq(admin)) as conn:
+        return int(conn.execute(f"select count(*) from central.{table}").fetchone()[0])  # type: ignore[index]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50_000)
+    parser.add_argument("--stations", type=int, default=100)
+    parser.add_argument("--station-rows", type=int, default=1000)
+    args = parser.parse_args()
+    cluster = None
+    server = os.environ.get("LOA_TEST_PG_URL")
+    if not server:
+        cluster = start_cluster(fsync=True)
+        server = cluster.url
+    tmp = Path(tempfile.mkdtemp(prefix="loa-bench-central-"))
+    try:
+        with psycopg.connect(libpq(server), autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS bench_central")
+            conn.execute("CREATE DATABASE bench_central")
+            with conn.execute("show server_version") as cur:
+                version = cur.fetchone()[0]  # type: ignore[index]
+        admin = server.rsplit("/", 1)[0] + "/bench_central"
+        ids = [f"xa-{i:03d}" for i in range(args.stations)]
+        urls = central(
+            admin, ("big", "h-0"), ("mem", "h-0"), *((s, f"h-{i % 10}") for i, s in enumerate(ids))
+        )
+        print(f"PostgreSQL {version}, fsync on, {os.cpu_count()} cores")
+
+        # 1. one station's catch-up push, end to end
+        t0 = time.perf_counter()
+        big = open_database(write_rows(tmp / "big.db", "big", args.rows))
+        print(f"(prepared {args.rows} chained rows in SQLite in {time.perf_counter() - t0:.1f} s)")
+        marks: list[tuple[float, int]] = []
+        original = ingest.write_batch
+
+        def timed(*a, **k):  # type: ignore[no-untyped-def]
+            out = original(*a, **k)
+            marks.append((time.perf_counter(), out.chain_seq))
+            return out
+
+        ingest.write_batch = timed  # type: ignore[assignment]
+        with big.connect() as source:
+            t0 = time.perf_counter()
+            result = push(source, urls["big"], "big", REPORT)
+            elapsed = time.perf_counter() - t0
+        ingest.write_batch = original  # type: ignore[assignment]
+        tenth = max(1, len(marks) // 10)
+        first = marks[tenth - 1][1] / (marks[tenth - 1][0] - t0)
+        last_rows = marks[-1][1] - marks[-tenth - 1][1]
+        last = last_rows / (marks[-1][0] - marks[-tenth - 1][0])
+        print(f"1. push of {result.copied} rows, end to end: {elapsed:.2f} s = "
+              f"{result.copied / elapsed:,.0f} rows/s (first tenth {first:,.0f}/s incl. the "
+              f"link check pass, last tenth {last:,.0f}/s)")  # fmt: skip
+
+        # 2. the server's side alone: the same rows from memory, as another station
+        with big.connect() as source:
+            pages = list(local.pages_after(source, "big", 0))
+        rows = [
+            [r.__class__(r.seq, r.chain_seq, r.hash, (r.values[0] + "m", "mem", *r.values[2:]))
+             for r in page] for page in pages
+        ]  # fmt: skip
+        # the chain of "mem" differs only by id and station, so its hashes are not valid;
+        # write_batch does not check them (push does): this measures the server's work
+        with connect(urls["mem"], autocommit=True) as pg:
+            at = ingest.Head()
+            t0 = time.perf_counter()
+            for page in rows:
+                at = ingest.write_batch(pg, "mem", at, page)
+            elapsed = time.perf_counter() - t0
+        print(f"2. write_batch only, {at.chain_seq} rows: {elapsed:.2f} s = "
+              f"{at.chain_seq / elapsed:,.0f} rows/s")  # fmt: skip
+
+        # 3. the daily push of a station with a long history
+        times = []
+        for _ in range(15):
+            write_rows(tmp / "big.db", "big", 30)
+            with big.connect() as source:
+                t0 = time.perf_counter()
+                push(source, urls["big"], "big", REPORT)
+                times.append(time.perf_counter() - t0)
+        print(f"3. daily push (30 rows + heartbeat + schedule + events), {args.rows:,}-row "
+              f"history: median {statistics.median(times) * 1000:.0f} ms, max "
+              f"{max(times) * 1000:.0f} ms")  # fmt: skip
+
+        # 4. 100 stations at once
+        engines = {s: open_database(write_rows(tmp / f"{s}.db", s, args.station_rows)) for s in ids}
+
+        def together(label: str) -> None:
+            lat: list[float] = []
+            errors: list[BaseException] = []
+
+            def one(s: str) -> None:
+                try:
+                    with engines[s].connect() as source:
+                        t = time.perf_counter()
+                        push(source, urls[s], s, REPORT)
+                        lat.append(time.perf_counter() - t)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            before = count(admin, "airtime")
+            threads = [threading.Thread(target=one, args=(s,)) for s in ids]
+            t0 = time.perf_counter()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - t0
+            n = count(admin, "airtime") - before
+            lat.sort()
+            p95 = lat[int(len(lat) * 0.95) - 1] * 1000
+            print(f"4. {len(ids)} stations at once, {label}: {n:,} rows in {wall:.2f} s = "
+                  f"{n / wall:,.0f} rows/s; per push median {statistics.median(lat) * 1000:.0f} "
+                  f"ms, p95 {p95:.0f} ms; errors {len(errors)}")  # fmt: skip
+
+        together(f"first push of {args.station_rows} rows each")
+        for s in ids:
+            write_rows(tmp / f"{s}.db", s, 30)
+        together("daily push of 30 rows each")
+
+        # 5. sizes and the extrapolation
+        with psycopg.connect(libpq(admin), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE central.airtime")
+        rows_total = count(admin, "airtime")
+        size = sizes(admin)
+        days = count(admin, "rollup_day")
+        spot_days = count(admin, "rollup_spot_day")
+        per_row = size["airtime"] / rows_total
+        print(f"5. {rows_total:,} rows: airtime {size['airtime'] / 2**20:.0f} MiB "
+              f"({per_row:.0f} B/row incl. indexes), rollup_day {days:,} rows "
+              f"{size['rollup_day'] / 2**20:.1f} MiB, rollup_spot_day {spot_days:,} rows "
+              f"{size['rollup_spot_day'] / 2**20:.1f} MiB")  # fmt: skip
+        station_days = rows_total / 30
+        print(f"   10,000 stations x a year = {YEAR_ROWS / 1e6:.0f} M rows: airtime "
+              f"~{per_row * YEAR_ROWS / 2**30:.0f} GiB; roll-ups ~"
+              f"{size['rollup_day'] / station_days * 3_650_000 / 2**30:.1f} + "
+              f"{size['rollup_spot_day'] / station_days * 3_650_000 / 2**30:.1f} GiB "
+              f"(per station-day, x 3.65 M station-days)")  # fmt: skip
+        with psycopg.connect(libpq(admin)) as conn:
+            t0 = time.perf_counter()
+            conn.execute(
+                "select station, topic, sum(plays), sum(seconds) from central.rollup_day "
+                "where day between '2021-01-01' and '2021-12-31' and kind = 'scheduled' "
+                "and status = 'completed' group by station, topic"
+            ).fetchall()
+            print(f"   a year's per-station, per-topic sums from rollup_day: "
+                  f"{(time.perf_counter() - t0) * 1000:.0f} ms")  # fmt: skip
+    finally:
+        if cluster is not None:
+            cluster.stop("fast")
+            import shutil
+
+            shutil.rmtree(cluster.base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""`loa central import`: bundles carried on a USB stick, checked whole, then written like a push.
+
+A bundle is refused whole, with the reason, when it cannot be read to its end (truncated),
+when its rows do not match its manifest (count, first and last link, SHA-256: tampered), when
+its rows do not link one to the next, when it does not meet the central chain (a gap: an
+earlier bundle is missing) or when it overlaps the central chain with other content (a fork).
+Only then is anything written: the rows after the central head, in batches, each in its own
+transaction. The same bundle twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from airtime.bundle import BundleError, open_bundle, read_manifest, read_rows
+from airtime.chain import ChainRow
+from airtime.push import BATCH
+from central import ingest
+from central.conn import connect
+from central.errors import CentralError
+from central.ingest import Head
+from central.schema import check_version
+
+
+@dataclass(frozen=True)
+class Imported:
+    path: Path
+    station: str
+    rows: int  # rows in the bundle
+    new: int  # rows written now
+    already: int  # rows the central database had
+
+
+def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> None:
+    """Pass 1: the whole file against its manifest, its own links and the central chain."""
+    name, station = str(path), str(manifest["station"])
+    first = int(manifest["first"]["chain_seq"])
+    at = Head(first - 1, str(manifest["first"]["prev_hash"]))
+    if start.chain_seq < at.chain_seq:
+        raise BundleError(
+            f"{name}: starts at chain position {first} but the central database holds "
+            f"{station} only up to {start.chain_seq}: import the bundle before it first"
+        )
+    digest, count = hashlib.sha256(), 0
+    broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
+    with open_bundle(path) as stream:
+        read_manifest(stream, name)
+        page: list[ChainRow] = []
+        for row in read_rows(stream, name, digest):
+            if row.values[1] != station:
+                raise BundleError(f"{name}: line {count + 2}: a row of station {row.values[1]!r}")
+            page.append(row)
+            count += 1
+            if len(page) >= BATCH:
+                at = _check_page(name, pg, station, at, page, start, broken)
+                page = []
+        at = _check_page(name, pg, station, at, page, start, broken)
+    first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
+    if count != int(manifest["rows"]):
+        raise BundleError(
+            f"{name}: {count} rows where the manifest says {manifest['rows']}{first_bad}"
+        )
+    if digest.hexdigest() != manifest["sha256"]:
+        raise BundleError(
+            f"{name}: the rows' SHA-256 does not match the manifest: altered{first_bad}"
+        )
+    if broken:
+        raise BundleError(f"{name}: the rows do not link: {broken[0]}")
+    last = manifest["last"]
+    if at != Head(int(last["chain_seq"]), str(last["hash"])):
+        raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
+
+
+def _check_page(
+    name: str,
+    pg: psycopg.Connection,
+    station: str,
+    at: Head,
+    page: list[ChainRow],
+    start: Head,
+    broken: list[str],
+) -> Head:
+    if not page or broken:
+        return at
+    found = ingest.check_links(at, page)
+    if found is not None:
+        broken.append(found.describe())
+        return at
+    overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
+    if overlap:
+        theirs = dict(ingest.hashes(pg, station, int(overlap[0].chain_seq or 0), len(overlap)))
+        for r in overlap:
+            if theirs.get(int(r.chain_seq or 0)) != r.hash:
+                raise BundleError(
+                    f"{name}: chain position {r.chain_seq} (id {r.id}) differs from the central "
+                    f"copy of {station}: another history of this station's log (a fork)"
+                )
+    last = page[-1]
+    return Head(int(last.chain_seq or 0), str(last.hash))
+
+
+def import_bundle(url: str, path: Path) -> Imported:
+    """Check `path` whole, then write what the central database lacks."""
+    with open_bundle(path) as stream:
+        manifest = read_manifest(stream, str(path))
+    station = str(manifest["station"])
+    with connect(url, autocommit=True) as pg:
+        check_version(pg, url)
+        known = pg.execute("SELECT 1 FROM central.station WHERE id = %s", (station,)).fetchone()
+        if not known:
+            raise CentralError(
+                f"{path}: station {station!r} is not registered here: "
+                f"`loa central add-station {station} --name ... --district ...` first"
+            )
+        start = ingest.head(pg, station)
+        _check(path, pg, manifest, start)
+        at, new = start, 0
+        with open_bundle(path) as stream:
+            read_manifest(stream, str(path))
+            page: list[ChainRow] = []
+            for row in read_rows(stream, str(path), hashlib.sha256()):
+                if (row.chain_seq or 0) <= start.chain_seq:
+                    continue
+                page.append(row)
+                if len(page) >= BATCH:
+                    at = ingest.write_batch(pg, station, at, page)
+                    new, page = new + len(page), []
+            at = ingest.write_batch(pg, station, at, page)
+            new += len(page)
+    rows = int(manifest["rows"])
+    return Imported(path, station, rows, new, rows - new)

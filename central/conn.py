@@ -1,0 +1,41 @@
+"""Connecting to the central PostgreSQL with psycopg 3, from loa's SQLAlchemy-style URLs."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import psycopg
+
+from central.errors import CentralError
+
+SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
+
+
+def libpq(url: str) -> str:
+    """`postgresql+psycopg://u:p@h/db` -> `postgresql://u:p@h/db` (what libpq reads)."""
+    if not url.startswith(SCHEMES):
+        raise CentralError(
+            f"{redact(url)}: not a PostgreSQL URL; write postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def database_name(url: str) -> str:
+    return urlsplit(libpq(url)).path.lstrip("/") or "postgres"
+
+
+def connect(url: str, *, autocommit: bool = False, timeout: float = 10) -> psycopg.Connection:
+    """A connection, or CentralError saying what failed (never the password)."""
+    try:
+        return psycopg.connect(libpq(url), autocommit=autocommit, connect_timeout=int(timeout))
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CentralError(
+            f"{redact(url)}: cannot connect to the central database: {reason}"
+        ) from None

@@ -1,0 +1,140 @@
+"""A station's push: its log, events, heartbeat and schedule into the central database.
+
+Resumable by the chain. The push reads the central head of the station's chain (position and
+hash) and sends only what follows it: first it checks, page by page, that every unsent row
+links on from the central head (so a fork, a station whose database was replaced or
+rewritten, is refused before anything is written, naming the first row that does not link),
+then it writes the same pages, each in its own transaction. A push killed at any moment
+leaves whole batches behind; the next push starts from the new head. Repeating a push that
+has nothing new writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import Connection
+
+from airtime import push as local
+from airtime.push import BATCH, PushResult
+from central import ingest
+from central.conn import connect, redact
+from central.errors import CentralError, ForkError
+from central.ingest import Head
+from central.schema import check_version
+
+log = logging.getLogger("loa.central.push")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the station tells the district besides its log."""
+
+    schedule: dict[str, Any]
+    version: str
+
+
+def first_divergence(source: Connection, pg: psycopg.Connection, station: str, upto: int) -> str:
+    """Where the station's chain and the central copy part, scanning both from position 1."""
+    position = 1
+    while position <= upto:
+        theirs = ingest.hashes(pg, station, position, 5000)
+        mine = dict(local.hashes(source, station, position, 5000))
+        for chain_seq, central_hash in theirs:
+            if mine.get(chain_seq) != central_hash:
+                row = local.row_at(source, station, chain_seq)
+                if row is None:
+                    return (
+                        f"the station's log has no row at chain position {chain_seq}, which "
+                        f"the central database holds (its chain there is {upto} rows long)"
+                    )
+                return (
+                    f"first row that does not link: seq {row.seq}, id {row.id}, chain position "
+                    f"{chain_seq}: it differs from the central copy of that position"
+                )
+        if not theirs:
+            break
+        position = theirs[-1][0] + 1
+    return f"the central chain of {station} is {upto} rows long and the station's is not"
+
+
+def _check_fork(source: Connection, pg: psycopg.Connection, station: str, at: Head) -> None:
+    if at.chain_seq == 0:
+        return
+    mine = local.row_at(source, station, at.chain_seq)
+    if mine is not None and mine.hash == at.hash:
+        return
+    where = first_divergence(source, pg, station, at.chain_seq)
+    raise ForkError(
+        f"{station}: this station's log is not the one the central database holds (a fork: "
+        f"the database was replaced or rewritten); {where}"
+        "; nothing was written: ask the district to compare (`loa central verify --station "
+        f"{station}`) before pushing again"
+    )
+
+
+def push_rows(
+    source: Connection, pg: psycopg.Connection, station: str, batch: int = BATCH
+) -> PushResult:
+    """The log part of a push over an open autocommit connection."""
+    start = ingest.head(pg, station)
+    _check_fork(source, pg, station, start)
+    # pass 1: every row to send links on from the central head; nothing written yet
+    at, upto = start, start.chain_seq
+    for page in local.pages_after(source, station, start.chain_seq, batch):
+        broken = ingest.check_links(at, page)
+        if broken is not None:
+            raise ForkError(
+                f"{station}: refused, nothing was written: the first row that does not link: "
+                f"{broken.describe()}; check the station's log with `loa airtime verify`"
+            )
+        last = page[-1]
+        at, upto = Head(int(last.chain_seq or 0), str(last.hash)), int(last.chain_seq or 0)
+    # pass 2: the same pages, one transaction each
+    at = start
+    for page in local.pages_after(source, station, start.chain_seq, batch, upto):
+        at = ingest.write_batch(pg, station, at, page)
+    return PushResult(
+        copied=at.chain_seq - start.chain_seq,
+        already=start.chain_seq,
+        open_rows=local.open_count(source, station),
+        head=at.chain_seq,
+    )
+
+
+def push_events(source: Connection, pg: psycopg.Connection, station: str) -> int:
+    after, sent = ingest.last_event_seq(pg, station), 0
+    while page := local.events_after(source, after):
+        sent += ingest.write_events(pg, station, page)
+        after = int(page[-1][0])
+    return sent
+
+
+def push(
+    source: Connection,
+    url: str,
+    station: str,
+    report: Report | None = None,
+    batch: int = BATCH,
+) -> PushResult:
+    """Push `station`'s log (and events, heartbeat, schedule when `report` is given)."""
+    with connect(url, autocommit=True) as pg:
+        try:
+            check_version(pg, url)
+            result = push_rows(source, pg, station, batch)
+            if report is not None:
+                push_events(source, pg, station)
+                ingest.report_in(pg, report.schedule, report.version)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise CentralError(
+                f"{redact(url)}: the central database refused this station's role: "
+                f"{exc.diag.message_primary}; is [central] url the one `loa central add-station "
+                f'{station}` printed, and [station] id = "{station}"?'
+            ) from None
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CentralError(f"{redact(url)}: push failed: {reason}") from None
+    return result

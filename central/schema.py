@@ -1,0 +1,331 @@
+"""The central schema as ordered, versioned migrations (data, like loa/db.py), and `init`.
+
+Everything lives in the PostgreSQL schema `central` of the database the admin URL names:
+
+- `district`, `station`: who reports; `role_map`: which PostgreSQL role is which station or
+  district (what the row-level security policies read, through `station_of`/`district_of`).
+- `airtime`: every station's closed rows, keyed by (station, chain_seq), with their chain hash,
+  so the central copy verifies exactly as the station's own log does. No foreign key on its
+  station: the insert policy admits only the role's own registered station and an import
+  checks the bundle's; a per-row key check would cost a sixth of the ingest (BENCHMARKS.md).
+- `station_event`: the problems stations report; `station_report`: each station's last
+  heartbeat, loa version and schedule (topics with weights, slots with days and lengths).
+- `rollup_day` (station, day, topic, kind, status -> plays, seconds, distinct spots) and
+  `rollup_spot_day` (the same per spot): kept by a statement trigger on `airtime`, in the
+  same transaction as the rows they sum, so no report scans raw rows. The day is the
+  station's local day of the row's start (or schedule, for rows that never started). Distinct
+  spots over a period = count(DISTINCT spot) of `rollup_spot_day` over its days (a day's
+  `spots` cannot be summed across days).
+
+Roles (cluster-wide in PostgreSQL, so named after the database): `<db>_station` and
+`<db>_district` are NOLOGIN groups holding the grants; each station and district gets its own
+LOGIN role in its group (central.roles). Policies, not loa's code, keep a station to its own
+rows: it may INSERT only under its own station id and SELECT only its own rows; no role but the
+admin (the owner of the tables) has UPDATE or DELETE.
+
+A migration is never edited once released; a change is a new migration at the end. Each runs
+in one transaction with the version recorded in `central.schema_version`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from central.conn import connect, database_name, redact
+from central.errors import CentralError, SchemaTooNew
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    why: str
+    sql: str  # a template: {station_group} and {district_group} are role identifiers
+
+
+V1 = """
+CREATE TABLE central.district (
+    code text PRIMARY KEY,
+    name text NOT NULL,
+    province text
+);
+CREATE TABLE central.station (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    district text NOT NULL REFERENCES central.district (code),
+    province text,
+    timezone text NOT NULL DEFAULT 'Asia/Ho_Chi_Minh',
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE central.role_map (
+    role_name text PRIMARY KEY,
+    station text UNIQUE REFERENCES central.station (id),
+    district text REFERENCES central.district (code),
+    CHECK ((station IS NULL) <> (district IS NULL))
+);
+CREATE TABLE central.airtime (
+    station text NOT NULL,
+    chain_seq bigint NOT NULL CHECK (chain_seq > 0),
+    id text NOT NULL,
+    slot text,
+    kind text NOT NULL,
+    topic text,
+    spot text,
+    title text NOT NULL,
+    path text NOT NULL,
+    scheduled_at timestamptz,
+    started_at timestamptz,
+    ended_at timestamptz,
+    played_s double precision NOT NULL,
+    status text NOT NULL CHECK (status <> 'playing'),
+    error text,
+    hash text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (station, chain_seq)
+);
+CREATE TABLE central.station_event (
+    station text NOT NULL REFERENCES central.station (id),
+    seq bigint NOT NULL,
+    at timestamptz NOT NULL,
+    level text NOT NULL,
+    source text NOT NULL,
+    message text NOT NULL,
+    PRIMARY KEY (station, seq)
+);
+CREATE TABLE central.station_report (
+    station text PRIMARY KEY REFERENCES central.station (id),
+    heartbeat_at timestamptz NOT NULL,
+    loa_version text NOT NULL,
+    schedule jsonb NOT NULL
+);
+CREATE TABLE central.rollup_day (
+    station text NOT NULL,
+    day date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    plays bigint NOT NULL,
+    seconds double precision NOT NULL,
+    spots integer NOT NULL,
+    PRIMARY KEY (station, day, topic, kind, status)
+);
+CREATE TABLE central.rollup_spot_day (
+    station text NOT NULL,
+    day date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    spot text NOT NULL,
+    plays bigint NOT NULL,
+    seconds double precision NOT NULL,
+    PRIMARY KEY (station, day, topic, kind, status, spot)
+);
+
+CREATE FUNCTION central.station_of(role text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = central, pg_temp
+AS $$ SELECT station FROM central.role_map WHERE role_name = role $$;
+
+CREATE FUNCTION central.district_of(role text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = central, pg_temp
+AS $$ SELECT district FROM central.role_map WHERE role_name = role $$;
+
+-- The roll-ups of the rows one statement inserted (a batch), as the table owner, so a
+-- station's role that may not touch the roll-ups still keeps them right.
+CREATE FUNCTION central.rollup_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    WITH placed AS (
+        SELECT f.station,
+               (coalesce(f.started_at, f.scheduled_at)
+                    AT TIME ZONE coalesce(st.timezone, 'Asia/Ho_Chi_Minh'))::date AS day,
+               coalesce(f.topic, '') AS topic, f.kind, f.status,
+               coalesce(f.spot, 'path:' || f.path) AS spot, f.played_s
+          FROM fresh f LEFT JOIN central.station st ON st.id = f.station
+    ), per_spot AS (
+        SELECT station, day, topic, kind, status, spot,
+               count(*) AS plays, sum(played_s) AS seconds
+          FROM placed GROUP BY station, day, topic, kind, status, spot
+    ), spot_rows AS (
+        -- xmax = 0: the row was inserted now, so the spot is new for that day (a concurrent
+        -- insert of the same key waits, then updates: never counted twice)
+        INSERT INTO central.rollup_spot_day AS r
+        SELECT * FROM per_spot
+        ON CONFLICT (station, day, topic, kind, status, spot) DO UPDATE
+           SET plays = r.plays + excluded.plays, seconds = r.seconds + excluded.seconds
+        RETURNING r.station, r.day, r.topic, r.kind, r.status, (r.xmax = 0) AS is_new
+    ), new_spots AS (
+        SELECT station, day, topic, kind, status, count(*) FILTER (WHERE is_new) AS n
+          FROM spot_rows GROUP BY station, day, topic, kind, status
+    ), per_day AS (
+        SELECT station, day, topic, kind, status,
+               sum(plays) AS plays, sum(seconds) AS seconds
+          FROM per_spot GROUP BY station, day, topic, kind, status
+    )
+    INSERT INTO central.rollup_day AS d
+    SELECT p.station, p.day, p.topic, p.kind, p.status, p.plays, p.seconds, n.n
+      FROM per_day p JOIN new_spots n USING (station, day, topic, kind, status)
+    ON CONFLICT (station, day, topic, kind, status) DO UPDATE
+       SET plays = d.plays + excluded.plays, seconds = d.seconds + excluded.seconds,
+           spots = d.spots + excluded.spots;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER airtime_rollup AFTER INSERT ON central.airtime
+REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION central.rollup_insert();
+
+-- A station's heartbeat and schedule, under the station of the role that calls.
+CREATE FUNCTION central.report_in(p_schedule jsonb, p_version text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+DECLARE
+    me text := central.station_of(session_user);
+BEGIN
+    IF me IS NULL THEN
+        RAISE EXCEPTION 'role % is not a station of this central database', session_user;
+    END IF;
+    INSERT INTO central.station_report AS r VALUES (me, now(), p_version, p_schedule)
+    ON CONFLICT (station) DO UPDATE
+       SET heartbeat_at = excluded.heartbeat_at, loa_version = excluded.loa_version,
+           schedule = excluded.schedule;
+END $$;
+REVOKE EXECUTE ON FUNCTION central.report_in(jsonb, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION central.rollup_insert() FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA central TO {station_group}, {district_group};
+GRANT SELECT ON central.schema_version TO {station_group}, {district_group};
+GRANT SELECT ON central.station, central.district, central.airtime, central.station_event,
+    central.station_report, central.rollup_day, central.rollup_spot_day
+    TO {station_group}, {district_group};
+GRANT INSERT ON central.airtime, central.station_event TO {station_group};
+GRANT EXECUTE ON FUNCTION central.report_in(jsonb, text) TO {station_group};
+
+ALTER TABLE central.station ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.airtime ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.station_event ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.station_report ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.rollup_day ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.rollup_spot_day ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY station_self ON central.station FOR SELECT TO {station_group}
+    USING (id = (SELECT central.station_of(current_user)));
+CREATE POLICY district_own ON central.station FOR SELECT TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)));
+
+CREATE POLICY station_insert ON central.airtime FOR INSERT TO {station_group}
+    WITH CHECK (station = (SELECT central.station_of(current_user)));
+CREATE POLICY station_read ON central.airtime FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.airtime FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+
+CREATE POLICY station_insert ON central.station_event FOR INSERT TO {station_group}
+    WITH CHECK (station = (SELECT central.station_of(current_user)));
+CREATE POLICY station_read ON central.station_event FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.station_event FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+
+CREATE POLICY station_read ON central.station_report FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.station_report FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+
+CREATE POLICY station_read ON central.rollup_day FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.rollup_day FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+CREATE POLICY station_read ON central.rollup_spot_day FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.rollup_spot_day FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
+)
+
+
+def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    return max(m.version for m in migrations)
+
+
+def group_roles(dbname: str) -> tuple[str, str]:
+    """(station group, district group) of the central database `dbname`."""
+    return f"{dbname}_station", f"{dbname}_district"
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    found = conn.execute("SELECT to_regclass('central.schema_version')").fetchone()
+    if found is None or found[0] is None:
+        return 0
+    row = conn.execute("SELECT max(version) FROM central.schema_version").fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+def check_version(conn: psycopg.Connection, url: str) -> int:
+    """The schema's version; CentralError if there is none, SchemaTooNew if it is newer."""
+    version = current_version(conn)
+    if version == 0:
+        raise CentralError(
+            f"{redact(url)}: no loa central schema in this database: run `loa central init`"
+        )
+    if version > latest_version():
+        raise SchemaTooNew(too_new(url, version))
+    return version
+
+
+def too_new(url: str, version: int) -> str:
+    return (
+        f"{redact(url)}: the central schema has version {version}, newer than this loa knows "
+        f"({latest_version()}): install the newer loa that made it"
+    )
+
+
+def _ensure_group(conn: psycopg.Connection, role: str) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    if not exists:
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+
+
+def init(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[int, int]:
+    """Create or migrate the central schema; returns (version before, version now)."""
+    latest = latest_version(migrations)
+    station_group, district_group = group_roles(database_name(url))
+    with connect(url) as conn:
+        try:
+            # one init at a time on this database
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('loa-central-init'))")
+            before = current_version(conn)
+            if before > latest:
+                raise SchemaTooNew(too_new(url, before))
+            conn.execute("CREATE SCHEMA IF NOT EXISTS central")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS central.schema_version ("
+                " version integer PRIMARY KEY, why text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for role in (station_group, district_group):
+                _ensure_group(conn, role)
+            names = {
+                "station_group": sql.Identifier(station_group).as_string(conn),
+                "district_group": sql.Identifier(district_group).as_string(conn),
+            }
+            for m in sorted(migrations, key=lambda m: m.version):
+                if m.version <= before:
+                    continue
+                conn.execute(m.sql.format(**names).encode())
+                conn.execute(
+                    "INSERT INTO central.schema_version (version, why) VALUES (%s, %s)",
+                    (m.version, m.why),
+                )
+            conn.commit()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise CentralError(
+                f"{redact(url)}: this role may not create the central schema or its roles "
+                f"({exc.diag.message_primary}): use the database owner with CREATEROLE"
+            ) from None
+    return before, latest

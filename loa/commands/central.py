@@ -1,0 +1,218 @@
+"""`loa central ...`: the district's (or province's) central PostgreSQL.
+
+The URL is `--url`, else $LOA_CENTRAL_URL, else `[central] url` of config.toml (read alone,
+so a district's machine needs no station config). `init`, `add-district` and `add-station`
+need the admin URL (the owner of the database, with CREATEROLE); `stations`, `verify` work
+with any role, and show what that role may see.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from loa.app import App
+from loa.errors import LoaError
+
+
+class CentralFailure(LoaError):
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """CentralError and BundleError become loa errors with their exit codes."""
+    from airtime.bundle import BundleError
+    from central.errors import CentralError
+
+    try:
+        yield
+    except CentralError as exc:
+        raise CentralFailure(str(exc), exc.exit_code) from None
+    except BundleError as exc:
+        raise CentralFailure(str(exc)) from None
+
+
+def central_url(app: App, given: str | None) -> str:
+    if given:
+        return given
+    if os.environ.get("LOA_CENTRAL_URL"):
+        return os.environ["LOA_CENTRAL_URL"]
+    try:
+        raw = tomllib.loads(Path(app.config_path).read_text("utf-8"))
+        url = raw.get("central", {}).get("url")
+    except (OSError, ValueError, AttributeError):
+        url = None
+    if not url:
+        raise click.UsageError(
+            "no central database: give --url postgresql+psycopg://USER:PASSWORD@HOST/DB, "
+            f"or set [central] url in {app.config_path}"
+        )
+    return str(url)
+
+
+@click.group()
+@click.option("--url", metavar="URL", help="CSDL trung tâm (central database; else [central] url).")
+@click.pass_context
+def central(ctx: click.Context, url: str | None) -> None:
+    """CSDL trung tâm của huyện/tỉnh (the district's or province's central database)."""
+    ctx.meta["central_url"] = url
+
+
+def _url(ctx: click.Context) -> str:
+    return central_url(ctx.obj, ctx.meta.get("central_url"))
+
+
+@central.command("init")
+@click.pass_context
+def init_cmd(ctx: click.Context) -> None:
+    """Tạo hoặc nâng cấp lược đồ trung tâm (create or migrate the schema; idempotent)."""
+    from central.conn import redact
+    from central.schema import init
+
+    url = _url(ctx)
+    with failures():
+        before, now = init(url)
+    what = "đã có sẵn (already up to date)" if before == now else f"{before} -> {now}"
+    click.echo(f"lược đồ trung tâm (central schema) {redact(url)}: phiên bản {now}, {what}")
+
+
+HOST = click.option(
+    "--host", help="Máy chủ trong URL cấp cho xã (host the commune connects to; default: --url's)."
+)
+
+
+@central.command("add-district")
+@click.argument("code")
+@click.option("--name", required=True, help="Tên huyện (district name).")
+@click.option("--province", help="Mã tỉnh (province code).")
+@HOST
+@click.pass_context
+def add_district_cmd(
+    ctx: click.Context, code: str, name: str, province: str | None, host: str | None
+) -> None:
+    """Đăng ký huyện và cấp tài khoản chỉ-đọc (a district and its read-only login)."""
+    from central.roles import add_district
+
+    with failures():
+        issued = add_district(_url(ctx), code, name, province, host)
+    click.echo(f"huyện (district) {code}: tài khoản (role) {issued.role}", err=True)
+    click.echo("URL chỉ hiện một lần, hãy lưu lại (shown once, keep it):", err=True)
+    click.echo(issued.url)
+
+
+@central.command("add-station")
+@click.argument("station_id", metavar="ID")
+@click.option("--name", required=True, help="Tên đài (station name).")
+@click.option("--district", required=True, help="Mã huyện (district code).")
+@click.option("--province", help="Mã tỉnh (province code).")
+@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True, help="Múi giờ của đài.")
+@HOST
+@click.pass_context
+def add_station_cmd(
+    ctx: click.Context,
+    station_id: str,
+    name: str,
+    district: str,
+    province: str | None,
+    timezone: str,
+    host: str | None,
+) -> None:
+    """Đăng ký đài xã và cấp tài khoản riêng (a station and its own login role)."""
+    from central.roles import add_station
+
+    with failures():
+        issued = add_station(_url(ctx), station_id, name, district, province, timezone, host)
+    click.echo(
+        f"đài (station) {station_id}: tài khoản (role) {issued.role}; đặt URL dưới đây vào "
+        "[central] url của config.toml ở đài xã (put this URL in the commune's config.toml). "
+        "Chỉ hiện một lần (shown once; add-station again issues a new one):",
+        err=True,
+    )
+    click.echo(issued.url)
+
+
+def _shown(value: Any) -> Any:
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else value
+
+
+@central.command("stations")
+@click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
+@click.pass_context
+def stations_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Danh sách đài, nhịp sống và số bản ghi đã gửi (stations, heartbeats, rows)."""
+    from central.roles import stations
+
+    with failures():
+        rows = stations(_url(ctx))
+    if as_json:
+        data = [{k: _shown(v) for k, v in r.items()} for r in rows]
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo("chưa có đài nào (no stations): `loa central add-station`")
+    for r in rows:
+        beat = _shown(r["heartbeat_at"]) or "chưa (never)"
+        click.echo(
+            f"{r['district']}  {r['id']}  {r['name']}: {r['rows'] or 0} bản ghi (rows), "
+            f"nhịp cuối (last heartbeat) {beat}, loa {r['loa_version'] or '-'}"
+        )
+
+
+@central.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
+    """Nạp gói nhật ký mang bằng USB (load bundles; the same bundle twice changes nothing)."""
+    from airtime.bundle import BundleError
+    from central.bundles import import_bundle
+    from central.errors import CentralError
+
+    url, refused = _url(ctx), []
+    for path in files:
+        try:
+            done = import_bundle(url, path)
+        except (BundleError, CentralError, OSError) as exc:
+            refused.append(path)
+            click.echo(f"TỪ CHỐI (refused): {exc}", err=True)
+            continue
+        click.echo(
+            f"{path}: {done.station}: {done.rows} bản ghi, mới (new) {done.new}, "
+            f"đã có (already there) {done.already}"
+        )
+    if refused:
+        raise LoaError(f"{len(refused)} of {len(files)} bundles refused, nothing of them written")
+
+
+@central.command("verify")
+@click.option("--station", "station", metavar="ID", help="Chỉ một đài (one station).")
+@click.pass_context
+def verify_cmd(ctx: click.Context, station: str | None) -> None:
+    """Kiểm tra chuỗi toàn vẹn của từng đài ở trung tâm (each station's chain, centrally)."""
+    from central.verify import verify_central
+
+    with failures():
+        results = verify_central(_url(ctx), station)
+    bad = 0
+    for r in results:
+        if r.ok:
+            click.echo(f"{r.station}: toàn vẹn (verified), {r.rows} bản ghi, head {r.head or '-'}")
+            continue
+        bad += 1
+        b = r.broken
+        assert b is not None
+        click.echo(
+            f"{r.station}: KHÔNG toàn vẹn (NOT verified) after {r.rows} good rows: "
+            f"first broken row: id {b.id}, chain position {b.chain_seq or '-'}: {b.reason}"
+        )
+    if bad:
+        raise LoaError(f"{bad} of {len(results)} stations' chains are broken")
