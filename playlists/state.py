@@ -2,6 +2,21 @@
 
 All times and durations are integer microseconds so that sums do not drift and the same log
 gives bit-identical state however it was built (all at once or slot by slot).
+
+Two kinds of state. Between topics: each topic's aired seconds over a trailing window (the
+fairness horizon). Within a topic: rounds. Every topic has a *round* number and every spot a
+*rotation count*; a play of spot s of topic T counts as
+
+    pre = max(count[s], round[T]);  count[s] = pre + 1;  round[T] = pre
+
+read in the order the plays started (ties by topic, then spot id). So a spot whose count is
+at or below its topic's round has not aired in the current round and is due; one that aired
+in it waits (count = round + 1). A newcomer (a new file, a spot whose validity window or
+approval has just begun, a spot the old planner neglected) starts at count 0, which is below
+the round: it joins the current round at once and then keeps pace; it never gets extra
+plays to make up for the time before it came, so it cannot take its topic over. Counts need
+no window: they are relative to the round, and any backlog in the log is forgiven at the
+spot's next play.
 """
 
 from __future__ import annotations
@@ -17,6 +32,10 @@ DEFAULT_HORIZON_DAYS = 30
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
 _INF = float("inf")
+
+
+def _replay_key(play: Play) -> tuple[datetime, str, str]:
+    return (play.started_at, play.topic or "", play.spot or "")
 
 
 def to_us(moment: datetime) -> int:
@@ -40,7 +59,15 @@ class RotationState:
     last-aired time of a spot looks at the whole history.
     """
 
-    __slots__ = ("_last_us", "_now_us", "_topic_us", "_window", "horizon_us")
+    __slots__ = (
+        "_count",
+        "_last_us",
+        "_now_us",
+        "_round",
+        "_topic_us",
+        "_window",
+        "horizon_us",
+    )
 
     def __init__(self, horizon_days: float = DEFAULT_HORIZON_DAYS) -> None:
         if not horizon_days > 0:
@@ -49,6 +76,8 @@ class RotationState:
         self._window: deque[tuple[int, str, int]] = deque()  # (started_us, topic, played_us)
         self._topic_us: dict[str, int] = {}
         self._last_us: dict[str, int] = {}
+        self._count: dict[str, int] = {}  # spot -> rotation count (see the module docstring)
+        self._round: dict[str, int] = {}  # topic -> current round
         self._now_us: int | None = None
 
     @classmethod
@@ -73,34 +102,47 @@ class RotationState:
                 )
             until = until.astimezone(zone)
         window_start = until - timedelta(microseconds=state.horizon_us)
-        last: dict[str, datetime] = {}
-        recent: list[Play] = []
+        aired: list[Play] = []
         try:
             for play in plays:
-                started = play.started_at
-                if not 0 < play.played_s < _INF or started >= until:
-                    continue  # never aired (failed, missed) or not yet: no effect
-                spot = play.spot
-                if spot is not None:
-                    seen = last.get(spot)
-                    if seen is None or started > seen:
-                        last[spot] = started
-                if play.topic is not None and started >= window_start:
-                    recent.append(play)
+                if 0 < play.played_s < _INF and play.started_at < until:
+                    aired.append(play)
         except TypeError as exc:
             raise ValueError(
                 "history: every play's started_at must be timezone-aware "
                 f"(compare with slot start {until.isoformat()}): {exc}"
             ) from exc
+        # Rounds depend on the order of plays: oldest first, ties by topic then spot id, so
+        # that the same log in any order gives the same state. A log read in time order is
+        # already sorted, which the sort notices in one pass.
+        try:
+            aired.sort(key=_replay_key)
+        except TypeError as exc:
+            raise ValueError(
+                f"history: every play's started_at must be timezone-aware: {exc}"
+            ) from exc
+        last: dict[str, datetime] = {}
+        count = state._count
+        rounds = state._round
+        recent: list[Play] = []
+        for play in aired:
+            spot, topic = play.spot, play.topic
+            if spot is not None:
+                last[spot] = play.started_at  # oldest first: the last write is the latest
+                if topic is not None:
+                    pre = count.get(spot, 0)
+                    level = rounds.get(topic, 0)
+                    if level > pre:
+                        pre = level
+                    count[spot] = pre + 1
+                    rounds[topic] = pre
+            if topic is not None and play.started_at >= window_start:
+                recent.append(play)
         state._last_us = {spot: to_us(moment) for spot, moment in last.items()}
-        rows = sorted(
-            (to_us(p.started_at), p.topic, seconds_to_us(p.played_s))
-            for p in recent
-            if p.topic is not None
-        )
+        rows = [(to_us(p.started_at), p.topic, seconds_to_us(p.played_s)) for p in recent]
         topic_us = state._topic_us
         for _, topic, played in rows:
-            topic_us[topic] = topic_us.get(topic, 0) + played
+            topic_us[topic] = topic_us.get(topic, 0) + played  # type: ignore[index]
         state._window.extend(rows)
         state._now_us = to_us(until)
         return state
@@ -134,9 +176,26 @@ class RotationState:
             seen = self._last_us.get(spot)
             if seen is None or started_us > seen:
                 self._last_us[spot] = started_us
+            if topic is not None:
+                pre = max(self._count.get(spot, 0), self._round.get(topic, 0))
+                self._count[spot] = pre + 1
+                self._round[topic] = pre
         if topic is not None:
             self._window.append((started_us, topic, played_us))
             self._topic_us[topic] = self._topic_us.get(topic, 0) + played_us
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Spot id -> rotation count; read-only view."""
+        return self._count
+
+    def count(self, spot: str) -> int:
+        """The rotation count of `spot` (0 if it never aired)."""
+        return self._count.get(spot, 0)
+
+    def round_of(self, topic: str) -> int:
+        """The current round of `topic`: a spot whose count is at most this is due."""
+        return self._round.get(topic, 0)
 
     def topic_us(self, topic: str) -> int:
         """Microseconds of `topic` aired inside the window."""
