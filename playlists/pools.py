@@ -45,9 +45,7 @@ class TopicPool:
         current = state.round_of(self.topic)
         if current != self.round:
             counts = state.counts
-            self.pending = [
-                item for item in self.by_duration if counts.get(item[1], 0) <= current
-            ]
+            self.pending = [item for item in self.by_duration if counts.get(item[1], 0) <= current]
             self.round = current
         return current
 
@@ -74,9 +72,7 @@ class TopicPool:
         counts = state.counts
         return sorted(spot for _, spot in self.by_duration if counts.get(spot, 0) <= limit)
 
-    def find(
-        self, room_us: int, used: set[str], state: RotationState, limit: int
-    ) -> str | None:
+    def find(self, room_us: int, used: set[str], state: RotationState, limit: int) -> str | None:
         """The longest due spot (count <= `limit`) not in `used` that lasts at most `room_us`.
 
         Among spots of the same duration, the least recently aired (then the spot id) wins.
