@@ -214,10 +214,9 @@ class Rotation:
                 break
             if previous in options and len(options) > 1:
                 options.remove(previous)
-            best = min(
-                options,
-                key=lambda tp: ((topic_us(tp) + durations[heads[tp]]) / weights[tp], tp),  # type: ignore[index]
-            )
+            # The topic furthest behind its weight goes first, whatever the length of its spot:
+            # weighing the spot in too would keep a topic's long spots for slots' ends.
+            best = min(options, key=lambda tp: (topic_us(tp) / weights[tp], tp))
             spot = heads[best]
             assert spot is not None
             heads[best] = None

@@ -44,8 +44,8 @@ class TopicPool:
     def _sync(self, state: RotationState) -> int:
         current = state.round_of(self.topic)
         if current != self.round:
-            counts = state.counts
-            self.pending = [item for item in self.by_duration if counts.get(item[1], 0) <= current]
+            topic, count = self.topic, state.effective
+            self.pending = [item for item in self.by_duration if count(item[1], topic) <= current]
             self.round = current
         return current
 
@@ -55,22 +55,20 @@ class TopicPool:
         While a spot of the current round that fits the slot has not aired, only the current
         round's spots are due. Spots that cannot fit the slot do not hold the round back (a
         spot longer than the slot would otherwise stop its topic): once every spot that fits
-        has aired in the round, the lowest count among them opens the next one.
+        has aired in the round, the next round opens for every spot.
         """
         current = self._sync(state)
         if self.pending and self.pending[0][0] <= room_us:
             return current
-        fitting = bisect_left(self.by_duration, (room_us + 1,))
-        if not fitting:
-            return current
-        counts = state.counts
-        return min(counts.get(spot, 0) for _, spot in self.by_duration[:fitting])
+        if self.by_duration and self.by_duration[0][0] <= room_us:
+            return current + 1  # no count exceeds the round + 1: every spot is due
+        return current
 
     def due(self, room_us: int, state: RotationState) -> list[str]:
         """Spot ids due in a slot that gives spots `room_us` at most, sorted."""
         limit = self.limit(room_us, state)
-        counts = state.counts
-        return sorted(spot for _, spot in self.by_duration if counts.get(spot, 0) <= limit)
+        topic = self.topic
+        return sorted(spot for _, spot in self.by_duration if state.effective(spot, topic) <= limit)
 
     def find(self, room_us: int, used: set[str], state: RotationState, limit: int) -> str | None:
         """The longest due spot (count <= `limit`) not in `used` that lasts at most `room_us`.
@@ -80,16 +78,13 @@ class TopicPool:
         slot has room and keeps the short ones for the ends of slots.
         """
         current = self._sync(state)
-        counts = state.counts
-        if limit == current:
-            items, check = self.pending, False  # exactly the spots due
-        else:
-            items, check = self.by_duration, True
+        # The limit is the round (`pending` is exactly the spots due) or the round + 1 (all).
+        items = self.pending if limit == current else self.by_duration
         at = bisect_left(items, (room_us + 1,)) - 1
         while at >= 0:
             length, spot = items[at]
             at -= 1
-            if spot in used or (check and counts.get(spot, 0) > limit):
+            if spot in used:
                 continue
             # The longest that fits; among the spots as long, the least recently aired.
             last_seen = state.last_seen
@@ -97,7 +92,7 @@ class TopicPool:
             while at >= 0 and items[at][0] == length:
                 other = items[at][1]
                 at -= 1
-                if other in used or (check and counts.get(other, 0) > limit):
+                if other in used:
                     continue
                 key = (last_seen.get(other, NEVER), other)
                 if key < best:
@@ -119,7 +114,10 @@ class TopicPool:
     def add(self, item: tuple[int, str], state: RotationState) -> None:
         """Put a (duration, spot) whose window has opened into the sorted lists."""
         insort(self.by_duration, item)
-        if self.round == state.round_of(self.topic) and state.count(item[1]) <= self.round:
+        if (
+            self.round == state.round_of(self.topic)
+            and state.effective(item[1], self.topic) <= self.round
+        ):
             insort(self.pending, item)
 
 

@@ -11,12 +11,14 @@ fairness horizon). Within a topic: rounds. Every topic has a *round* number and 
 
 read in the order the plays started (ties by topic, then spot id). So a spot whose count is
 at or below its topic's round has not aired in the current round and is due; one that aired
-in it waits (count = round + 1). A newcomer (a new file, a spot whose validity window or
-approval has just begun, a spot the old planner neglected) starts at count 0, which is below
-the round: it joins the current round at once and then keeps pace; it never gets extra
-plays to make up for the time before it came, so it cannot take its topic over. Counts need
-no window: they are relative to the round, and any backlog in the log is forgiven at the
-spot's next play.
+in it waits (count = round + 1, never more). A count belongs to the topic the spot last
+aired in: a spot moved to another topic starts there at 0, like a newcomer.
+
+A newcomer (a new file, a spot whose validity window or approval has just begun) starts at
+count 0, at or below the round: it joins the current round at once and then keeps pace. It
+never gets extra plays to make up for the time before it came, so it cannot take its topic
+over. Likewise a spot an older log neglected is due once, at the round, and then even: the
+backlog is forgiven, not repaid. Counts need no window: they are relative to the round.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ class RotationState:
         self._window: deque[tuple[int, str, int]] = deque()  # (started_us, topic, played_us)
         self._topic_us: dict[str, int] = {}
         self._last_us: dict[str, int] = {}
-        self._count: dict[str, int] = {}  # spot -> rotation count (see the module docstring)
+        # spot -> (topic it last aired in, rotation count there); see the module docstring
+        self._count: dict[str, tuple[str, int]] = {}
         self._round: dict[str, int] = {}  # topic -> current round
         self._now_us: int | None = None
 
@@ -130,11 +133,12 @@ class RotationState:
             if spot is not None:
                 last[spot] = play.started_at  # oldest first: the last write is the latest
                 if topic is not None:
-                    pre = count.get(spot, 0)
                     level = rounds.get(topic, 0)
-                    if level > pre:
+                    seen = count.get(spot)
+                    pre = seen[1] if seen is not None and seen[0] == topic else 0
+                    if pre < level:
                         pre = level
-                    count[spot] = pre + 1
+                    count[spot] = (topic, pre + 1)
                     rounds[topic] = pre
             if topic is not None and play.started_at >= window_start:
                 recent.append(play)
@@ -177,21 +181,18 @@ class RotationState:
             if seen is None or started_us > seen:
                 self._last_us[spot] = started_us
             if topic is not None:
-                pre = max(self._count.get(spot, 0), self._round.get(topic, 0))
-                self._count[spot] = pre + 1
+                level = self._round.get(topic, 0)
+                pre = max(self.effective(spot, topic), level)
+                self._count[spot] = (topic, pre + 1)
                 self._round[topic] = pre
         if topic is not None:
             self._window.append((started_us, topic, played_us))
             self._topic_us[topic] = self._topic_us.get(topic, 0) + played_us
 
-    @property
-    def counts(self) -> dict[str, int]:
-        """Spot id -> rotation count; read-only view."""
-        return self._count
-
-    def count(self, spot: str) -> int:
-        """The rotation count of `spot` (0 if it never aired)."""
-        return self._count.get(spot, 0)
+    def effective(self, spot: str, topic: str) -> int:
+        """The rotation count of `spot` in `topic` (0 if it never aired there)."""
+        seen = self._count.get(spot)
+        return seen[1] if seen is not None and seen[0] == topic else 0
 
     def round_of(self, topic: str) -> int:
         """The current round of `topic`: a spot whose count is at most this is due."""

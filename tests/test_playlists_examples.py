@@ -131,10 +131,10 @@ def test_plan_item_start_times() -> None:
     plan = plan_slot(
         slot(pause_s=2.5), [spot("a", "x", 60.25), spot("b", "y", 10)], [], {"x": 1, "y": 1}
     )
-    # Both topics are level; the shorter spot finishes first in weighted time, so it leads.
+    # Both topics are level (nothing aired): the tie goes to the topic id, "x" first.
     assert [(i.spot, plan.start_of(i)) for i in plan.items] == [
-        ("b", BASE),
-        ("a", BASE + timedelta(seconds=12.5)),
+        ("a", BASE),
+        ("b", BASE + timedelta(seconds=62.75)),
     ]
 
 
