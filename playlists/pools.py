@@ -44,8 +44,13 @@ class TopicPool:
     def _sync(self, state: RotationState) -> int:
         current = state.round_of(self.topic)
         if current != self.round:
-            topic, count = self.topic, state.effective
-            self.pending = [item for item in self.by_duration if count(item[1], topic) <= current]
+            topic, counts = self.topic, state.counts
+            pending = []
+            for item in self.by_duration:
+                seen = counts.get(item[1])  # (topic it last aired in, count there)
+                if seen is None or seen[0] != topic or seen[1] <= current:
+                    pending.append(item)
+            self.pending = pending
             self.round = current
         return current
 

@@ -36,10 +36,6 @@ _ONE_US = timedelta(microseconds=1)
 _INF = float("inf")
 
 
-def _replay_key(play: Play) -> tuple[datetime, str, str]:
-    return (play.started_at, play.topic or "", play.spot or "")
-
-
 def to_us(moment: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime."""
     return (moment - _EPOCH) // _ONE_US
@@ -105,33 +101,30 @@ class RotationState:
                 )
             until = until.astimezone(zone)
         window_start = until - timedelta(microseconds=state.horizon_us)
-        aired: list[Play] = []
+        # Rounds depend on the order of plays: oldest first, ties by topic then spot id, so
+        # that the same log in any order gives the same state (the index only orders copies
+        # of one play, which count the same either way). A log read in time order is
+        # already sorted, which the sort notices in one pass.
+        aired: list[tuple[datetime, str, str, int, Play]] = []
         try:
-            for play in plays:
-                if 0 < play.played_s < _INF and play.started_at < until:
-                    aired.append(play)
+            for i, play in enumerate(plays):
+                started = play.started_at
+                if 0 < play.played_s < _INF and started < until:
+                    aired.append((started, play.topic or "", play.spot or "", i, play))
+            aired.sort()
         except TypeError as exc:
             raise ValueError(
                 "history: every play's started_at must be timezone-aware "
                 f"(compare with slot start {until.isoformat()}): {exc}"
             ) from exc
-        # Rounds depend on the order of plays: oldest first, ties by topic then spot id, so
-        # that the same log in any order gives the same state. A log read in time order is
-        # already sorted, which the sort notices in one pass.
-        try:
-            aired.sort(key=_replay_key)
-        except TypeError as exc:
-            raise ValueError(
-                f"history: every play's started_at must be timezone-aware: {exc}"
-            ) from exc
         last: dict[str, datetime] = {}
         count = state._count
         rounds = state._round
         recent: list[Play] = []
-        for play in aired:
+        for started, _, _, _, play in aired:
             spot, topic = play.spot, play.topic
             if spot is not None:
-                last[spot] = play.started_at  # oldest first: the last write is the latest
+                last[spot] = started  # oldest first: the last write is the latest
                 if topic is not None:
                     level = rounds.get(topic, 0)
                     seen = count.get(spot)
@@ -140,7 +133,7 @@ class RotationState:
                         pre = level
                     count[spot] = (topic, pre + 1)
                     rounds[topic] = pre
-            if topic is not None and play.started_at >= window_start:
+            if topic is not None and started >= window_start:
                 recent.append(play)
         state._last_us = {spot: to_us(moment) for spot, moment in last.items()}
         rows = [(to_us(p.started_at), p.topic, seconds_to_us(p.played_s)) for p in recent]
@@ -188,6 +181,11 @@ class RotationState:
         if topic is not None:
             self._window.append((started_us, topic, played_us))
             self._topic_us[topic] = self._topic_us.get(topic, 0) + played_us
+
+    @property
+    def counts(self) -> dict[str, tuple[str, int]]:
+        """Spot id -> (topic it last aired in, its rotation count there); read-only view."""
+        return self._count
 
     def effective(self, spot: str, topic: str) -> int:
         """The rotation count of `spot` in `topic` (0 if it never aired there)."""
