@@ -193,7 +193,7 @@ def stations(draw: st.DrawFn):
     return weights, library, minutes, jingles, pause, history
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stations())
 def test_counts_stay_even_whatever_the_durations_and_the_log(station) -> None:
     weights, library, minutes, jingles, pause, history = station
