@@ -1,4 +1,4 @@
-"""Slot filling: pick topics by weighted airtime deficit, spots least recently aired first."""
+"""Slot filling: topics by weighted airtime deficit, within a topic the longest due spot first."""
 
 from __future__ import annotations
 
