@@ -1,4 +1,4 @@
-"""Benchmark of the fair-rotation planner (issue 4).
+"""Benchmark of the fair-rotation planner (issues 4 and 16).
 
 1. Planning one slot from a 5,000-spot library with a year of history (target <= 10 ms).
 2. Previewing a year of two slots a day with the same library (target <= 2 s).

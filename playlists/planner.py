@@ -1,4 +1,4 @@
-"""Slot filling: pick topics by weighted airtime deficit, spots least recently aired first."""
+"""Slot filling: topics by weighted airtime deficit, within a topic the longest due spot first."""
 
 from __future__ import annotations
 
@@ -78,33 +78,30 @@ class Rotation:
         length_us = seconds_to_us(slot.length_s)
         pause_us = seconds_to_us(slot.pause_s)
         placed: list[_Placed] = []
-        taken: list[tuple[str, tuple[int, str]]] = []
         if allowed:
             # Jingles yield to spots: without a spot that fits, drop the outro, then the intro.
             attempts = [(intro, outro), (intro, None), (None, None)]
             for first, last in dict.fromkeys(attempts):
-                placed, taken = self._fill(allowed, first, last, length_us, pause_us)
-                if taken:
+                placed = self._fill(allowed, first, last, start_us, length_us, pause_us)
+                if placed:
                     break
             roles = {role for role, *_ in placed}
             for role, jingle in (("intro", intro), ("outro", outro)):
-                if taken and jingle is not None and role not in roles:
+                if placed and jingle is not None and role not in roles:
                     notes.append(
                         f"Nhạc hiệu {_JINGLE_NAMES[role]} «{jingle.path}» không vừa khung giờ "
                         f"cùng tin/bài, bỏ qua ({role} does not fit the slot, skipped)"
                     )
-            if not taken:
+            if not placed:
                 notes.append(
                     f"Khung giờ «{slot.name}»: không có tin/bài nào vừa thời lượng "
                     "(no spot fits the slot)"
                 )
-                placed = []
         else:
             notes.append(
                 f"Khung giờ «{slot.name}» không có chủ đề nào có tin/bài hợp lệ "
                 "(no allowed topic has an eligible spot)"
             )
-        self._commit(start_us, placed)  # taken spots go back into their pools, re-keyed
         items = tuple(
             PlanItem(
                 spot=cand.spot,
@@ -166,18 +163,20 @@ class Rotation:
         allowed: list[str],
         intro: Candidate | None,
         outro: Candidate | None,
+        start_us: int,
         length_us: int,
         pause_us: int,
-    ) -> tuple[list[_Placed], list[tuple[str, tuple[int, str]]]]:
-        """Greedy fill; returns the placed items and the heap entries of the spots taken.
+    ) -> list[_Placed]:
+        """Greedy fill; every spot placed is counted as aired at once (state and pools).
 
-        The pools are left as they were except that taken spots are out of their heaps until
-        `_commit` puts them back with their new last-aired time.
+        When nothing is placed, nothing is counted and the caller may retry without jingles.
         """
-        durations = self.library.duration_us
-        pools = self.library.pools
+        library = self.library
+        durations = library.duration_us
+        pools = library.pools
         weights = self.weights
-        topic_us = self.state.topic_us
+        state = self.state
+        topic_us = state.topic_us
         placed: list[_Placed] = []
         cursor = 0
         if intro is not None:
@@ -191,12 +190,12 @@ class Rotation:
             tail = pause_us + outro_us
             if cursor + tail > length_us:
                 outro, tail = None, 0
+        # The most any spot of this slot can get: it decides which spots can hold a round.
+        widest = length_us - tail - cursor - (pause_us if placed else 0)
+        limits = {topic: pools[topic].limit(widest, state) for topic in allowed}
         used: set[str] = set()
-        last_seen = self.state.last_seen
-        heads: dict[str, tuple[tuple[int, str], bool] | None] = {}
-        aside: dict[str, list[tuple[int, str]]] = {topic: [] for topic in allowed}
-        planned = dict.fromkeys(allowed, 0)
-        taken: list[tuple[str, tuple[int, str]]] = []
+        heads: dict[str, str | None] = {}
+        taken = False
         previous: str | None = None
         while True:
             gap = pause_us if placed else 0
@@ -206,14 +205,8 @@ class Rotation:
             options: list[str] = []
             for topic in allowed:
                 head = heads.get(topic)
-                if head is not None and durations[head[0][1]] > room:
-                    if head[1]:
-                        aside[topic].append(head[0])
-                    head = heads[topic] = None
-                if head is None:
-                    head = heads[topic] = pools[topic].find(
-                        room, used, last_seen, durations, aside[topic]
-                    )
+                if head is None or durations[head] > room:
+                    head = heads[topic] = pools[topic].find(room, used, state, limits[topic])
                     if head is None:
                         continue
                 options.append(topic)
@@ -221,50 +214,29 @@ class Rotation:
                 break
             if previous in options and len(options) > 1:
                 options.remove(previous)
-            best = min(
-                options,
-                key=lambda tp: (
-                    (topic_us(tp) + planned[tp] + durations[heads[tp][0][1]])  # type: ignore[index]
-                    / weights[tp],
-                    tp,
-                ),
-            )
-            chosen = heads[best]
-            assert chosen is not None
+            # The topic furthest behind its weight goes first, whatever the length of its spot:
+            # weighing the spot in too would keep a topic's long spots for slots' ends.
+            best = min(options, key=lambda tp: (topic_us(tp) / weights[tp], tp))
+            spot = heads[best]
+            assert spot is not None
             heads[best] = None
-            entry = chosen[0]
-            spot = entry[1]
             length = durations[spot]
             offset = cursor + gap
-            placed.append(("spot", self.library.candidate[spot], offset, length))
+            placed.append(("spot", library.candidate[spot], offset, length))
             cursor = offset + length
             used.add(spot)
-            planned[best] += length
-            taken.append((best, entry))
+            taken = True
             previous = best
-        for topic in allowed:
-            pool = pools[topic]
-            head = heads.get(topic)
-            if head is not None and head[1]:
-                pool.push(head[0])
-            for entry in aside[topic]:
-                pool.push(entry)
-        if outro is not None and taken:
-            placed.append(("outro", outro, cursor + pause_us, seconds_to_us(outro.duration_s)))
+            # Count it as aired now: the topic's round (and so what is due) may move on.
+            pool = pools[best]
+            state.record(spot, best, start_us + offset, length)
+            pool.played(spot, length, state)
+            limits[best] = pool.limit(widest, state)
         if not taken:
-            # Nothing taken: the caller may retry; leave no jingle-only plan behind.
-            return [], []
-        return placed, taken
-
-    def _commit(self, start_us: int, placed: list[_Placed]) -> None:
-        """Count the planned spots as aired: window seconds and least-recently-aired order."""
-        state = self.state
-        for role, cand, offset, duration in placed:
-            if role != "spot":
-                continue
-            started = start_us + offset
-            state.record(cand.spot, cand.topic, started, duration)
-            self.library.pools[cand.topic].push((started, cand.spot))
+            return []  # nothing counted: the caller may retry; no jingle-only plan
+        if outro is not None:
+            placed.append(("outro", outro, cursor + pause_us, seconds_to_us(outro.duration_s)))
+        return placed
 
 
 def plan_slot(

@@ -1,4 +1,4 @@
-"""The spots of each topic, ordered least recently aired first, with validity by date.
+"""The spots of each topic: which are due in the round, longest first, valid by date.
 
 The library is indexed once and then moved forward date by date, so planning a year of slots
 does not re-sort 5,000 spots for every slot.
@@ -15,7 +15,6 @@ from playlists.state import US, RotationState
 from playlists.types import Candidate
 
 NEVER = -(2**62)  # sorts before every real play time
-_FEW = 32  # at most this many spots short enough: pick among them directly
 FIRST_DAY = date.min.toordinal()
 LAST_DAY = date.max.toordinal()
 
@@ -23,65 +22,114 @@ LAST_DAY = date.max.toordinal()
 class TopicPool:
     """The live spots of one topic on the current date.
 
-    `lru` is a heap of (last aired us, spot id): least recently aired first, ties by spot id.
-    An entry whose key no longer matches the state's last-aired time is stale and skipped.
-    Spots not valid yet wait in `waiting`; spots past their window are marked `dead` (dates
-    only move forward) and dropped lazily from `lru`.
+    `by_duration` holds the live spots sorted by (duration us, spot id); `pending` the subset
+    due in the topic's current round (rotation count at most the round), rebuilt when the
+    round moves on. Spots not valid yet wait in `waiting`; spots past their window leave both
+    lists (dates only move forward).
     """
 
-    __slots__ = ("by_duration", "dead", "expiry", "lru", "topic", "waiting")
+    __slots__ = ("by_duration", "expiry", "pending", "round", "topic", "waiting")
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
-        self.lru: list[tuple[int, str]] = []
         self.waiting: list[tuple[int, str, int]] = []  # (from day, spot, until day)
         self.expiry: list[tuple[int, str]] = []  # (until day, spot) of live spots
         self.by_duration: list[tuple[int, str]] = []  # sorted (duration us, spot) of live spots
-        self.dead: set[str] = set()
+        self.pending: list[tuple[int, str]] = []  # sorted (duration us, spot), due this round
+        self.round = -1  # the round `pending` was built for (-1: not built)
 
     def __len__(self) -> int:
         return len(self.by_duration)
 
-    def find(
-        self,
-        room_us: int,
-        used: set[str],
-        last_seen: dict[str, int],
-        duration_us: dict[str, int],
-        aside: list[tuple[int, str]],
-    ) -> tuple[tuple[int, str], bool] | None:
-        """The least recently aired live spot not in `used` that lasts at most `room_us`.
+    def _sync(self, state: RotationState) -> int:
+        current = state.round_of(self.topic)
+        if current != self.round:
+            topic, counts = self.topic, state.counts
+            pending = []
+            for item in self.by_duration:
+                seen = counts.get(item[1])  # (topic it last aired in, count there)
+                if seen is None or seen[0] != topic or seen[1] <= current:
+                    pending.append(item)
+            self.pending = pending
+            self.round = current
+        return current
 
-        Returns (entry, popped): `popped` tells whether the entry left the heap (then the
-        caller puts it back or re-keys it). When few spots are short enough, they are read
-        from `by_duration` without touching the heap; otherwise the heap is popped and the
-        live entries that do not fit go to `aside`.
+    def limit(self, room_us: int, state: RotationState) -> int:
+        """The highest rotation count that is due in a slot that gives spots `room_us` at most.
+
+        While a spot of the current round that fits the slot has not aired, only the current
+        round's spots are due. Spots that cannot fit the slot do not hold the round back (a
+        spot longer than the slot would otherwise stop its topic): once every spot that fits
+        has aired in the round, the next round opens for every spot.
         """
-        by_duration = self.by_duration
-        fitting = bisect_left(by_duration, (room_us + 1,))
-        if fitting <= _FEW:
-            best: tuple[int, str] | None = None
-            for _, spot in by_duration[:fitting]:
-                if spot not in used:
-                    key = (last_seen.get(spot, NEVER), spot)
-                    if best is None or key < best:
-                        best = key
-            return None if best is None else (best, False)
-        lru = self.lru
-        dead = self.dead
-        while lru:
-            entry = heapq.heappop(lru)
-            spot = entry[1]
-            if spot in dead or entry[0] != last_seen.get(spot, NEVER):
-                continue  # expired, or a stale key of a spot that aired since
-            if duration_us[spot] <= room_us and spot not in used:
-                return entry, True
-            aside.append(entry)
+        current = self._sync(state)
+        if self.pending and self.pending[0][0] <= room_us:
+            return current
+        if self.by_duration and self.by_duration[0][0] <= room_us:
+            return current + 1  # no count exceeds the round + 1: every spot is due
+        return current
+
+    def due(self, room_us: int, state: RotationState) -> list[str]:
+        """Spot ids due in a slot that gives spots `room_us` at most, sorted."""
+        limit = self.limit(room_us, state)
+        topic = self.topic
+        return sorted(spot for _, spot in self.by_duration if state.effective(spot, topic) <= limit)
+
+    def find(self, room_us: int, used: set[str], state: RotationState, limit: int) -> str | None:
+        """The longest due spot (count <= `limit`) not in `used` that lasts at most `room_us`.
+
+        Among spots of the same duration, the least recently aired (then the spot id) wins.
+        Longest first is the fill's knapsack rule: a round spends its long spots while the
+        slot has room and keeps the short ones for the ends of slots.
+        """
+        current = self._sync(state)
+        # The limit is the round (`pending` is exactly the spots due) or the round + 1 (all).
+        items = self.pending if limit == current else self.by_duration
+        at = bisect_left(items, (room_us + 1,)) - 1
+        while at >= 0:
+            length, spot = items[at]
+            at -= 1
+            if spot in used:
+                continue
+            # The longest that fits; among the spots as long, the least recently aired.
+            last_seen = state.last_seen
+            best = (last_seen.get(spot, NEVER), spot)
+            while at >= 0 and items[at][0] == length:
+                other = items[at][1]
+                at -= 1
+                if other in used:
+                    continue
+                key = (last_seen.get(other, NEVER), other)
+                if key < best:
+                    best = key
+            return best[1]
         return None
 
-    def push(self, entry: tuple[int, str]) -> None:
-        if entry[1] not in self.dead:
-            heapq.heappush(self.lru, entry)
+    def played(self, spot: str, duration_us: int, state: RotationState) -> None:
+        """Note that `spot` has just been counted as aired (after `state.record`)."""
+        if state.round_of(self.topic) != self.round:
+            return  # the round moved on: `pending` is rebuilt when next needed
+        _remove(self.pending, (duration_us, spot))
+
+    def drop(self, item: tuple[int, str]) -> None:
+        """Take a live (duration, spot) out of the sorted lists (its window has closed)."""
+        _remove(self.by_duration, item)
+        _remove(self.pending, item)
+
+    def add(self, item: tuple[int, str], state: RotationState) -> None:
+        """Put a (duration, spot) whose window has opened into the sorted lists."""
+        insort(self.by_duration, item)
+        if (
+            self.round == state.round_of(self.topic)
+            and state.effective(item[1], self.topic) <= self.round
+        ):
+            insort(self.pending, item)
+
+
+def _remove(items: list[tuple[int, str]], item: tuple[int, str]) -> None:
+    at = bisect_left(items, item)
+    if at < len(items) and items[at] == item:
+        del items[at]
 
 
 class Library:
@@ -111,7 +159,6 @@ class Library:
         chosen = self.candidate
         durations = self.duration_us
         pools = self.pools
-        last_get = state.last_seen.get
         inf = float("inf")
         for cand in candidates:
             if not cand.ok or (require_approval and not cand.approved):
@@ -134,12 +181,10 @@ class Library:
             if begins is not None and begins.toordinal() > day:
                 pool.waiting.append((begins.toordinal(), spot, until))
                 continue
-            pool.lru.append((last_get(spot, NEVER), spot))
             pool.by_duration.append((length, spot))
             if until < LAST_DAY:
                 pool.expiry.append((until, spot))
         for pool in pools.values():
-            heapq.heapify(pool.lru)
             heapq.heapify(pool.waiting)
             heapq.heapify(pool.expiry)
             pool.by_duration.sort()
@@ -153,14 +198,12 @@ class Library:
         for pool in self.pools.values():
             while pool.expiry and pool.expiry[0][0] < day:
                 _, spot = heapq.heappop(pool.expiry)
-                pool.dead.add(spot)
-                pool.by_duration.remove((durations[spot], spot))
+                pool.drop((durations[spot], spot))
             while pool.waiting and pool.waiting[0][0] <= day:
                 _, spot, until = heapq.heappop(pool.waiting)
                 if until < day:
                     continue
-                heapq.heappush(pool.lru, (state.last_seen.get(spot, NEVER), spot))
-                insort(pool.by_duration, (durations[spot], spot))
+                pool.add((durations[spot], spot), state)
                 if until < LAST_DAY:
                     heapq.heappush(pool.expiry, (until, spot))
 

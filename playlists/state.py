@@ -2,6 +2,23 @@
 
 All times and durations are integer microseconds so that sums do not drift and the same log
 gives bit-identical state however it was built (all at once or slot by slot).
+
+Two kinds of state. Between topics: each topic's aired seconds over a trailing window (the
+fairness horizon). Within a topic: rounds. Every topic has a *round* number and every spot a
+*rotation count*; a play of spot s of topic T counts as
+
+    pre = max(count[s], round[T]);  count[s] = pre + 1;  round[T] = pre
+
+read in the order the plays started (ties by topic, then spot id). So a spot whose count is
+at or below its topic's round has not aired in the current round and is due; one that aired
+in it waits (count = round + 1, never more). A count belongs to the topic the spot last
+aired in: a spot moved to another topic starts there at 0, like a newcomer.
+
+A newcomer (a new file, a spot whose validity window or approval has just begun) starts at
+count 0, at or below the round: it joins the current round at once and then keeps pace. It
+never gets extra plays to make up for the time before it came, so it cannot take its topic
+over. Likewise a spot an older log neglected is due once, at the round, and then even: the
+backlog is forgiven, not repaid. Counts need no window: they are relative to the round.
 """
 
 from __future__ import annotations
@@ -40,7 +57,15 @@ class RotationState:
     last-aired time of a spot looks at the whole history.
     """
 
-    __slots__ = ("_last_us", "_now_us", "_topic_us", "_window", "horizon_us")
+    __slots__ = (
+        "_count",
+        "_last_us",
+        "_now_us",
+        "_round",
+        "_topic_us",
+        "_window",
+        "horizon_us",
+    )
 
     def __init__(self, horizon_days: float = DEFAULT_HORIZON_DAYS) -> None:
         if not horizon_days > 0:
@@ -49,6 +74,9 @@ class RotationState:
         self._window: deque[tuple[int, str, int]] = deque()  # (started_us, topic, played_us)
         self._topic_us: dict[str, int] = {}
         self._last_us: dict[str, int] = {}
+        # spot -> (topic it last aired in, rotation count there); see the module docstring
+        self._count: dict[str, tuple[str, int]] = {}
+        self._round: dict[str, int] = {}  # topic -> current round
         self._now_us: int | None = None
 
     @classmethod
@@ -73,34 +101,45 @@ class RotationState:
                 )
             until = until.astimezone(zone)
         window_start = until - timedelta(microseconds=state.horizon_us)
-        last: dict[str, datetime] = {}
-        recent: list[Play] = []
+        # Rounds depend on the order of plays: oldest first, ties by topic then spot id, so
+        # that the same log in any order gives the same state (the index only orders copies
+        # of one play, which count the same either way). A log read in time order is
+        # already sorted, which the sort notices in one pass.
+        aired: list[tuple[datetime, str, str, int, Play]] = []
         try:
-            for play in plays:
+            for i, play in enumerate(plays):
                 started = play.started_at
-                if not 0 < play.played_s < _INF or started >= until:
-                    continue  # never aired (failed, missed) or not yet: no effect
-                spot = play.spot
-                if spot is not None:
-                    seen = last.get(spot)
-                    if seen is None or started > seen:
-                        last[spot] = started
-                if play.topic is not None and started >= window_start:
-                    recent.append(play)
+                if 0 < play.played_s < _INF and started < until:
+                    aired.append((started, play.topic or "", play.spot or "", i, play))
+            aired.sort()
         except TypeError as exc:
             raise ValueError(
                 "history: every play's started_at must be timezone-aware "
                 f"(compare with slot start {until.isoformat()}): {exc}"
             ) from exc
+        last: dict[str, datetime] = {}
+        count = state._count
+        rounds = state._round
+        recent: list[Play] = []
+        for started, _, _, _, play in aired:
+            spot, topic = play.spot, play.topic
+            if spot is not None:
+                last[spot] = started  # oldest first: the last write is the latest
+                if topic is not None:
+                    level = rounds.get(topic, 0)
+                    seen = count.get(spot)
+                    pre = seen[1] if seen is not None and seen[0] == topic else 0
+                    if pre < level:
+                        pre = level
+                    count[spot] = (topic, pre + 1)
+                    rounds[topic] = pre
+            if topic is not None and started >= window_start:
+                recent.append(play)
         state._last_us = {spot: to_us(moment) for spot, moment in last.items()}
-        rows = sorted(
-            (to_us(p.started_at), p.topic, seconds_to_us(p.played_s))
-            for p in recent
-            if p.topic is not None
-        )
+        rows = [(to_us(p.started_at), p.topic, seconds_to_us(p.played_s)) for p in recent]
         topic_us = state._topic_us
         for _, topic, played in rows:
-            topic_us[topic] = topic_us.get(topic, 0) + played
+            topic_us[topic] = topic_us.get(topic, 0) + played  # type: ignore[index]
         state._window.extend(rows)
         state._now_us = to_us(until)
         return state
@@ -134,9 +173,28 @@ class RotationState:
             seen = self._last_us.get(spot)
             if seen is None or started_us > seen:
                 self._last_us[spot] = started_us
+            if topic is not None:
+                level = self._round.get(topic, 0)
+                pre = max(self.effective(spot, topic), level)
+                self._count[spot] = (topic, pre + 1)
+                self._round[topic] = pre
         if topic is not None:
             self._window.append((started_us, topic, played_us))
             self._topic_us[topic] = self._topic_us.get(topic, 0) + played_us
+
+    @property
+    def counts(self) -> dict[str, tuple[str, int]]:
+        """Spot id -> (topic it last aired in, its rotation count there); read-only view."""
+        return self._count
+
+    def effective(self, spot: str, topic: str) -> int:
+        """The rotation count of `spot` in `topic` (0 if it never aired there)."""
+        seen = self._count.get(spot)
+        return seen[1] if seen is not None and seen[0] == topic else 0
+
+    def round_of(self, topic: str) -> int:
+        """The current round of `topic`: a spot whose count is at most this is due."""
+        return self._round.get(topic, 0)
 
     def topic_us(self, topic: str) -> int:
         """Microseconds of `topic` aired inside the window."""

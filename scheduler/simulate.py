@@ -31,6 +31,7 @@ class Simulation:
     plays: int = 0
     seconds_by_topic: Counter[str] = field(default_factory=Counter)
     plays_by_topic: Counter[str] = field(default_factory=Counter)
+    plays_by_spot: Counter[str] = field(default_factory=Counter)  # completed plays, by spot id
 
 
 def simulate(
@@ -94,6 +95,7 @@ def _run(
                         topic = topic_of.get(ended.key, "")
                         result.plays += 1
                         result.plays_by_topic[topic] += 1
+                        result.plays_by_spot[ended.key] += 1
                         result.seconds_by_topic[topic] += ended.played_s
         done += len(day)
         if progress is not None:

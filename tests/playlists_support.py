@@ -155,3 +155,68 @@ def day_slots(first: date, days: int, lengths: Sequence[float] = (600.0, 900.0))
                 )
             )
     return out
+
+
+def us(seconds: float) -> int:
+    return round(seconds * 1_000_000)
+
+
+def rotation_rounds(
+    plays: Sequence[Play],
+) -> tuple[dict[str, tuple[str, int]], dict[str, int]]:
+    """Issue 16's rotation counts and topic rounds, replayed from a log independently.
+
+    In start order (ties by topic, then spot): pre = the spot's count in this topic (0 if it
+    last aired in another or never), or the topic's round if higher; count = pre + 1;
+    round = pre. Plays that never aired do not count. Returns spot -> (topic, count) and
+    topic -> round.
+    """
+    counts: dict[str, tuple[str, int]] = {}
+    rounds: dict[str, int] = {}
+    aired = [p for p in plays if p.played_s > 0]
+    for play in sorted(aired, key=lambda p: (p.started_at, p.topic or "", p.spot or "")):
+        if play.spot is None or play.topic is None:
+            continue
+        seen = counts.get(play.spot)
+        pre = seen[1] if seen is not None and seen[0] == play.topic else 0
+        pre = max(pre, rounds.get(play.topic, 0))
+        counts[play.spot] = (play.topic, pre + 1)
+        rounds[play.topic] = pre
+    return counts, rounds
+
+
+def due_spots(
+    pool: Sequence[Candidate],
+    counts: Mapping[str, tuple[str, int]],
+    round_: int,
+    widest_s: float,
+) -> set[str]:
+    """The spots of one topic's `pool` due in a slot whose spots get at most `widest_s`.
+
+    Due: count at most the round while a spot of the round that fits has not aired; once
+    every spot that fits has aired in the round, count at most the lowest count among them.
+    """
+
+    def count(cand: Candidate) -> int:  # 0 when it last aired in another topic
+        seen = counts.get(cand.spot)
+        return seen[1] if seen is not None and seen[0] == cand.topic else 0
+
+    fitting = [c for c in pool if us(c.duration_s) <= us(widest_s)]
+    if not fitting or any(count(c) <= round_ for c in fitting):
+        limit = round_
+    else:
+        limit = min(count(c) for c in fitting)
+    return {c.spot for c in pool if count(c) <= limit}
+
+
+def widest(plan: Plan, slot: SlotRequest) -> float:
+    """The most time any spot of `plan` could get: the slot less its jingles and their pauses."""
+    room = slot.length_s
+    for item in plan.items:
+        if item.role != "spot":
+            room -= item.duration_s + slot.pause_s
+    return room
+
+
+def history_before(history: Sequence[Play], slot: SlotRequest) -> list[Play]:
+    return [p for p in history if p.started_at < slot.start]

@@ -32,7 +32,7 @@ def test_topic_without_spots_is_a_note_not_a_crash() -> None:
     library = [spot("a1", "dich-vu-cong", 60), spot("a2", "dich-vu-cong", 70)]
     weights = {"dich-vu-cong": 2, "chi-so": 1}
     plan = plan_slot(slot(), library, [], weights)
-    assert [i.spot for i in plan.items] == ["a1", "a2"]
+    assert [i.spot for i in plan.items] == ["a2", "a1"]  # both due: the longer first
     assert plan.notes == ("Chủ đề «chi-so» không có tin/bài hợp lệ (no eligible spot)",)
 
 
@@ -131,10 +131,10 @@ def test_plan_item_start_times() -> None:
     plan = plan_slot(
         slot(pause_s=2.5), [spot("a", "x", 60.25), spot("b", "y", 10)], [], {"x": 1, "y": 1}
     )
-    # Both topics are level; the shorter spot finishes first in weighted time, so it leads.
+    # Both topics are level (nothing aired): the tie goes to the topic id, "x" first.
     assert [(i.spot, plan.start_of(i)) for i in plan.items] == [
-        ("b", BASE),
-        ("a", BASE + timedelta(seconds=12.5)),
+        ("a", BASE),
+        ("b", BASE + timedelta(seconds=62.75)),
     ]
 
 

@@ -26,6 +26,7 @@ from scheduler.airlog import AirLog
 def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
     """Mô phỏng trên đồng hồ ảo (the real engine on a virtual clock, null output)."""
     from scheduler.simulate import simulate as run_simulation
+    from scheduler.spread import MAX_SPREAD, topic_spreads
 
     config = app.config
     spots = library_spots(config, app.engine)
@@ -47,8 +48,10 @@ def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
     start = datetime.combine(start_day, time(0), tzinfo=config.tz)
     airlog = AirLog(engine, config.station.id)
     t0 = datetime.now(UTC)
-    result = run_simulation(
-        station_spec(config), airlog, spots, start, start + timedelta(days=days)
+    station = station_spec(config)
+    result = run_simulation(station, airlog, spots, start, start + timedelta(days=days))
+    spreads = topic_spreads(
+        station, spots, result.plays_by_spot, start_day, start_day + timedelta(days=days - 1)
     )
     took = (datetime.now(UTC) - t0).total_seconds()
     total = sum(result.seconds_by_topic.values()) or 1.0
@@ -58,20 +61,35 @@ def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
         f"Mô phỏng {days} ngày từ {start_day}: {result.slots} buổi, {result.plays} lượt phát, "
         f"{dict(result.outcomes)} trong {took:.1f} s → {db_url}"
     )
-    click.echo(f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8}")
+    click.echo(
+        f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8} "
+        f"{'chênh (spread)':>14}"
+    )
     off = 0
+    uneven = []
     for topic in config.topic_ids:
         secs = result.seconds_by_topic.get(topic, 0.0)
         share, target = 100 * secs / total, 100 * weights[topic] / wsum
         flag = "  !" if abs(share - target) > 2 else ""
         off += bool(flag)
+        spread = spreads.get(topic)
+        even = "" if spread is None else f"{spread.spread:>14}"
+        if spread is not None and spread.flagged:
+            uneven.append(spread)
+            even += " !"
         click.echo(
             f"{topic:<28} {result.plays_by_topic.get(topic, 0):>6} {secs / 60:>8.1f} "
-            f"{share:>6.1f}% {target:>7.1f}%{flag}"
+            f"{share:>6.1f}% {target:>7.1f}% {even}{flag}"
         )
     if off:
         click.echo(
             f"! {off} chủ đề lệch quá 2 điểm so với tỉ trọng, thường do thiếu tin/bài "
             "(off their weight share by more than 2 points: usually too few spots to fill "
             "the slots; add spots to the short topics)"
+        )
+    for spread in uneven:
+        click.echo(
+            f"! {spread.topic}: số lượt phát giữa các tin/bài chênh {spread.spread} "
+            f"(play counts of its spots differ by {spread.spread} > {MAX_SPREAD}): "
+            + "; ".join(spread.reasons)
         )
