@@ -29,7 +29,7 @@ main()
 """
 
 # the report writers, the central database client, the sound library and the array library
-NOT_FOR_STATUS = {"docx", "openpyxl", "lxml", "psycopg", "sounddevice", "numpy", "mutagen"}
+NOT_FOR_STATUS = {"docx", "openpyxl", "lxml", "psycopg", "sounddevice", "numpy"}
 # modules of `loa run` only: the daemon, its scheduler, the device, the decoder, the scan
 RUN_ONLY = {
     "scheduler.daemon",
@@ -37,7 +37,6 @@ RUN_ONLY = {
     "scheduler.output.device",
     "scheduler.output.decoder",
     "audio_library.scan",
-    "audio_library.analysis",
 }
 NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg"}
 
