@@ -8,8 +8,11 @@ alternate), and the sink's monitor is recorded and measured (tests/audio_capture
   instant over its telnet server, as an external scheduler would);
 - inter-spot gap: longest silence between a 500 ms 1 kHz spot and the 300 ms 2 kHz spot after it;
 - median and worst of N runs, with the machine idle and with both cores loaded (two busy loops);
-- CPU % and RSS while playing a 1-minute and a 60-minute mp3 (process + child processes:
-  loa's ffmpeg decoder is counted with it).
+- CPU % of one core and RSS while idle (stream open, nothing to play) and while playing a
+  1-minute and a 60-minute mp3, with the machine idle and with both cores loaded (process + child
+  processes: loa's ffmpeg decoder is counted with it; from /proc/<pid>/stat utime+stime over the
+  window, so other load on the machine does not count); underruns the player reported meanwhile;
+- loa's profile: the CPU of each of its threads over the same windows (`--threads`).
 
     python bench/bench_playout.py [--runs 20] [--cpu-seconds 15] [--json results.json]
 
@@ -41,24 +44,50 @@ SPOTS_S = 0.8  # 500 ms + 300 ms
 # -- players ---------------------------------------------------------------------------------
 def child_loa() -> None:
     """Runs in a child process: one DeviceOutput for its life, commands on stdin."""
+    import threading
     from datetime import UTC, datetime
 
     from scheduler.output import PlayItem, open_output
 
     out = open_output("device", device="default")
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["cmd"] == "quit":
-            break
+    native: dict[int, str] = {}
+
+    def callback_thread() -> None:  # PortAudio's thread: learn its id from inside the callback
+        native.setdefault(threading.get_native_id(), "PortAudio callback")
+
+    engine_render = out.engine.render  # type: ignore[attr-defined]
+
+    def render(o: Any, t0: float) -> int:
+        callback_thread()
+        return engine_render(o, t0)
+
+    out.engine.render = render  # type: ignore[attr-defined,method-assign]
+    say = threading.Lock()
+
+    def reply(obj: dict[str, Any]) -> None:
+        with say:
+            print(json.dumps(obj), flush=True)
+
+    def play(cmd: dict[str, Any]) -> None:  # in a thread: "stats" is answered meanwhile
         at = datetime.fromtimestamp(cmd["at"], tz=UTC)
         h = out.play([PlayItem(Path(p)) for p in cmd["files"]], at)
         if cmd.get("cut_at"):
             time.sleep(max(0.0, cmd["cut_at"] - time.time()))
             h.cut()
         h.wait()
-        started = [s.started_at.timestamp() if s else None for s in h.started]
-        print(json.dumps({"started": started}), flush=True)
+        reply({"started": [s.started_at.timestamp() if s else None for s in h.started]})
+
+    reply({"ready": True})
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["cmd"] == "quit":
+            break
+        if cmd["cmd"] == "stats":
+            names = {t.native_id: t.name for t in threading.enumerate() if t.native_id}
+            names.update(native)
+            reply({"underruns": getattr(out, "underruns", 0), "threads": names})
+            continue
+        threading.Thread(target=play, args=(cmd,), daemon=True).start()
     out.close()
 
 
@@ -72,16 +101,37 @@ class LoaPlayer:
         )  # fmt: skip
         assert self.proc.stdout is not None
         json.loads(self.proc.stdout.readline())
+        self._early: list[dict[str, Any]] = []
 
     def play(self, files: list[Path], at: float, cut_at: float | None = None) -> None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         cmd = {"cmd": "play", "files": [str(f) for f in files], "at": at, "cut_at": cut_at}
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
-        self._reply = self.proc.stdout
+
+    def _read(self, key: str) -> dict[str, Any]:
+        """The next reply that has `key` (replies to a play and to stats may interleave)."""
+        assert self.proc.stdout is not None
+        for i, r in enumerate(self._early):
+            if key in r:
+                return self._early.pop(i)
+        while True:
+            r = json.loads(self.proc.stdout.readline())
+            if key in r:
+                return r
+            self._early.append(r)
 
     def wait(self) -> None:
-        json.loads(self._reply.readline())
+        self._read("started")
+
+    def stats(self) -> dict[str, Any]:
+        """Underruns so far and the names of the child's threads by native id."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write('{"cmd": "stats"}\n')
+        self.proc.stdin.flush()
+        r = self._read("underruns")
+        r["threads"] = {int(k): v for k, v in r["threads"].items()}
+        return r
 
     def close(self) -> None:
         assert self.proc.stdin is not None
@@ -93,7 +143,8 @@ class LoaPlayer:
 LIQ = """
 settings.init.allow_root.set(true)
 settings.log.stdout.set(false)
-settings.log.file.set(false)
+settings.log.file.set(true)
+settings.log.file.path.set("{log}")
 settings.server.telnet.set(true)
 settings.server.telnet.port.set({port})
 q = request.queue(id="q")
@@ -109,7 +160,8 @@ class LiquidsoapPlayer:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         script = work / "bench.liq"
-        script.write_text(LIQ.format(port=self.port))
+        self.log = work / "liquidsoap.log"
+        script.write_text(LIQ.format(port=self.port, log=self.log))
         self.proc = subprocess.Popen(
             ["liquidsoap", str(script)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -147,6 +199,14 @@ class LiquidsoapPlayer:
             self._cmd("q.skip\n")
         else:
             sleep_until(self._until)
+
+    def stats(self) -> dict[str, Any]:
+        """Underruns: the lines of its log that report one (it has no counter to ask)."""
+        try:
+            text = self.log.read_text("utf-8", "replace").lower()
+        except OSError:
+            text = ""
+        return {"underruns": text.count("underrun"), "threads": {}}
 
     def close(self) -> None:
         self.proc.terminate()
@@ -211,15 +271,33 @@ def ticks_rss(pid: int) -> tuple[int, int]:
     return int(fields[11]) + int(fields[12]), rss
 
 
-def cpu_rss(player: Any, path: Path, seconds: float) -> dict[str, float]:
-    at = time.time() + LEAD_S
-    player.play([path], at, cut_at=at + 2 + seconds + 0.5)
-    sleep_until(at + 2)
-    base: dict[int, int] = {}
-    for p in tree(player.proc.pid):
-        base[p] = ticks_rss(p)[0]
+def thread_ticks(pid: int) -> dict[int, tuple[str, int]]:
+    """native thread id -> (kernel name, utime + stime ticks) of every thread of pid."""
+    out = {}
+    for t in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st.rsplit(")", 1)[1].split()
+        out[int(t)] = (st[st.index("(") + 1 : st.rindex(")")], int(fields[11]) + int(fields[12]))
+    return out
+
+
+def cpu_rss(player: Any, path: Path | None, seconds: float) -> dict[str, Any]:
+    """CPU % of one core and peak RSS of the player and its children over `seconds`, while it
+    plays `path` (from 2 s after its start) or, with no path, while it waits with nothing to
+    play; the underruns it reported meanwhile; loa's CPU per thread."""
+    if path is not None:
+        at = time.time() + LEAD_S
+        player.play([path], at, cut_at=at + 2 + seconds + 0.5)
+        sleep_until(at + 2)
+    before = player.stats()
+    base = {p: ticks_rss(p)[0] for p in tree(player.proc.pid)}
+    threads0 = thread_ticks(player.proc.pid)
     last: dict[int, int] = {}
-    peak_rss = 0
+    rss_seen: list[int] = []
     t0 = time.time()
     while time.time() - t0 < seconds:
         total = 0
@@ -230,12 +308,29 @@ def cpu_rss(player: Any, path: Path, seconds: float) -> dict[str, float]:
                 continue
             last[p] = ticks
             total += rss
-        peak_rss = max(peak_rss, total)
+        rss_seen.append(total)
         time.sleep(0.25)
     wall = time.time() - t0
+    threads1 = thread_ticks(player.proc.pid)
     used = sum(t - base.get(p, 0) for p, t in last.items())
-    player.wait()
-    return {"cpu_pct": used / CLK_TCK / wall * 100, "rss_mb": peak_rss / 1024}
+    child = sum(t - base.get(p, 0) for p, t in last.items() if p != player.proc.pid)
+    after = player.stats()
+    if path is not None:
+        player.wait()
+    names = after["threads"]
+    per_thread = {}
+    for tid, (comm, ticks) in threads1.items():
+        name = names.get(tid) or comm
+        pct = (ticks - threads0.get(tid, (comm, 0))[1]) / CLK_TCK / wall * 100
+        per_thread[f"{name} [{tid}]"] = round(pct, 3)
+    return {
+        "cpu_pct": used / CLK_TCK / wall * 100,
+        "decoder_cpu_pct": child / CLK_TCK / wall * 100,
+        "rss_mb": max(rss_seen) / 1024,
+        "rss_first_last_mb": [rss_seen[0] / 1024, rss_seen[-1] / 1024],
+        "underruns": after["underruns"] - before["underruns"],
+        "threads": per_thread,
+    }
 
 
 def stats(values: list[float], worst_abs: bool = True) -> tuple[float, float]:
@@ -248,6 +343,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--cpu-seconds", type=float, default=15.0)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--threads", action="store_true", help="print loa's CPU per thread")
     ap.add_argument("--child-loa", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_loa:
@@ -287,12 +383,27 @@ def main() -> None:
                 proc.kill()
                 proc.wait()
             results["timing"][cond] = runs
-        for p in players:
-            for minutes, path in longs.items():
-                r = cpu_rss(p, path, args.cpu_seconds)
-                results["cpu"][f"{p.name} {minutes} min"] = r
-                print(f"{p.name} {minutes}-min mp3: CPU {r['cpu_pct']:.1f} %", end="")
-                print(f"  RSS {r['rss_mb']:.1f} MB")
+        for cond in ("idle", "loaded"):
+            load = []
+            if cond == "loaded":
+                load = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                        for _ in range(os.cpu_count() or 2)]  # fmt: skip
+            for p in players:
+                what: dict[str, Path | None] = {"nothing to play": None}
+                what.update({f"{m}-min mp3": f for m, f in longs.items()})
+                for label, path in what.items():
+                    secs = args.cpu_seconds * (2 if path is None else 1)
+                    r = cpu_rss(p, path, secs)
+                    results["cpu"][f"{cond} | {p.name} | {label}"] = r
+                    print(f"{cond} {p.name} {label}: CPU {r['cpu_pct']:.2f} %"
+                          f" (decoder {r['decoder_cpu_pct']:.2f})  RSS {r['rss_mb']:.1f} MB"
+                          f"  underruns {r['underruns']}", flush=True)  # fmt: skip
+                    if args.threads and r["threads"]:
+                        for name, pct in sorted(r["threads"].items(), key=lambda kv: -kv[1]):
+                            print(f"    {pct:6.2f} %  {name}")
+            for proc in load:
+                proc.kill()
+                proc.wait()
     finally:
         for p in players:
             p.close()
@@ -313,9 +424,12 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"| {cond} | {name} | {s[0]:.2f} / {s[1]:.2f} | {g[0]:.2f} / {g[1]:.2f} |"
                   f" {min(ln):.1f}–{max(ln):.1f} |")  # fmt: skip
     print(f"\nload average (1 min) before the runs: {results.get('loadavg_before')}")
-    print("\n| player, file | CPU % | RSS MB (peak, with child processes) |\n|---|---|---|")
+    print("\n| machine | player | playing | CPU % of a core (decoder) | RSS MB peak"
+          " (first → last) | underruns |\n|---|---|---|---|---|---|")  # fmt: skip
     for name, r in results["cpu"].items():
-        print(f"| {name} | {r['cpu_pct']:.1f} | {r['rss_mb']:.1f} |")
+        first, last = r["rss_first_last_mb"]
+        print(f"| {name} | {r['cpu_pct']:.2f} ({r['decoder_cpu_pct']:.2f}) |"
+              f" {r['rss_mb']:.1f} ({first:.1f} → {last:.1f}) | {r['underruns']} |")  # fmt: skip
 
 
 if __name__ == "__main__":

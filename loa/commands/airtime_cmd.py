@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 
-from airtime import export_csv, export_docx, export_json, export_text, export_xlsx
 from airtime.document import Letterhead
 from airtime.periods import Period, date_range, day_start
 from airtime.report import Due, Report, build_report, count_sessions
@@ -40,6 +39,8 @@ def airtime() -> None:
 @click.pass_obj
 def log_cmd(app: App, start: date | None, end: date | None, topic: str | None, fmt: str) -> None:
     """Nhật ký phát sóng thực tế, cũ nhất trước (the as-played log, oldest first)."""
+    from airtime import export_csv, export_json, export_text
+
     config = app.config
     try:
         period = date_range(start, end)
@@ -151,6 +152,8 @@ def letterhead(config: Config) -> Letterhead:
 @click.pass_obj
 def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     """Báo cáo kết quả tuyên truyền cho kỳ P (the report for the Department)."""
+    from airtime import export_csv, export_json, export_text
+
     report = build(app, period)
     document = station_document(
         report, letterhead(app.config), issued=report.issued or date.today(),
@@ -158,8 +161,12 @@ def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     )  # fmt: skip
     data: bytes
     if fmt == "xlsx":
+        from airtime import export_xlsx  # openpyxl: only for this format
+
         data = export_xlsx.document_xlsx(document)
     elif fmt == "docx":
+        from airtime import export_docx  # python-docx: only for this format
+
         data = export_docx.document_docx(document)
     elif fmt == "json":
         data = export_json.report_json(report).encode()

@@ -12,10 +12,8 @@ from typing import Any
 import click
 
 from audio_library.catalog import UNSET, CatalogError, SpotRecord, list_spots, resolve, set_meta
-from audio_library.check import ERROR, check_library
 from audio_library.files import discover
 from audio_library.safeio import StepTimeout
-from audio_library.verdict import playback_gain, shortfall_reason
 from loa.app import App
 from loa.compose import rescan
 from loa.errors import LoaError
@@ -125,6 +123,8 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 @click.pass_obj
 def list_cmd(app: App, topic: str | None, fmt: str) -> None:
     """Danh mục tin bài (the catalogue)."""
+    from audio_library.verdict import playback_gain, shortfall_reason  # the analysis stack
+
     cfg = app.config
     if topic is not None and topic not in cfg.topic_ids:
         raise LoaError(
@@ -247,6 +247,8 @@ def _refused_on_disk(app: App, spots: list[SpotRecord], topic: str | None) -> li
 @click.pass_obj
 def check(app: App, on: date | None, as_json: bool) -> None:
     """Kiểm tra thư viện, không ghi gì; mã thoát 1 nếu có lỗi (check; exit 1 on errors)."""
+    from audio_library.check import ERROR, check_library
+
     cfg = app.config
     day = on if isinstance(on, date) else _today(app)
     try:

@@ -10,7 +10,7 @@ import click
 from loa.app import App
 from loa.errors import LoaError
 from scheduler.output import BACKENDS, OutputError, list_devices
-from scheduler.output.testsignal import TONE_HZ, TONE_S, play_test_signal
+from scheduler.output.testsignal import TONE_HZ, TONE_S
 
 HINT = "Xem tên thiết bị bằng `loa output list` rồi sửa khóa [output] device trong config.toml."
 
@@ -76,6 +76,8 @@ def test_command(app: App, device: str | None, backend: str | None, path: Path |
     where = {"device": f"thiết bị '{device}'", "file": f"tệp {path}", "null": "null"}[backend]
     click.echo(f"Phát thử trên {where}: tiếng bíp {TONE_HZ} Hz trong {TONE_S:.0f} giây...")
     try:
+        from scheduler.output.testsignal import play_test_signal  # numpy, the decoder
+
         result = play_test_signal(backend, device=device, path=path)
     except OutputError as e:
         raise click.ClickException(f"Cấu hình đầu ra sai (bad output setting): {e}") from e

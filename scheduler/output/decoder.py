@@ -6,9 +6,10 @@ ffmpeg stops decoding. Memory per decoder is therefore bounded by the queue (``m
 plus the OS pipe buffer, whatever the length of the file: a 60-minute spot plays in the same
 memory as a 1-minute one.
 
-Every file is downmixed to mono by ffmpeg (a loudspeaker network is mono); the engine copies
-that one channel to every channel of the device. The loudness gain is applied here, in the
-reader thread, so the audio callback only copies.
+ffmpeg does all the sample arithmetic: it resamples to the output's rate, downmixes to mono (a
+loudspeaker network is mono) and applies the loudness gain (``-af volume``, in float, so
+nothing clips here); Python only moves its bytes. The engine copies that one channel to every
+channel of the device. `ffmpeg_command` is the one place an item's gain enters the output.
 
 `read` never blocks: the audio callback calls it.
 """
@@ -29,7 +30,10 @@ import numpy as np
 
 log = logging.getLogger("loa.output.decoder")
 
-CHUNK_FRAMES = 4096
+# 64 KiB, the size of a Linux pipe buffer: one read and one queue hand-over per 0.34 s of
+# audio at 48 kHz (the reader thread wakes ~3 times a second while a spot plays)
+CHUNK_FRAMES = 16384
+FIRST_CHUNK_FRAMES = 2048
 _EMPTY = np.zeros(0, dtype=np.float32)
 
 
@@ -41,12 +45,18 @@ def ffmpeg_exe() -> str:
 
 
 def ffmpeg_command(
-    path: Path, rate: int, start_s: float = 0.0, length_s: float | None = None
+    path: Path,
+    rate: int,
+    start_s: float = 0.0,
+    length_s: float | None = None,
+    gain_db: float = 0.0,
 ) -> list[str]:
     # -ss before -i seeks the input; for audio ffmpeg decodes up to the point and drops what
     # precedes it, so the cut is sample-accurate. -t after -i caps the output's length.
     seek = ["-ss", f"{start_s:.6f}"] if start_s > 0 else []
     cap = ["-t", f"{length_s:.6f}"] if length_s is not None else []
+    # the volume filter computes in float (precision=float) on a float stream: no clipping
+    gain = ["-af", f"volume={gain_db:.4f}dB:precision=float"] if gain_db != 0.0 else []
     return [
         ffmpeg_exe(),
         "-nostdin",
@@ -58,6 +68,7 @@ def ffmpeg_command(
         *cap,
         "-map",
         "0:a:0",
+        *gain,
         "-f",
         "f32le",
         "-ac",
@@ -89,7 +100,7 @@ class StreamDecoder:
     ) -> None:
         self.path = Path(path)
         self.rate = int(rate)
-        self.gain = float(10.0 ** (gain_db / 20.0))
+        self.gain_db = float(gain_db)
         self.max_chunks = max(2, math.ceil(max_buffer_s * rate / CHUNK_FRAMES))
         self._q: queue.Queue[np.ndarray | _End] = queue.Queue(maxsize=self.max_chunks)
         self._cur: np.ndarray = _EMPTY
@@ -106,7 +117,7 @@ class StreamDecoder:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as ffmpeg
         try:
             self._proc = subprocess.Popen(
-                ffmpeg_command(self.path, self.rate, start_s, length_s),
+                ffmpeg_command(self.path, self.rate, start_s, length_s, self.gain_db),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -125,17 +136,18 @@ class StreamDecoder:
     def _reader(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         out = self._proc.stdout
-        nbytes = CHUNK_FRAMES * 4
+        # the first chunk small, so the start is ready as soon as ffmpeg has begun
+        nbytes = FIRST_CHUNK_FRAMES * 4
         error: str | None = None
         try:
             while not self._closed:
                 data = out.read(nbytes)
+                nbytes = CHUNK_FRAMES * 4
                 if not data:
                     break
                 usable = len(data) - len(data) % 4
-                chunk = np.frombuffer(data[:usable], dtype="<f4")
-                if self.gain != 1.0:
-                    chunk = chunk * np.float32(self.gain)
+                # a view of the bytes ffmpeg wrote, not a copy (short only at the very end)
+                chunk = np.frombuffer(data, dtype="<f4", count=usable // 4)
                 self.frames_decoded += len(chunk)
                 self._q.put(chunk)  # blocks when the buffer is full: back-pressure
         except (OSError, ValueError) as e:

@@ -33,10 +33,17 @@ log = logging.getLogger("loa.output.device")
 # later. Measured on 2 cores with a load average of ~7: 0.1 s underran 7-10 times in 10 s,
 # 0.3 s once, 0.5 s never (callbacks were up to 0.6 s late).
 DEFAULT_LATENCY_S = 0.5
+# The callback's block: 0.25 s, i.e. the callback runs 4 times a second (PortAudio's own choice
+# with a 0.5 s buffer is 0.125 s). Starts stay sample-exact (placed by the DAC time of each
+# block); what a larger block costs is margin: the device asks for the next block when this
+# much is still queued ahead of the DAC (latency - block). Measured on 2 cores with 6 busy
+# loops: no underrun in 30 s with either block (BENCHMARKS.md, "Playout").
+DEFAULT_BLOCK_S = 0.25
 DEFAULT_NAMES = ("", "default")
 # a stream whose callback has not run for this long is dead (measured: on a 2-core machine
 # under a load of ~10, live PortAudio/ALSA-pulse streams paused for up to 1.2 s and resumed)
 STALL_S = 5.0
+CHECK_S = 1.0  # the service thread checks the stream's health (and clock offset) this often
 _open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio re-init at none)
 
 
@@ -96,6 +103,7 @@ class DeviceOutput(EngineOutput):
         *,
         samplerate: int | None = None,
         latency: float = DEFAULT_LATENCY_S,
+        block_s: float = DEFAULT_BLOCK_S,
         retry_initial_s: float = 1.0,
         retry_max_s: float = 30.0,
         max_buffer_s: float = 2.0,
@@ -103,6 +111,7 @@ class DeviceOutput(EngineOutput):
         self.device = "default" if _device_arg(device) is None else str(device)
         self._dev = _device_arg(device)
         self.latency = latency
+        self.block_s = block_s
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.channels = 2
@@ -119,6 +128,7 @@ class DeviceOutput(EngineOutput):
         self._next_try = 0.0
         self._failures = 0
         self.underruns = 0
+        self._next_check = 0.0
         self._open()
         self._thread = threading.Thread(target=self._service, name="loa-output-device", daemon=True)
         self._thread.start()
@@ -166,7 +176,9 @@ class DeviceOutput(EngineOutput):
                 channels=channels,
                 dtype="float32",
                 latency=self.latency,
+                blocksize=round(self.block_s * self.rate),
                 callback=self._callback,
+                finished_callback=self._wake.set,
             )
             self._last_cb = time.monotonic()
             self._cb_error = None
@@ -203,11 +215,16 @@ class DeviceOutput(EngineOutput):
         if status.output_underflow:
             self.underruns += 1
         t0 = time_info.outputBufferDacTime or (time_info.currentTime + self.latency)
+        engine = self.engine
         try:
-            self.engine.render(out, t0)
+            engine.render(out, t0)
         except BaseException as e:  # never let an exception kill the stream silently
             out.fill(0.0)
             self._cb_error = e
+            self._wake.set()
+            return
+        if engine.events:
+            self._wake.set()  # an item started or ended: deliver, start the next decoders
 
     def _check_stream(self) -> None:
         stream = self._stream
@@ -244,7 +261,10 @@ class DeviceOutput(EngineOutput):
 
     # -- service thread ------------------------------------------------------------------------
     def _service(self) -> None:
-        while not self._stop.wait(0.005):
+        """Sleep until there is work: a plan handed over or cut, an event from the callback, an
+        event whose instant comes, a retry of the device; and once a second, a health check."""
+        while not self._stop.is_set():
+            due: float | None = None
             try:
                 self.prefetch()
                 if self._stream is None:
@@ -254,17 +274,34 @@ class DeviceOutput(EngineOutput):
                         self.engine.fail_due(
                             time.time() + self._offset, self.error or "device unavailable"
                         )
-                else:
+                elif time.monotonic() >= self._next_check:
+                    self._next_check = time.monotonic() + CHECK_S
                     self._check_stream()
-                self.dispatch(hold=True)
+                due = self.dispatch(hold=True)
             except Exception:
                 log.exception("playout service error")
+            self._wake.wait(self._sleep_s(due))
+            self._wake.clear()
+
+    def _sleep_s(self, due: float | None) -> float:
+        """How long the service thread may sleep (see `_service`)."""
+        mono = time.monotonic()
+        sleep = self._next_check - mono
+        if due is not None:
+            sleep = min(sleep, due - time.time())
+        if self._stream is None:
+            sleep = min(sleep, self._next_try - mono)
+            starts = [p.start_s - self._offset for p in self.engine.plans()]
+            if starts:
+                sleep = min(sleep, min(starts) - time.time())
+        return min(CHECK_S, max(0.001, sleep))
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
         self._stop.set()
+        self._wake.set()
         self._thread.join(5)
         self._drop_stream()
         self._shutdown_engine("output closed")

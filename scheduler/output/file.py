@@ -60,7 +60,6 @@ class FileOutput(EngineOutput):
         self._wav.setframerate(self.rate)
         self.origin: float | None = time.time() if realtime else None
         self.frames_written = 0
-        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._writer, name="loa-output-file", daemon=True)
         self._thread.start()
 

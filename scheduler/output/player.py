@@ -44,6 +44,7 @@ class EngineOutput:
         self._pending: list[RawEvent] = []
         self._closed = False
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the service thread sleeps on it: set when work comes
         self._service_lock = threading.Lock()
 
     # -- clock: output clock = POSIX time + offset -------------------------------------------
@@ -67,10 +68,12 @@ class EngineOutput:
 
         def cut(fade_ms: float) -> None:
             plan.cut_request = fade_ms
+            self._wake.set()
 
         handle._cut = cut
         self._before_submit(plan)
         self.engine.submit(plan)
+        self._wake.set()  # start its decoders now
         return handle
 
     def _before_submit(self, plan: EnginePlan) -> None:
@@ -106,23 +109,28 @@ class EngineOutput:
                 if count >= PREFETCH:
                     return
 
-    def dispatch(self, hold: bool) -> None:
-        """Deliver raw events whose instant has come (all of them if not `hold`)."""
+    def dispatch(self, hold: bool) -> float | None:
+        """Deliver raw events whose instant has come (all of them if not `hold`).
+
+        Returns the POSIX time of the next event held back, None if none is."""
         ev = self.engine.events
         while ev:
             self._pending.append(ev.popleft())
         if not self._pending:
-            return
+            return None
         offset = self.clock_offset()
         now = time.time()
         n = 0
+        due: float | None = None
         for raw in self._pending:
             t = raw.t - offset
             if hold and t > now:
+                due = t
                 break
             self._deliver(raw, t)
             n += 1
         del self._pending[:n]
+        return due
 
     def _deliver(self, raw: RawEvent, t: float) -> None:
         plan = raw.plan

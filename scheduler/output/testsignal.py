@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from scheduler.output import ItemEnded, PlayItem, open_output
-from scheduler.output.decoder import ffmpeg_exe
 
 VI_SENTENCE = (
     "Đây là tín hiệu phát thử của đài truyền thanh xã. Một, hai, ba, bốn, năm. Xin cảm ơn."
@@ -44,6 +43,8 @@ class TestResult:
 
 
 def make_test_signal(workdir: Path, text: str = VI_SENTENCE) -> TestSignal:
+    from scheduler.output.decoder import ffmpeg_exe  # imports numpy: only when a signal is made
+
     amp = 10 ** (TONE_DBFS / 20)
     tone = workdir / "tone-1khz.wav"
     subprocess.run(

@@ -1,0 +1,116 @@
+"""What each command imports: `loa status` stays light, `loa run` carries no report writer.
+
+Each command runs in a fresh interpreter that writes its `sys.modules` at exit; the assertions
+are about which libraries were loaded, not how long that took (that is bench work).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# runs `loa ARGS...` and, at exit, writes the top-level names and loa's own modules to OUT
+WRAPPER = """
+import atexit, json, sys
+out = sys.argv.pop(1)
+def dump():
+    with open(out, "w") as f:
+        json.dump(sorted(sys.modules), f)
+atexit.register(dump)
+from loa.cli import main
+sys.argv[0] = "loa"
+main()
+"""
+
+# the report writers, the central database client, the sound library and the array library
+NOT_FOR_STATUS = {"docx", "openpyxl", "lxml", "psycopg", "sounddevice", "numpy"}
+# modules of `loa run` only: the daemon, its scheduler, the device, the decoder, the scan
+RUN_ONLY = {
+    "scheduler.daemon",
+    "apscheduler.schedulers",
+    "scheduler.output.device",
+    "scheduler.output.decoder",
+    "audio_library.scan",
+}
+NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg"}
+
+
+def station(tmp_path: Path) -> Path:
+    (tmp_path / "lib" / "tin").mkdir(parents=True)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        """
+[station]
+id = "xa-thu"
+name = "Đài xã Thử"
+timezone = "Asia/Ho_Chi_Minh"
+[library]
+root = "lib"
+[output]
+backend = "null"
+[daemon]
+socket = "data/loa.sock"
+heartbeat = "1s"
+[[topics]]
+id = "tin"
+name = "Tin tức"
+[[slots]]
+name = "sang"
+start = "06:00"
+length = "15m"
+""",
+        "utf-8",
+    )
+    return config
+
+
+def loa(config: Path, out: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRAPPER, str(out), "--config", str(config), *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def loaded(out: Path) -> set[str]:
+    return set(json.loads(out.read_text()))
+
+
+def tops(modules: set[str]) -> set[str]:
+    return modules | {m.split(".")[0] for m in modules}
+
+
+def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) -> None:
+    config, out = station(tmp_path), tmp_path / "modules.json"
+    proc = loa(config, out, "status")
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    assert "xa-thu" in text  # it did answer
+    mods = tops(loaded(out))
+    assert mods & NOT_FOR_STATUS == set()
+    assert {m for m in RUN_ONLY if m in mods} == set()
+
+
+def test_run_imports_no_report_writer_nor_central_client(tmp_path: Path) -> None:
+    config, out = station(tmp_path), tmp_path / "modules.json"
+    proc = loa(config, out, "run")
+    sock = tmp_path / "data" / "loa.sock"
+    end = time.monotonic() + 60
+    while not sock.exists() and proc.poll() is None and time.monotonic() < end:
+        time.sleep(0.1)
+    assert sock.exists(), proc.communicate(timeout=10)[0] if proc.poll() is not None else ""
+    time.sleep(1.5)  # a heartbeat and the first library scan
+    proc.send_signal(signal.SIGTERM)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    mods = tops(loaded(out))
+    assert "scheduler.daemon" in mods  # it was the daemon that ran
+    assert mods & NOT_FOR_RUN == set()
