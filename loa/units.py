@@ -8,6 +8,7 @@ import json
 import math
 import re
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -161,8 +162,14 @@ def parse_days(value: object) -> frozenset[int]:
 
     APScheduler itself parses the expression, so what config check accepts is exactly what the
     daemon's CronTrigger will fire on."""
+    return _weekdays(normalize_days(value))
+
+
+@lru_cache(maxsize=512)
+def _weekdays(value: str) -> frozenset[int]:
+    """The weekdays of a normalized expression (cached: a config names few, each is checked on
+    every load and APScheduler's trigger is slow to step through a week)."""
     hint = DAYS_HINT
-    value = normalize_days(value)
     try:
         trigger = CronTrigger(day_of_week=value, hour=0, minute=0, second=0, timezone="UTC")
     except (ValueError, TypeError) as exc:

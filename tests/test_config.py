@@ -152,7 +152,7 @@ def test_time_zone_with_suggestion(tmp_path: Path) -> None:
 def test_quiet_hours_syntax(tmp_path: Path) -> None:
     text = BASE.replace('"21:30-05:00"', '"21:30 đến 05:00"')
     assert problems_of(tmp_path, text) == [
-        "station.quiet_hours: \"21:30 đến 05:00\" is not a range of times of day "
+        'station.quiet_hours: "21:30 đến 05:00" is not a range of times of day '
         '"HH:MM-HH:MM", e.g. "21:30-05:00"'
     ]
 
@@ -210,7 +210,9 @@ def test_unknown_topic_in_slot(tmp_path: Path) -> None:
 
 def test_weight_must_be_positive(tmp_path: Path) -> None:
     text = BASE.replace("weight = 2", "weight = 0")
-    assert problems_of(tmp_path, text) == ["topics[0].weight: 0 is out of range: write a number from 0.01 to 1000"]
+    assert problems_of(tmp_path, text) == [
+        "topics[0].weight: 0 is out of range: write a number from 0.01 to 1000"
+    ]
 
 
 def test_max_length_caps_the_slot(tmp_path: Path) -> None:
