@@ -397,3 +397,31 @@ def test_every_accepted_config_can_be_planned_simulated_and_shown(station: Stati
     assert COUNTS["refused"] > EXAMPLES // 10
     assert COUNTS["accepted"] > EXAMPLES // 20
     assert COUNTS["simulate ok"] > EXAMPLES // 50
+
+
+# ---------------------------------------------------------------- what the fuzzing found
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "at", "first"),
+    [
+        ("Pacific/Chatham", "2021-04-04", "03:00", "2021-04-04 03:00:00+13:45"),
+        ("Europe/Berlin", "2021-10-31", "02:30", "2021-10-31 02:30:00+02:00"),
+        ("America/New_York", "2021-11-07", "01:30", "2021-11-07 01:30:00-04:00"),
+    ],
+)
+def test_a_slot_in_a_dst_fold_occurs_once(zone: str, day: str, at: str, first: str) -> None:
+    """The wall clock shows the slot's time twice: APScheduler 3 then answered the second
+    instant for ever, and `loa playlist preview` (and the daemon's current_occurrence) hung."""
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from scheduler.slots import occurrences
+    from scheduler.spec import SlotSpec, StationSpec
+
+    tz = ZoneInfo(zone)
+    station = StationSpec("x", "X", tz, {"a": 1.0}, (SlotSpec("s", time.fromisoformat(at), 60),))
+    start = datetime.combine(date.fromisoformat(day), time(0), tzinfo=tz)
+    found = [str(o.at) for o in occurrences(station, start, start + timedelta(days=2))]
+    assert found[0] == first
+    assert len(found) == 2  # the fold day once, the next day once
