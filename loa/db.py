@@ -226,7 +226,8 @@ def migrate(
         if before > latest:
             raise DatabaseError(
                 f"{key}: {engine.url} has schema version {before}, newer than this loa "
-                f"knows ({latest}): install the newer loa that made it, or point {_where(key)} "
+                f"knows ({latest}): install the newer loa that made it, or point "
+                f"{'[database] url' if key == 'database.url' else key} "
                 "at another file"
             )
         SCHEMA_TABLE.create(conn, checkfirst=True)
