@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from loa import __version__
 from loa.cli import cli
 from loa.errors import EXIT_CONFIG
+from loa.redact import mask_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,18 +202,29 @@ PASSWORD = "s3cr3t-pw"
 CENTRAL = f"postgresql+psycopg://loa:{PASSWORD}@127.0.0.1:1/loa"  # port 1: refused at once
 
 
-def test_push_names_the_option_and_never_prints_the_password(
+def test_push_never_prints_the_password_nor_blames_database_url(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     config = _airtime_station(tmp_path)
     result = runner.invoke(cli, ["--config", str(config), "airtime", "push", "--to", CENTRAL])
-    assert result.exit_code == 4, result.output
+    assert result.exit_code == 1, result.output
     assert PASSWORD not in result.output
     assert "database.url" not in result.output
     assert result.stderr.startswith(
-        "--to: cannot open postgresql+psycopg://loa:***@127.0.0.1:1/loa: "
+        "postgresql+psycopg://loa:***@127.0.0.1:1/loa: cannot connect to the central database: "
     )
-    assert result.stderr.rstrip().endswith("; check --to and that the file is a loa database")
+
+
+def test_a_url_option_is_blamed_by_its_name(tmp_path: Path) -> None:
+    """open_database names the key the URL came from (`--to`, `--db`), not database.url."""
+    from loa.db import open_database
+    from loa.errors import DatabaseError
+
+    with pytest.raises(DatabaseError) as info:
+        open_database(CENTRAL, key="--to")
+    message = mask_credentials(str(info.value))
+    assert message.startswith("--to: cannot open postgresql+psycopg://loa:***@127.0.0.1:1/loa: ")
+    assert message.endswith("; check --to and that the file is a loa database")
 
 
 def test_a_password_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) -> None:
@@ -247,8 +259,6 @@ def test_a_password_never_reaches_the_log(capsys: pytest.CaptureFixture[str]) ->
     ],
 )
 def test_mask_credentials(text: str, masked: str) -> None:
-    from loa.redact import mask_credentials
-
     assert mask_credentials(text) == masked
 
 
