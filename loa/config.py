@@ -180,7 +180,7 @@ Line = Annotated[str, _text(200)]
 Command = Annotated[str, _text(2000, lines=True)]
 # The range of each duration key: below the floor the daemon would busy-loop, above the
 # ceiling the value is a typo (both documented in README's configuration reference).
-RescanInterval = Annotated[float, _duration_in(10, DAY_S)]
+RescanInterval = Annotated[float, _duration_in(1, DAY_S)]
 HeartbeatInterval = Annotated[float, _duration_in(1, 60)]
 PreRoll = Annotated[float, _duration_in(0.1, 120, zero=True)]
 HookTimeout = Annotated[float, _duration_in(1, 120)]

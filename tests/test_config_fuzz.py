@@ -196,7 +196,7 @@ DAYS_EXPR = ["mon-sun", "t2-t6", "sat,sun", "*", "mon/2", "cn", "t7,cn", "fri"] 
     "sun-mon", "*/7", "mon-", "2-6",
 ]  # fmt: skip
 # Each key's own values: mostly inside its range, a few on or just past an edge.
-RESCAN = ["1m", "10s", "24h", 60, 3600, "1h"] * 12 + ["9s", "25h", 9.99]
+RESCAN = ["1m", "10s", "24h", 60, 3600, "1h", "1s"] * 12 + ["0.9s", "25h", 0.5]
 HEARTBEAT = ["5s", 1, "1m", 30, 2.5] * 12 + [0.5, "61s", "0.999s"]
 PRE_ROLL = [0, "3s", "2m", 0.1, "0s", "0"] * 12 + ["121s", 0.05]
 TIMEOUT = ["10s", 1, "2m", 30] * 12 + ["121s", 0.5]

@@ -130,8 +130,8 @@ def test_value_refused(tmp_path: Path, old: str, new: str, message: str) -> None
             'daemon.heartbeat: "2m" is out of range: write a duration from 1s to 1m',
         ),
         (
-            '[library]\nrescan = "1s"',
-            'library.rescan: "1s" is out of range: write a duration from 10s to 24h',
+            '[library]\nrescan = "0.5s"',
+            'library.rescan: "0.5s" is out of range: write a duration from 1s to 24h',
         ),
         (
             "[library]\ntarget_loudness = -inf",
@@ -162,7 +162,7 @@ def test_section_value_refused(tmp_path: Path, section: str, message: str) -> No
 
 def test_the_edges_of_each_range_are_accepted(tmp_path: Path) -> None:
     text = BASE.replace("weight = 2", "weight = 0.01") + (
-        '\n[library]\nrescan = "10s"\ntarget_loudness = -40\n'
+        '\n[library]\nrescan = "1s"\ntarget_loudness = -40\n'
         '[daemon]\nheartbeat = "1s"\n[amplifier]\npre_roll = 0\ntimeout = "2m"\n'
     )
     assert problems_of(tmp_path, text) == []
