@@ -154,7 +154,13 @@ def resolve(engine: Engine, root: Path, target: str) -> str:
             if row is not None:
                 return row.id
     for candidate in (Path(target).expanduser(), root / text):
-        if candidate.is_file():
+        if _is_file(candidate):
+            if _relative(root, os.path.abspath(candidate)) is None:
+                raise CatalogError(
+                    f"{target}: tệp nằm ngoài thư viện {root} (the file is outside library.root): "
+                    "chép tệp vào thư mục của chủ đề rồi chạy `loa library scan` (copy it into its "
+                    "topic folder, then run a scan)"
+                )
             try:
                 return spot_id(hash_file(candidate))
             except OSError as exc:
@@ -163,6 +169,13 @@ def resolve(engine: Engine, root: Path, target: str) -> str:
         f"{target}: không có tin bài nào như vậy; dùng mã (id) hoặc đường dẫn như "
         "`loa library list` in ra (no such spot: give an id or a path as listed)"
     )
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long, a folder that cannot be entered
+        return False
 
 
 def _relative(root: Path, text: str) -> str | None:

@@ -8,6 +8,8 @@ lazily, so `loa --help` and `loa config check` never touch the database.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from loa import __version__
 from loa.app import App
 from loa.errors import EXIT_FAILED, LoaError
 from loa.logs import setup_logging
+from loa.redact import mask_credentials
 
 log = logging.getLogger("loa.cli")
 
@@ -26,7 +29,7 @@ class LoaFailure(click.ClickException):
     """A LoaError on its way out: printed as-is (no "Error:" prefix), with its exit code."""
 
     def __init__(self, error: LoaError | str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(str(error))
+        super().__init__(mask_credentials(str(error)))
         self.exit_code = getattr(error, "exit_code", exit_code)
 
     def show(self, file: Any = None) -> None:
@@ -41,8 +44,13 @@ class LoaGroup(click.Group):
             if _debug(ctx):
                 raise
             raise LoaFailure(exc) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except click.ClickException as exc:  # a usage error may quote a URL the user typed
+            exc.message = mask_credentials(exc.message)
             raise
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # `loa airtime log | head -1`: the reader has all it wants
+            quiet_broken_pipe()
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
         except Exception as exc:  # a bug, not a user mistake: say so, keep the trace in the log
@@ -116,4 +124,16 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="loa")
+    try:
+        cli(prog_name="loa")
+    except BrokenPipeError:
+        quiet_broken_pipe()
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`| head -1`): exit at once, without a traceback and
+    without a second error when Python flushes stdout at exit (the recipe of Python's
+    documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(1)

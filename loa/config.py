@@ -9,10 +9,13 @@ the problems of another.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import difflib
+import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import time
 from functools import cached_property
@@ -40,41 +43,149 @@ from loa.units import (
     parse_time_of_day,
     parse_time_range,
     seconds_of_day,
+    shown,
 )
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# fullmatch, not match + "$": "$" also matches before a trailing newline ("dich-vu-cong\n").
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+DAY_S = 86400.0
+MAX_FILE_BYTES = 1_000_000  # a config.toml is a few kB; a larger file is the wrong file
 
 
 def _slug(value: object) -> str:
-    if not isinstance(value, str) or not SLUG.match(value):
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
         raise ValueError(
-            f"{value!r} is not an id: use lower-case ASCII letters, digits and '-', "
-            'e.g. "dich-vu-cong"'
+            f"{shown(value)} is not an id: use lower-case ASCII letters, digits and '-' "
+            '(at most 64), e.g. "dich-vu-cong"'
         )
     return value
 
 
 def _timezone(value: object) -> str:
-    if isinstance(value, str) and value:
+    if isinstance(value, str) and 0 < len(value) <= 64:
         try:
             ZoneInfo(value)
             return value
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    close = difflib.get_close_matches(str(value), sorted(available_timezones()), n=1, cutoff=0.6)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass  # OSError: "Asia" is a folder of the zone database, not a zone
+    close = (
+        difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.6)
+        if isinstance(value, str) and len(value) <= 64
+        else []
+    )
     hint = f'did you mean "{close[0]}"?' if close else 'e.g. "Asia/Ho_Chi_Minh"'
-    raise ValueError(f'"{value}" is not an IANA time zone; {hint}')
+    raise ValueError(f"{shown(value)} is not an IANA time zone; {hint}")
 
 
 def _pause(value: object) -> float:
-    if value in (0, "0", "0s", 0.0):
+    if not isinstance(value, bool) and value in (0, "0", "0s", 0.0):
         return 0.0
     return parse_duration(value)
 
 
+def _duration_in(lo: float, hi: float, *, zero: bool = False) -> Any:
+    """A parser for a duration from `lo` to `hi` seconds (or 0 when `zero`)."""
+    parse = _pause if zero else parse_duration
+
+    def check(value: object) -> float:
+        seconds = parse(value)
+        if not (lo <= seconds <= hi or (zero and seconds == 0)):
+            low = "0" if zero else format_duration(lo)
+            raise ValueError(
+                f"{shown(value)} is out of range: write a duration from {low} "
+                f"to {format_duration(hi)}"
+            )
+        return seconds
+
+    return BeforeValidator(check)
+
+
+def _number(value: object) -> object:
+    """A TOML number (or one in quotes); `true` is not 1 and "nan" is not a number."""
+    if isinstance(value, bool):
+        raise ValueError(f"{shown(value)} is not a number")
+    if isinstance(value, int) and abs(value) > 10**30:
+        raise ValueError(f"{shown(value)} is out of range")
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError(f"{shown(value)} is not a number") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{shown(value)} is not a finite number")
+    return number
+
+
+def _number_in(lo: float, hi: float) -> Any:
+    """A parser for a finite number from `lo` to `hi`."""
+
+    def check(value: object) -> float:
+        number = _number(value)
+        if not isinstance(number, int | float):
+            raise ValueError(f"{shown(value)} is not a number")
+        if not lo <= number <= hi:
+            raise ValueError(
+                f"{shown(value)} is out of range: write a number from {lo:g} to {hi:g}"
+            )
+        return float(number)
+
+    return BeforeValidator(check)
+
+
+def _text(max_len: int, *, lines: bool = False) -> Any:
+    """Text of at most `max_len` characters without control characters (tabs and newlines
+    too when `lines`): a name with an invisible character prints wrong on every report."""
+    allowed = "\t\n" if lines else ""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            return value  # pydantic says "must be text in quotes"
+        if len(value) > max_len:
+            raise ValueError(f"{shown(value)} is too long: at most {max_len} characters")
+        bad = next((c for c in value if unicodedata.category(c) == "Cc" and c not in allowed), None)
+        if bad is not None:
+            raise ValueError(
+                f"{shown(value)} contains the control character U+{ord(bad):04X}; remove it"
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+def _path_text(value: object) -> object:
+    """A path the operating system can open: no NUL byte, no over-long name."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        raise ValueError(f"{shown(value)} contains a NUL character; remove it")
+    if len(value.encode("utf-8", "surrogateescape")) > 4000 or any(
+        len(part.encode("utf-8", "surrogateescape")) > 255 for part in value.split("/")
+    ):
+        raise ValueError(
+            f"{shown(value)} is too long for a path (at most 255 bytes a name, 4000 in all)"
+        )
+    return value
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Pause = Annotated[float, BeforeValidator(_pause)]
+Number = Annotated[float, BeforeValidator(_number)]
+Weight = Annotated[float, _number_in(0.01, 1000)]
+Loudness = Annotated[float, _number_in(-40, -5)]
+FilePath = Annotated[Path, BeforeValidator(_path_text)]
+Name = Annotated[str, _text(500)]
+Line = Annotated[str, _text(200)]
+Command = Annotated[str, _text(2000, lines=True)]
+# The range of each duration key: below the floor the daemon would busy-loop, above the
+# ceiling the value is a typo (both documented in README's configuration reference).
+RescanInterval = Annotated[float, _duration_in(1, DAY_S)]
+HeartbeatInterval = Annotated[float, _duration_in(1, 60)]
+PreRoll = Annotated[float, _duration_in(0.1, 120, zero=True)]
+HookTimeout = Annotated[float, _duration_in(1, 120)]
+SlotLength = Annotated[float, _duration_in(1, DAY_S)]
+SlotPause = Annotated[float, _duration_in(0.1, 600, zero=True)]
 TimeOfDay = Annotated[time, BeforeValidator(parse_time_of_day)]
 TimeRange = Annotated[tuple[time, time], BeforeValidator(parse_time_range)]
 Slug = Annotated[str, BeforeValidator(_slug)]
@@ -95,7 +206,7 @@ class Section(BaseModel):
 
 class Station(Section):
     id: Slug = Field(description="Mã đài, ổn định (stable station code used in reports)")
-    name: str = Field(min_length=1, description="Tên đài (station name printed on reports)")
+    name: Line = Field(min_length=1, description="Tên đài (station name printed on reports)")
     timezone: TimeZoneName = Field(
         default="Asia/Ho_Chi_Minh", description="Múi giờ IANA (IANA time zone)"
     )
@@ -109,13 +220,13 @@ class Station(Section):
 
 
 class Library(Section):
-    root: Path = Field(
+    root: FilePath = Field(
         default=Path("audio_library/demo"),
         validate_default=True,
         description="Thư mục thư viện, mỗi chủ đề một thư mục con (one folder per topic id)",
     )
-    target_loudness: float = Field(
-        default=-16.0, ge=-40, le=-5, description="Độ lớn mục tiêu, LUFS (target loudness)"
+    target_loudness: Loudness = Field(
+        default=-16.0, description="Độ lớn mục tiêu, LUFS (target loudness)"
     )
     max_boost: float = Field(
         default=12.0,
@@ -127,7 +238,7 @@ class Library(Section):
     require_approval: bool = Field(
         default=False, description="Chỉ phát tin đã duyệt (only approved spots air)"
     )
-    rescan: Duration = Field(
+    rescan: RescanInterval = Field(
         default=60.0,
         description="Daemon quét lại thư viện sau mỗi khoảng này (rescan interval while running)",
     )
@@ -136,7 +247,7 @@ class Library(Section):
 
 
 class Database(Section):
-    url: str = Field(
+    url: Annotated[str, _text(2000)] = Field(
         default="sqlite:///data/loa.db",
         validate_default=True,
         description="SQLAlchemy URL; đường dẫn sqlite tương đối tính từ thư mục config",
@@ -159,21 +270,21 @@ class Output(Section):
     backend: Literal["device", "file", "null"] = Field(
         default="device", description="device | file | null"
     )
-    device: str = Field(default="default", description="Tên thiết bị âm thanh (`loa output list`)")
-    path: Path | None = Field(default=None, description="Tệp WAV cho backend file")
+    device: Line = Field(default="default", description="Tên thiết bị âm thanh (`loa output list`)")
+    path: FilePath | None = Field(default=None, description="Tệp WAV cho backend file")
 
     _resolve_path = field_validator("path")(_resolve)
 
 
 class Report(Section):
-    recipient: str = Field(
+    recipient: Line = Field(
         default="Phòng Văn hóa và Thông tin huyện",
         description="Nơi nhận báo cáo (recipient printed on the report)",
     )
-    place: str = Field(
+    place: Line = Field(
         default="", description="Địa danh ở dòng ngày tháng (place of the date line)"
     )
-    signer: str = Field(default="", description="Người ký báo cáo (signer's name)")
+    signer: Line = Field(default="", description="Người ký báo cáo (signer's name)")
     parent: str = Field(
         default="", description="Cơ quan chủ quản, e.g. UBND XÃ ... (parent body in the header)"
     )
@@ -196,12 +307,12 @@ class Daemon(Section):
         default=True,
         description="Vào lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
     )
-    socket: Path = Field(
+    socket: FilePath = Field(
         default=Path("data/loa.sock"),
         validate_default=True,
         description="Ổ điều khiển của daemon cho play-now và status (control socket)",
     )
-    heartbeat: Duration = Field(
+    heartbeat: HeartbeatInterval = Field(
         default=5.0, description="Nhịp sống ghi vào CSDL (heartbeat interval)"
     )
 
@@ -209,12 +320,16 @@ class Daemon(Section):
 
 
 class Amplifier(Section):
-    on_air: str = Field(default="", description="Lệnh bật ampli trước buổi phát (relay on command)")
-    off_air: str = Field(default="", description="Lệnh tắt ampli sau buổi phát (relay off command)")
-    pre_roll: Pause = Field(
+    on_air: Command = Field(
+        default="", description="Lệnh bật ampli trước buổi phát (relay on command)"
+    )
+    off_air: Command = Field(
+        default="", description="Lệnh tắt ampli sau buổi phát (relay off command)"
+    )
+    pre_roll: PreRoll = Field(
         default=0.0, description="Bật ampli sớm bấy nhiêu trước tin đầu (pre-roll before the slot)"
     )
-    timeout: Duration = Field(
+    timeout: HookTimeout = Field(
         default=10.0, description="Thời gian chờ tối đa của lệnh (hook timeout)"
     )
 
@@ -242,24 +357,26 @@ class Central(Section):
 
 class Topic(Section):
     id: Slug = Field(description="Mã chủ đề = tên thư mục (topic id = library folder)")
-    name: str = Field(min_length=1, description="Tên chủ đề in trên báo cáo")
-    weight: float = Field(default=1.0, gt=0, description="Tỉ trọng thời lượng (airtime share)")
+    name: Name = Field(min_length=1, description="Tên chủ đề in trên báo cáo")
+    weight: Weight = Field(default=1.0, description="Tỉ trọng thời lượng (airtime share)")
 
 
 class Slot(Section):
     name: Slug = Field(description="Tên buổi phát (slot name)")
     start: TimeOfDay = Field(description='Giờ bắt đầu "HH:MM" (local start time)')
-    length: Duration = Field(description='Thời lượng "10m" (length to fill)')
+    length: SlotLength = Field(description='Thời lượng "10m" (length to fill)')
     days: str = Field(
         default="mon-sun", description='Ngày trong tuần: "mon-fri" hoặc "t2-t6" (days)'
     )
-    topics: list[str] = Field(default=["*"], min_length=1, description='Chủ đề; "*" = tất cả')
-    max_length: Duration | None = Field(
+    topics: list[Annotated[str, Field(max_length=64)]] = Field(
+        default=["*"], min_length=1, max_length=100, description='Chủ đề; "*" = tất cả'
+    )
+    max_length: SlotLength | None = Field(
         default=None, description="Giới hạn thời lượng buổi phát (cap, e.g. 15m)"
     )
-    intro: Path | None = Field(default=None, description="Nhạc hiệu mở đầu (intro jingle)")
-    outro: Path | None = Field(default=None, description="Nhạc hiệu kết thúc (outro jingle)")
-    pause: Pause = Field(default=0.0, description="Khoảng lặng giữa các tin (pause)")
+    intro: FilePath | None = Field(default=None, description="Nhạc hiệu mở đầu (intro jingle)")
+    outro: FilePath | None = Field(default=None, description="Nhạc hiệu kết thúc (outro jingle)")
+    pause: SlotPause = Field(default=0.0, description="Khoảng lặng giữa các tin (pause)")
 
     _resolve_jingles = field_validator("intro", "outro")(_resolve)
 
@@ -287,8 +404,8 @@ class Config(Section):
     daemon: Daemon = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     amplifier: Amplifier = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     central: Central = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    topics: list[Topic] = Field(min_length=1)
-    slots: list[Slot] = Field(default=[])
+    topics: list[Topic] = Field(min_length=1, max_length=100)
+    slots: list[Slot] = Field(default=[], max_length=200)
 
     # Set by check_config: the file this config was read from (not a key of the file).
     _source: Path | None = PrivateAttr(default=None)
@@ -315,6 +432,7 @@ class Config(Section):
 def format_loc(loc: Sequence[int | str]) -> str:
     out = ""
     for part in loc:
+        part = part if isinstance(part, int) or len(part) <= 64 else part[:64] + "…"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -353,23 +471,25 @@ def _message(error: Any) -> str:
         return f"unknown key; {hint}"
     if kind == "missing":
         return "required key is missing"
-    got = error.get("input")
-    shown = f'"{got}"' if isinstance(got, str) else repr(got)
+    got = shown(error.get("input"))
     ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
     plain = {
-        "greater_than": f"{shown} must be greater than {ctx.get('gt')}",
-        "greater_than_equal": f"{shown} must be at least {ctx.get('ge')}",
-        "less_than_equal": f"{shown} must be at most {ctx.get('le')}",
-        "float_parsing": f"{shown} is not a number",
-        "float_type": f"{shown} is not a number",
-        "bool_parsing": f"{shown} is not true or false",
-        "bool_type": f"{shown} is not true or false",
-        "string_type": f"{shown} must be text in quotes",
+        "greater_than": f"{got} must be greater than {ctx.get('gt')}",
+        "greater_than_equal": f"{got} must be at least {ctx.get('ge')}",
+        "less_than_equal": f"{got} must be at most {ctx.get('le')}",
+        "float_parsing": f"{got} is not a number",
+        "float_type": f"{got} is not a number",
+        "bool_parsing": f"{got} is not true or false",
+        "bool_type": f"{got} is not true or false",
+        "string_type": f"{got} must be text in quotes",
         "string_too_short": "must not be empty",
+        "string_too_long": f"{got} is too long: at most {ctx.get('max_length')} characters",
         "too_short": "must not be empty",
-        "list_type": f'{shown} must be a list in brackets, e.g. ["*"]',
-        "model_type": f"{shown} must be a table of keys, e.g. [station]",
-        "literal_error": f"{shown} must be one of {ctx.get('expected')}",
+        "too_long": f"too many: at most {ctx.get('max_length')}",
+        "finite_number": f"{got} is not a finite number",
+        "list_type": f'{got} must be a list in brackets, e.g. ["*"]',
+        "model_type": f"{got} must be a table of keys, e.g. [station]",
+        "literal_error": f"{got} must be one of {ctx.get('expected')}",
     }
     if kind in plain:
         return plain[kind]
@@ -455,8 +575,6 @@ def cross_check(
                 f"{_clock(seconds_of_day(q[0]))}-{_clock(seconds_of_day(q[1]))}; "
                 "only emergencies air then: move the slot or change station.quiet_hours"
             )
-        if slot.length > 86400:
-            problems.append(f"slots[{i}].length: a slot cannot last more than a day")
     for n, (i, a) in enumerate(slots):
         for j, b in slots[:n]:
             days = _overlap_days(a, b)
@@ -509,16 +627,50 @@ def validate(raw: dict[str, Any], base_dir: Path) -> tuple[Config | None, list[s
 _TOML_POS = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
 
 
+SAVE_AS_UTF8 = (
+    "lưu lại tệp với bảng mã UTF-8 (save the file as UTF-8: in Notepad, Save As, Encoding: UTF-8)"
+)
+
+
+def decode_config(data: bytes) -> str:
+    """The text of config.toml: UTF-8, with or without the BOM Windows Notepad writes.
+    Any other encoding is a ValueError that names it and says how to save the file."""
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:200]:
+        raise ValueError(
+            f"tệp ở bảng mã UTF-16, không phải UTF-8 (the file is UTF-16); {SAVE_AS_UTF8}"
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"line {line}: tệp không phải UTF-8, có lẽ Windows-1258 hay TCVN3 (the file is not "
+            f"UTF-8, byte 0x{data[exc.start]:02x} is not UTF-8; perhaps Windows-1258/cp1258 or "
+            f"TCVN3); {SAVE_AS_UTF8}"
+        ) from None
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse the file; syntax errors become a ConfigError naming the line and column."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read the file: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            str(path), [f"the file is larger than {MAX_FILE_BYTES // 1000} kB: is it config.toml?"]
+        )
+    try:
+        text = decode_config(data)
+    except ValueError as exc:
+        raise ConfigError(str(path), [str(exc)]) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -532,9 +684,15 @@ def read_toml(path: Path) -> dict[str, Any]:
             str(path),
             [
                 f"line {line_no}, column {match['col']}: TOML syntax error: {match['msg']}",
-                f"    {shown}",
+                f"    {shown[:200]}",
             ],
         ) from None
+    except RecursionError:
+        raise ConfigError(
+            str(path), ["lists or tables are nested too deeply (more than a few levels)"]
+        ) from None
+    except ValueError as exc:  # tomllib: an integer of more than 4300 digits
+        raise ConfigError(str(path), [f"TOML value out of range: {exc}"]) from None
 
 
 def check_config(path: Path) -> tuple[Config | None, list[str]]:

@@ -183,21 +183,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite files get their folder created and the pragmas above."""
+def _where(key: str) -> str:
+    """What to fix: the config key, or the command-line option that named the database."""
+    return "[database] url in config.toml" if key == "database.url" else key
+
+
+def create_db_engine(url: str, *, key: str = "database.url") -> Engine:
+    """An engine for `url`; SQLite files get their folder created and the pragmas above.
+    `key` is what the operator wrote the URL in (`database.url`, `--to`): errors name it."""
     if url.startswith("sqlite:///") and url not in ("sqlite:///", "sqlite:///:memory:"):
         path = Path(url.removeprefix("sqlite:///"))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseError(
-                f"database.url: cannot create the folder {path.parent}: {exc.strerror}; "
-                "check [database] url in config.toml"
+                f"{key}: cannot create the folder {path.parent}: {exc.strerror}; "
+                f"check {_where(key)}"
             ) from None
     try:
         engine = sa.create_engine(url)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise DatabaseError(f"database.url: cannot use {url!r}: {exc}") from None
+        raise DatabaseError(f"{key}: cannot use {url!r}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -210,15 +216,18 @@ def schema_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+def migrate(
+    engine: Engine, migrations: Sequence[Migration] = MIGRATIONS, *, key: str = "database.url"
+) -> int:
     """Bring the database to the latest version; returns the version it had before."""
     latest = latest_version(migrations)
     with engine.begin() as conn:
         before = schema_version(conn)
         if before > latest:
             raise DatabaseError(
-                f"database.url: {engine.url} has schema version {before}, newer than this loa "
-                f"knows ({latest}): install the newer loa that made it, or point [database] url "
+                f"{key}: {engine.url} has schema version {before}, newer than this loa "
+                f"knows ({latest}): install the newer loa that made it, or point "
+                f"{'[database] url' if key == 'database.url' else key} "
                 "at another file"
             )
         SCHEMA_TABLE.create(conn, checkfirst=True)
@@ -239,15 +248,18 @@ def migrate(engine: Engine, migrations: Sequence[Migration] = MIGRATIONS) -> int
     return before
 
 
-def open_database(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> Engine:
-    """Engine for `url`, migrated to the latest schema. Errors become DatabaseError."""
-    engine = create_db_engine(url)
+def open_database(
+    url: str, migrations: Sequence[Migration] = MIGRATIONS, *, key: str = "database.url"
+) -> Engine:
+    """Engine for `url`, migrated to the latest schema. Errors become DatabaseError naming
+    `key`, where the operator wrote the URL."""
+    engine = create_db_engine(url, key=key)
     try:
-        migrate(engine, migrations)
+        migrate(engine, migrations, key=key)
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
         raise DatabaseError(
-            f"database.url: cannot open {url}: {reason}; check [database] url in config.toml "
+            f"{key}: cannot open {url}: {reason}; check {_where(key)} "
             "and that the file is a loa database"
         ) from None
     return engine

@@ -10,6 +10,8 @@ import logging
 import os
 import sys
 
+from loa.redact import mask_credentials
+
 _PRIORITY = {
     logging.CRITICAL: 2,
     logging.ERROR: 3,
@@ -19,7 +21,14 @@ _PRIORITY = {
 }
 
 
-class JournalFormatter(logging.Formatter):
+class MaskingFormatter(logging.Formatter):
+    """Every line loa logs, from any module or library, with URL passwords hidden."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_credentials(super().format(record))
+
+
+class JournalFormatter(MaskingFormatter):
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         prefix = f"<{_PRIORITY.get(record.levelno, 6)}>"
@@ -31,7 +40,7 @@ def setup_logging(debug: bool = False) -> None:
     if os.environ.get("JOURNAL_STREAM"):
         handler.setFormatter(JournalFormatter("%(name)s: %(message)s"))
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("loa")
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if debug else logging.INFO)

@@ -9,19 +9,44 @@ import click
 
 from airtime.periods import Period, parse_date, parse_period
 
+# The years loa handles: every date it is given may be walked on by up to ten years (preview
+# and simulate take --days up to 3660) without reaching the end of Python's calendar (9999).
+MIN_YEAR = 1900
+MAX_YEAR = 2999
+YEAR_HINT = f"loa handles dates from {MIN_YEAR}-01-01 to {MAX_YEAR}-12-31"
+
+
+def _year_problem(value: object, *days: date) -> str | None:
+    for day in days:
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            return (
+                f'"{value}": năm {day.year} nằm ngoài khoảng loa xử lý (year {day.year} is out of '
+                f"range): {YEAR_HINT}"
+            )
+    return None
+
 
 class DateParam(click.ParamType):
-    """A station-local date, YYYY-MM-DD."""
+    """A station-local date, YYYY-MM-DD; with `clearable`, "-" (or "") means "clear it"."""
 
     name = "YYYY-MM-DD"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+    def __init__(self, *, clearable: bool = False) -> None:
+        self.clearable = clearable
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, date):
             return value
+        if self.clearable and value in ("-", ""):
+            return "-"
         try:
-            return parse_date(str(value))
+            day = parse_date(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        problem = _year_problem(value, day)
+        if problem:
+            self.fail(problem, param, ctx)
+        return day
 
 
 class PeriodParam(click.ParamType):
@@ -35,10 +60,15 @@ class PeriodParam(click.ParamType):
         if isinstance(value, Period):
             return value
         try:
-            return parse_period(str(value))
+            period = parse_period(str(value))
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        problem = _year_problem(value, period.start, period.end)
+        if problem:
+            self.fail(problem, param, ctx)
+        return period
 
 
 DATE = DateParam()
+DATE_OR_CLEAR = DateParam(clearable=True)  # `loa library set --from/--until`: "-" clears
 PERIOD = PeriodParam()

@@ -84,7 +84,15 @@ def occurrences(station: StationSpec, start: datetime, end: datetime) -> list[Oc
         fire = trigger.get_next_fire_time(None, start)
         while fire is not None and fire < end:
             found.append((fire, index, Occurrence(fire, slot)))
-            fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            nxt = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+            look = fire
+            while nxt is not None and nxt.replace(tzinfo=None) <= fire.replace(tzinfo=None):
+                # A DST fold (03:00 twice in Pacific/Chatham on 2021-04-04): APScheduler 3
+                # answers the second 03:00, then that same instant for ever, even when asked
+                # from later. A slot airs once a day: the first 03:00; look past the fold.
+                look += timedelta(hours=3)
+                nxt = trigger.get_next_fire_time(None, look)
+            fire = nxt
     return [occ for _, _, occ in sorted(found, key=lambda f: (f[0], f[1]))]
 
 

@@ -85,7 +85,7 @@ def test_base_is_valid(tmp_path: Path) -> None:
             '"10 phút"',
             'slots[1].length: "10 phút" is not a duration ("90s", "10m", "1h30m" or a number of seconds)',
         ),
-        ('"0s"', "slots[1].length: '0s' must be longer than 0 seconds"),
+        ('"0s"', 'slots[1].length: "0s" must be longer than 0 seconds'),
     ],
 )
 def test_durations(tmp_path: Path, value: str, message: str | None) -> None:
@@ -152,7 +152,7 @@ def test_time_zone_with_suggestion(tmp_path: Path) -> None:
 def test_quiet_hours_syntax(tmp_path: Path) -> None:
     text = BASE.replace('"21:30-05:00"', '"21:30 đến 05:00"')
     assert problems_of(tmp_path, text) == [
-        "station.quiet_hours: '21:30 đến 05:00' is not a range of times of day "
+        'station.quiet_hours: "21:30 đến 05:00" is not a range of times of day '
         '"HH:MM-HH:MM", e.g. "21:30-05:00"'
     ]
 
@@ -210,7 +210,9 @@ def test_unknown_topic_in_slot(tmp_path: Path) -> None:
 
 def test_weight_must_be_positive(tmp_path: Path) -> None:
     text = BASE.replace("weight = 2", "weight = 0")
-    assert problems_of(tmp_path, text) == ["topics[0].weight: 0 must be greater than 0"]
+    assert problems_of(tmp_path, text) == [
+        "topics[0].weight: 0 is out of range: write a number from 0.01 to 1000"
+    ]
 
 
 def test_max_length_caps_the_slot(tmp_path: Path) -> None:
@@ -254,7 +256,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         + '\n[[slots]]\nname = "chieu"\nstart = "17:00"\nlength = "5m"\ntopics = ["khong-co"]\n'
     )
     assert problems_of(tmp_path, text) == [
-        "topics[0].weight: -1 must be greater than 0",
+        "topics[0].weight: -1 is out of range: write a number from 0.01 to 1000",
         'slots[0].start: "6 giờ" is not a time of day (HH:MM or HH:MM:SS)',
         'slots[1].topics[0]: no topic "khong-co"; see [[topics]] for the ids',
     ]

@@ -186,7 +186,7 @@ def test_operator_mistakes_are_clear_messages(station: Path) -> None:
     )
     code, out = run(station, "set", "chi-so/Chỉ số SIPAS.ogg", "--from", "01/03/2021")
     assert code == 2
-    assert '"01/03/2021" không phải ngày YYYY-MM-DD (not a date)' in out
+    assert '"01/03/2021" is not a date: write YYYY-MM-DD, e.g. 2021-03-01' in out
     code, out = run(
         station, "set", "chi-so/Chỉ số SIPAS.ogg", "--from", "2021-03-05", "--until", "2021-03-01"
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from loa.app import App
-from loa.config import check_config
+from loa.config import Config, check_config
 from loa.errors import ConfigError
 
 
@@ -14,28 +16,42 @@ def config() -> None:
     """Tệp cấu hình config.toml (the configuration file)."""
 
 
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a folder that cannot be entered: reported as missing
+        return False
+
+
+def check_file(path: Path) -> tuple[Config, list[str]]:
+    """The checked config and the warnings to print; ConfigError for an invalid file."""
+    cfg, problems = check_config(path)
+    if cfg is None:
+        raise ConfigError(str(path), problems)
+    warnings: list[str] = []
+    if not _is_dir(cfg.library.root):
+        warnings.append(
+            f"cảnh báo (warning): library.root: the folder {cfg.library.root} does not exist; "
+            "create it with one sub-folder per topic id"
+        )
+    else:
+        for i, topic in enumerate(cfg.topics):
+            if not _is_dir(cfg.library.root / topic.id):
+                warnings.append(
+                    f"cảnh báo (warning): topics[{i}].id: no folder {cfg.library.root / topic.id}"
+                    "; the topic cannot air until its spots are put there"
+                )
+    return cfg, warnings
+
+
 @config.command()
 @click.pass_obj
 def check(app: App) -> None:
     """Kiểm tra config.toml; in mọi lỗi, mỗi lỗi một dòng (every problem, one line each)."""
     path = app.config_path
-    cfg, problems = check_config(path)
-    if cfg is None:
-        raise ConfigError(str(path), problems)
-    if not cfg.library.root.is_dir():
-        click.echo(
-            f"cảnh báo (warning): library.root: the folder {cfg.library.root} does not exist; "
-            "create it with one sub-folder per topic id",
-            err=True,
-        )
-    else:
-        for i, topic in enumerate(cfg.topics):
-            if not (cfg.library.root / topic.id).is_dir():
-                click.echo(
-                    f"cảnh báo (warning): topics[{i}].id: no folder {cfg.library.root / topic.id}"
-                    "; the topic cannot air until its spots are put there",
-                    err=True,
-                )
+    cfg, warnings = check_file(path)
+    for warning in warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"{path}: hợp lệ (valid): {len(cfg.topics)} chủ đề (topics), "
         f"{len(cfg.slots)} buổi phát (slots), múi giờ {cfg.station.timezone}"

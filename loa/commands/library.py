@@ -17,27 +17,9 @@ from audio_library.safeio import StepTimeout
 from loa.app import App
 from loa.compose import rescan
 from loa.errors import LoaError
+from loa.params import DATE, DATE_OR_CLEAR
 
 PROGRESS_MIN_FILES = 5
-
-
-class DateType(click.ParamType):
-    """YYYY-MM-DD; "-" (or "") clears the value."""
-
-    name = "YYYY-MM-DD"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, date) or value is None:
-            return value
-        if value in ("-", ""):
-            return "-"
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            self.fail(f'"{value}" không phải ngày YYYY-MM-DD (not a date), ví dụ 2021-03-01')
-
-
-DATE = DateType()
 
 
 def _root(app: App) -> Any:
@@ -300,8 +282,12 @@ def approve(app: App, targets: tuple[str, ...], by: str | None, revoke: bool) ->
 
 @library.command(name="set")
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--from", "valid_from", type=DATE, help='Phát từ ngày (valid from; "-" clears).')
-@click.option("--until", "valid_until", type=DATE, help='Phát đến hết ngày (until; "-" clears).')
+@click.option(
+    "--from", "valid_from", type=DATE_OR_CLEAR, help='Phát từ ngày (valid from; "-" clears).'
+)
+@click.option(
+    "--until", "valid_until", type=DATE_OR_CLEAR, help='Phát đến hết ngày (until; "-" clears).'
+)
 @click.option("--note", help="Ghi chú (a note).")
 @click.pass_obj
 def set_cmd(

@@ -15,6 +15,7 @@ from loa.compose import (
 from loa.db import open_database
 from loa.errors import LoaError
 from loa.params import DATE
+from loa.redact import mask_credentials
 from scheduler.airlog import AirLog
 
 
@@ -59,7 +60,7 @@ def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
     wsum = sum(weights.values())
     click.echo(
         f"Mô phỏng {days} ngày từ {start_day}: {result.slots} buổi, {result.plays} lượt phát, "
-        f"{dict(result.outcomes)} trong {took:.1f} s → {db_url}"
+        f"{dict(result.outcomes)} trong {took:.1f} s → {mask_credentials(db_url)}"
     )
     click.echo(
         f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8} "
