@@ -8,6 +8,7 @@ normal ad hoc broadcasts in arrival order); the control server answers `loa play
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -37,6 +38,10 @@ log = logging.getLogger("loa.daemon")
 
 PRIORITIES = {"emergency": 0, "priority": 1, "normal": 2}
 SLOT_PRIORITY = 2
+# SIGTERM: if the graceful stop (fade, close rows, join threads) is not over by then, the
+# daemon closes its open rows and exits anyway: systemd's TimeoutStopSec is 20 s, the issue
+# asks for 10 s whatever is stuck (a hook, a decoder, a library scan).
+STOP_DEADLINE_S = 8.0
 
 
 @dataclass(order=True)
@@ -87,6 +92,7 @@ class Daemon:
         self._worker: threading.Thread | None = None
         self._config_mtime = self._mtime()
         self._output_error: str | None = None
+        self._exit_timer: threading.Timer | None = None
 
     @property
     def station(self) -> StationSpec:
@@ -123,19 +129,67 @@ class Daemon:
         self.runner.cut_current(fade_ms)
         self._queue.put(Broadcast(-1, next(self._order), "stop"))
         if self._worker is not None:
-            self._worker.join(timeout=fade_ms / 1000 + 10)
+            self._worker.join(timeout=fade_ms / 1000 + 5)
         self.control.stop()
         closed = self.airlog.close_open(self.clock.now())
         if closed:
             log.warning("closed %d open airtime rows as interrupted at shutdown", closed)
         self.beat()
+        self._log_unwritten()
         self.lock.release()
         log.info("station %s stopped", self.station.id)
 
+    def _log_unwritten(self) -> None:
+        """Stopping while the database refuses writes: what is held goes to the journal."""
+        lines = self.airlog.held_lines()
+        if lines:
+            log.error(
+                "the database still refuses writes (%s): %d airtime writes are lost; "
+                "they follow, one a line",
+                self.airlog.db_error,
+                len(lines),
+            )
+            for line in lines:
+                log.error("unwritten: %s", line)
+
+    def arm_exit_watchdog(self, seconds: float = STOP_DEADLINE_S) -> None:
+        """Exit `seconds` from now even if the graceful stop is stuck; the open rows are
+        closed as interrupted first (within 1.5 s more). For the real process only."""
+        if self._exit_timer is not None:
+            return
+        self._exit_timer = threading.Timer(seconds, self._force_exit, args=(seconds,))
+        self._exit_timer.daemon = True
+        self._exit_timer.start()
+
+    def _force_exit(self, seconds: float) -> None:
+        log.error("stopping takes more than %.0f s (something is stuck): exiting now", seconds)
+
+        def last_rows() -> None:
+            try:
+                self.airlog.close_open(self.clock.now())
+                self._log_unwritten()
+            except Exception:
+                log.exception("could not close the open rows")
+
+        closer = threading.Thread(target=last_rows, name="loa-last-rows", daemon=True)
+        closer.start()
+        closer.join(1.5)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):  # exiting: nothing else to do with it
+                handler.flush()
+        os._exit(1)
+
+    def _on_stop_signal(self, *_: object) -> None:
+        self.stopping.set()
+        self.arm_exit_watchdog()
+
     def run_forever(self, handle_signals: bool = True) -> None:
         if handle_signals:
-            signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-            signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+            signal.signal(signal.SIGTERM, self._on_stop_signal)
+            signal.signal(signal.SIGINT, self._on_stop_signal)
+            # `systemctl reload`, and also a closed terminal (SIGHUP to the process group of
+            # `make run`): re-read config.toml and go on airing. The decoders are in sessions
+            # of their own, so the group's SIGHUP does not reach them.
             signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         self.start()
         watchdog = watchdog_interval_s()
@@ -148,6 +202,8 @@ class Daemon:
                 if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
                     self.reload()
         finally:
+            if handle_signals:
+                self.arm_exit_watchdog()
             self.stopping.clear()
             self.stop()
 
@@ -270,9 +326,21 @@ class Daemon:
                     item.outcome = self.runner.air_adhoc(item.kind, item.spots)
             except Exception as exc:  # one bad broadcast never stops the station
                 log.exception("broadcast failed")
-                self.airlog.event("error", "daemon", f"{item.kind}: {type(exc).__name__}: {exc}")
+                self._record_failure(item, f"{type(exc).__name__}: {exc}")
             finally:
                 item.done.set()
+
+    def _record_failure(self, item: Broadcast, error: str) -> None:
+        """A broadcast that raised still leaves its rows: silence with no row is impossible."""
+        why = f"phát lỗi (broadcast failed): {error}"
+        try:
+            if item.occurrence is not None:
+                item.outcome = self.runner.record_missed(item.occurrence, why, status="failed")
+            else:
+                item.outcome = self.runner.record_failed_adhoc(item.kind, item.spots, why)
+        except Exception:
+            log.exception("could not even record the failure")
+            self.airlog.event("error", "daemon", f"{item.kind}: {why}")
 
     def _resume_when_device_is_back(self, occ: Occurrence) -> None:
         """The sound device failed during a slot: once it works again, the rest of the slot
@@ -332,6 +400,18 @@ class Daemon:
             },
             "queued": self._queue.qsize(),
             "output_error": self._output_error,
+            # the daemon's own view: the database's may lag while writes are held
+            "database": self.airlog.outage(),
+            "playing": [
+                {
+                    "slot": r.slot,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "path": r.path,
+                    "started_at": r.started_at.isoformat() if r.started_at else None,
+                }
+                for r in self.airlog.open_rows()
+            ],
             "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
         }
 
