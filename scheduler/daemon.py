@@ -130,6 +130,11 @@ class Daemon:
         self._queue.put(Broadcast(-1, next(self._order), "stop"))
         if self._worker is not None:
             self._worker.join(timeout=fade_ms / 1000 + 5)
+            if self._worker.is_alive():
+                log.error(
+                    "the air worker is stuck (a hook or the output does not return): "
+                    "stopping without it"
+                )
         self.control.stop()
         closed = self.airlog.close_open(self.clock.now())
         if closed:
