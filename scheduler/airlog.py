@@ -296,6 +296,13 @@ class AirLog:
             ]
         with self._hold_lock:
             held = self._held.rows(self.station) if len(self._held) else []
+            closes = self._held.closes_of_stored() if len(self._held) else {}
+        if closes:  # stored open rows whose close is held: they aired
+            with self._session() as session:
+                for seq, args in closes.items():
+                    row = session.get(Airtime, seq)
+                    if row is not None:
+                        held.append(apply_close(row, args))
         plays += [
             Play(r.spot, r.topic, r.started_at, r.played_s)
             for r in held

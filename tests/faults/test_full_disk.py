@@ -82,3 +82,49 @@ def test_full_disk_during_a_slot_holds_the_log_and_writes_it_back(
     assert "Traceback" not in out, out
     verify = st.loa("airtime", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_the_hold_is_bounded_and_says_what_it_lost(small_disk: Path) -> None:
+    """In memory at most `hold_limit` writes; past it, writes are counted lost, and the
+    recovery event says how many. Reads meanwhile see what is held (no double air)."""
+    from sqlmodel import Session, select
+
+    from airtime.models import Airtime
+    from airtime.store import verify_station
+    from loa.db import open_database
+    from scheduler.airlog import AirLog
+
+    airlog = AirLog(open_database(f"sqlite:///{small_disk}/loa.db"), "xa-thu", hold_limit=8)
+    t = datetime(2021, 3, 1, 6, tzinfo=UTC)
+    play = {"kind": "scheduled", "slot": "sang", "scheduled_at": t}
+    a = airlog.open_play(started_at=t, spot="a", title="A", **play)
+    ballast = small_disk / "ballast"
+    fill(ballast)
+    b = airlog.open_play(started_at=t + timedelta(seconds=30), spot="b", title="B", **play)
+    outage = airlog.outage()
+    assert outage is not None and "full" in outage["error"]
+    airlog.close_play(a, t + timedelta(seconds=30), 30.0, "completed", None)
+    airlog.close_play(b, t + timedelta(seconds=50), 20.0, "completed", None)
+    # the daemon's view includes what is held: the occurrence aired, nothing is open
+    seen = airlog.rows_between("sang", t, t + timedelta(minutes=5))
+    assert [(r.spot, r.status) for r in seen] == [("a", "completed"), ("b", "completed")]
+    assert airlog.open_rows() == []
+    assert {p.spot for p in airlog.history()} == {"a", "b"}
+    for i in range(10):  # 1 event + 1 open + 2 closes held so far; 4 more fit, 6 are lost
+        airlog.record(status="missed", slot="chieu", scheduled_at=t + timedelta(hours=i))
+    assert airlog.outage()["lost"] == 6
+    ballast.unlink()
+    airlog.beat(t, pid=1, started_at=t)  # the heartbeat writes what was held
+    assert airlog.outage() is None
+    with Session(airlog.engine) as session:
+        stored = list(session.exec(select(Airtime).order_by(Airtime.seq)))
+    assert [(r.spot, r.status, r.played_s) for r in stored[:2]] == [
+        ("a", "completed", 30.0),
+        ("b", "completed", 20.0),
+    ]
+    assert stored[1].started_at == t + timedelta(seconds=30)
+    assert [r.status for r in stored[2:]] == ["missed"] * 4
+    back = [e for e in airlog.events() if e.source == "database"]
+    assert "6 writes were lost" in back[0].message
+    with airlog.engine.connect() as conn:
+        assert verify_station(conn, "xa-thu").ok
