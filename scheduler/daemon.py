@@ -53,6 +53,7 @@ class Broadcast:
     spots: list[Spot] = field(default_factory=list, compare=False)
     done: threading.Event = field(default_factory=threading.Event, compare=False)
     outcome: Outcome | None = field(default=None, compare=False)
+    unfinished: bool = field(default=False, compare=False)  # on air when the daemon died
 
 
 StationLoader = Callable[[], StationSpec]
@@ -239,8 +240,9 @@ class Daemon:
         current = [
             o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
         ]
+        was_on_air = _on_air_at_last_beat(state.state if state is not None else None)
         for occ in current:
-            self.enqueue_slot(occ)
+            self.enqueue_slot(occ, unfinished=was_on_air == occ.slot.name)
 
     # ------------------------------------------------------------------ slots
     def _jobs(self) -> list[Any]:
@@ -295,8 +297,10 @@ class Daemon:
                 occ, "APScheduler missed the slot's start (machine busy or asleep)"
             )
 
-    def enqueue_slot(self, occ: Occurrence, priority: int = SLOT_PRIORITY) -> Broadcast:
-        item = Broadcast(priority, next(self._order), "slot", occurrence=occ)
+    def enqueue_slot(
+        self, occ: Occurrence, priority: int = SLOT_PRIORITY, unfinished: bool = False
+    ) -> Broadcast:
+        item = Broadcast(priority, next(self._order), "slot", occurrence=occ, unfinished=unfinished)
         self._queue.put(item)
         return item
 
@@ -321,7 +325,7 @@ class Daemon:
                 continue
             try:
                 if item.occurrence is not None:
-                    item.outcome = self.runner.air_slot(item.occurrence)
+                    item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
                     if item.outcome.status == "cut" and not self.stopping.is_set():
                         # cut by an emergency: the rest of the slot airs after it, if time allows
                         self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
@@ -472,3 +476,12 @@ class Daemon:
                 }
             return {"ok": True, "queued": [s.title for s in spots], "priority": priority}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+def _on_air_at_last_beat(state: str | None) -> str | None:
+    """The slot the daemon was airing at its last heartbeat (from the state it wrote)."""
+    try:
+        on_air = json.loads(state or "{}").get("on_air") or {}
+    except (ValueError, AttributeError):
+        return None
+    return on_air.get("slot") if on_air.get("kind") == "scheduled" else None

@@ -98,18 +98,21 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ one slot
-    def air_slot(self, occ: Occurrence) -> Outcome:
-        """Air one occurrence of a slot; safe to call again for the same one (never twice)."""
+    def air_slot(self, occ: Occurrence, unfinished: bool = False) -> Outcome:
+        """Air one occurrence of a slot; safe to call again for the same one (never twice).
+
+        `unfinished`: the daemon died while this occurrence was on air (its last heartbeat
+        says so), so the rest airs even if the last row is a completed one (killed between
+        two spots)."""
         slot = occ.slot
         now = self.clock.now()
         done = self.airlog.rows_between(slot.name, occ.at, occ.end)
         # Rows of this occurrence exist: it aired, or it was cut (an emergency, a crash) and
         # the rest of its window may still air. Never again from its start.
         resuming = bool(done)
-        cut = (
-            done
-            and done[-1].status in ("interrupted", "skipped", "failed")
-            and done[-1].spot is not None
+        cut = done and (
+            unfinished
+            or (done[-1].status in ("interrupted", "skipped", "failed") and done[-1].spot)
         )
         if done and not cut:
             return Outcome(
