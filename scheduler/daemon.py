@@ -16,9 +16,10 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,9 @@ SLOT_PRIORITY = 2
 # daemon closes its open rows and exits anyway: systemd's TimeoutStopSec is 20 s, the issue
 # asks for 10 s whatever is stuck (a hook, a decoder, a library scan).
 STOP_DEADLINE_S = 8.0
+# The wall clock moved this much more (or less) than the monotonic clock between two
+# heartbeats: someone or NTP stepped it. The slots are rescheduled from the new time.
+CLOCK_STEP_S = 2.0
 
 
 @dataclass(order=True)
@@ -94,6 +98,8 @@ class Daemon:
         self._config_mtime = self._mtime()
         self._output_error: str | None = None
         self._exit_timer: threading.Timer | None = None
+        self._missed_lock = threading.Lock()
+        self._clock_mark: tuple[datetime, float] | None = None
 
     @property
     def station(self) -> StationSpec:
@@ -202,6 +208,7 @@ class Daemon:
         interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
         try:
             while not self.stopping.wait(interval):
+                self.check_clock(time.monotonic())
                 self.beat()
                 if watchdog:
                     sd_notify("WATCHDOG=1")
@@ -292,10 +299,55 @@ class Daemon:
             return
         at = event.scheduled_run_time + timedelta(seconds=self._lead_s())
         occ = Occurrence(at.astimezone(self.station.tz), slot)
-        if not self.airlog.rows_between(slot.name, occ.at, occ.end):
-            self.runner.record_missed(
-                occ, "APScheduler missed the slot's start (machine busy or asleep)"
-            )
+        self._missed_unless_logged(
+            occ, "APScheduler missed the slot's start (machine busy or asleep)"
+        )
+
+    def check_clock(self, monotonic_s: float) -> float:
+        """Called every heartbeat with the monotonic clock: a step of the wall clock (NTP,
+        an operator, a dead RTC battery) is an event; the slots the clock jumped over get a
+        missed row each (never silence without a row), the slot we landed inside airs what
+        fits, and every job is rescheduled from the new time, so a slot that aired before a
+        step back is found aired (the runner looks at its rows) and not aired again.
+        Returns the step in seconds (0 when none)."""
+        now = self.clock.now()
+        mark, self._clock_mark = self._clock_mark, (now, monotonic_s)
+        if mark is None:
+            return 0.0
+        expected = mark[0] + timedelta(seconds=monotonic_s - mark[1])
+        step = (now - expected).total_seconds()
+        if abs(step) < CLOCK_STEP_S:
+            return 0.0
+        self.airlog.event(
+            "warning",
+            "clock",
+            f"đồng hồ hệ thống bị chỉnh (the system clock stepped) {step:+.0f} s: "
+            f"{expected.isoformat(timespec='seconds')} -> {now.isoformat(timespec='seconds')}",
+        )
+        if step > 0:
+            for occ in occurrences(self.station, expected, now):
+                if occ.end <= now:
+                    self._missed_unless_logged(
+                        occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
+                    )
+        self._enqueue_near(now, inside=True)
+        if self._scheduler is not None:
+            self._schedule_slots()
+        return step
+
+    def _enqueue_near(self, now: datetime, inside: bool) -> None:
+        """Queue the occurrences whose job's early fire time has passed though their slot
+        has not (rescheduled jobs would skip them to tomorrow), and with `inside` those we
+        are inside. Never twice on air: the runner looks for an occurrence's rows first."""
+        soon = now + timedelta(seconds=self._lead_s())
+        for occ in occurrences(self.station, now - timedelta(days=1), soon):
+            if occ.end > now and (inside or occ.at > now):
+                self.enqueue_slot(occ)
+
+    def _missed_unless_logged(self, occ: Occurrence, why: str) -> None:
+        with self._missed_lock:
+            if not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
+                self.runner.record_missed(occ, why)
 
     def enqueue_slot(
         self, occ: Occurrence, priority: int = SLOT_PRIORITY, unfinished: bool = False
@@ -390,6 +442,7 @@ class Daemon:
         self.runner.station = station
         if self._scheduler is not None:
             self._schedule_slots()
+            self._enqueue_near(self.clock.now(), inside=False)
         self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
         return True
 
