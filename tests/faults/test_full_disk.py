@@ -82,6 +82,9 @@ def test_full_disk_during_a_slot_holds_the_log_and_writes_it_back(
     assert "Traceback" not in out, out
     verify = st.loa("airtime", "verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+    print(
+        f"disk full mid-slot: {len(played)} spots aired, {len(logged)} rows; {events[1]['message']}"
+    )
 
 
 def test_the_hold_is_bounded_and_says_what_it_lost(small_disk: Path) -> None:

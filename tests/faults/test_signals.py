@@ -69,6 +69,7 @@ def test_sighup_to_the_process_group_mid_slot_every_spot_completes(
     assert len(logged) == 3, out  # 3 spots of 4 s fill a 13 s slot
     assert {r["status"] for r in logged} == {"completed"}, [dict(r) for r in logged]
     assert "config.toml reloaded" in out
+    print(f"SIGHUP to the group mid-slot: {len(logged)}/{len(logged)} spots completed")
 
 
 def test_sigterm_exits_within_10_s_with_a_stuck_hook(
@@ -88,6 +89,7 @@ def test_sigterm_exits_within_10_s_with_a_stuck_hook(
     took = time.monotonic() - sent
     out = st.output(proc)
     assert took < 10, f"exit took {took:.1f} s\n{out}"
+    print(f"SIGTERM with a hung on_air hook: exited in {took:.1f} s, code {proc.returncode}")
     assert "the air worker is stuck" in out or "something is stuck" in out, out
 
 
@@ -106,7 +108,9 @@ def test_sigterm_exits_with_a_stuck_decoder_and_leaves_no_ffmpeg(
     sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=15)
-    assert time.monotonic() - sent < 10, st.output(proc)
+    took = time.monotonic() - sent
+    assert took < 10, st.output(proc)
+    print(f"SIGTERM with stopped decoders: exited in {took:.1f} s, code {proc.returncode}")
     time.sleep(0.5)
     assert not [p for p in decoders if alive(p)]
     assert not [r for r in st.rows() if r["status"] == "playing"]
