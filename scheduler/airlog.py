@@ -117,12 +117,13 @@ class AirLog:
     def _close(
         self, ref: int, ended_at: datetime, played_s: float, status: str, error: str | None
     ) -> None:
-        seq = self._held.seq_of.pop(ref) if is_token(ref) else ref
+        seq = self._held.seq_of[ref] if is_token(ref) else ref
         with self._session() as session:
             row = session.get(Airtime, seq)
             if row is None:
                 raise LookupError(f"airtime row {seq} vanished")
             airlog.close_play(session, row, ended_at, played_s, status, error)
+        self._held.seq_of.pop(ref, None)  # only once written: a failed close is retried
 
     def record(self, **fields: object) -> None:
         if self._pending is not None:
