@@ -127,3 +127,52 @@ def test_kill_9_leaves_no_ffmpeg_behind(tmp_path: Path, stations: list[Station])
     proc.wait()
     time.sleep(0.5)
     assert not [p for p in decoders if alive(p)], "ffmpeg outlived the daemon"
+
+
+WATCHDOG = """
+import logging, sys, time
+from datetime import UTC, datetime
+from pathlib import Path
+from loa.db import open_database
+from scheduler.airlog import AirLog
+from scheduler.clock import SystemClock
+from scheduler.daemon import Daemon
+from scheduler.lock import StationLock
+from scheduler.output.null import NullOutput
+from scheduler.runner import Runner
+from tests.test_daemon_virtual import STATION
+
+logging.basicConfig(level=logging.INFO)
+tmp = Path(sys.argv[1])
+airlog = AirLog(open_database(f"sqlite:///{tmp}/loa.db"), STATION.id)
+airlog.open_play(started_at=datetime.now(UTC), kind="scheduled", slot="sang", title="on air")
+clock = SystemClock()
+runner = Runner(STATION, airlog, NullOutput(), clock, spots=lambda: [])
+daemon = Daemon(load_station=lambda: STATION, airlog=airlog, runner=runner,
+                lock=StationLock(tmp / "loa.lock"), control_path=tmp / "loa.sock",
+                resolve_adhoc=lambda r: [], clock=clock)
+daemon.arm_exit_watchdog(0.5)
+time.sleep(60)  # the graceful stop hangs (a stuck library scan, an output that never closes)
+"""
+
+
+def test_the_stop_watchdog_closes_the_rows_and_exits(tmp_path: Path) -> None:
+    """Whatever hangs the graceful stop, the watchdog armed by SIGTERM exits the process,
+    after closing the open rows as interrupted. A real process (it must be: os._exit)."""
+    import sqlite3
+    import sys
+
+    from tests.faults.station import ROOT
+
+    sent = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", WATCHDOG, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    took = time.monotonic() - sent
+    assert done.returncode == 1, done.stderr
+    assert "something is stuck" in done.stderr and took < 20
+    con = sqlite3.connect(tmp_path / "loa.db")
+    [(status, error)] = con.execute("select status, error from airtime").fetchall()
+    con.close()
+    assert status == "interrupted" and "crash" in error
