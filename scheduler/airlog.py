@@ -2,14 +2,23 @@
 
 Every method opens its own short session, so output threads, the scheduler's threads and
 the control channel can all call it. The airtime package does the writing and chaining.
+
+When the database cannot be written (its disk is full, an I/O error, locked past the busy
+timeout) the daemon airs on: each write is held in memory in order (`scheduler.airhold`) and
+replayed, with its measured times, at the next write or heartbeat that succeeds. The outage
+is one log line and one event when it starts and one when it ends, never one per heartbeat;
+while it lasts, `outage()` says so for `loa status`, and reads (rows of an occurrence, open
+rows, the planner's history) include what is held, so nothing airs twice meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,17 +28,23 @@ from airtime import log as airlog
 from airtime.chain import OPEN
 from airtime.models import Airtime, Event, new_id
 from playlists.types import Play
+from scheduler.airhold import LIMIT, HoldQueue, apply_close, is_token
 from scheduler.models import DaemonState
 
 log = logging.getLogger("loa.airlog")
 
 
 class AirLog:
-    def __init__(self, engine: Engine, station: str) -> None:
+    def __init__(self, engine: Engine, station: str, hold_limit: int = LIMIT) -> None:
         self.engine = engine
         self.station = station
         self._pending: list[dict[str, object]] | None = None
         self._closed_order: list[int] = []
+        self._held = HoldQueue(hold_limit)
+        self._hold_lock = threading.RLock()
+        self.db_error: str | None = None  # why the database cannot be written now
+        self.db_error_since: datetime | None = None
+        self._lost_reported = 0
 
     def _session(self) -> Session:
         return Session(self.engine)
@@ -71,9 +86,19 @@ class AirLog:
             }
             self._pending.append(row)
             return -len(self._pending)  # a batch position, not a seq
+        with self._hold_lock:
+            token = self._held.token()
+            seq = self._write("open", {"token": token, "fields": fields})
+            if seq is None:
+                return token
+            self._held.seq_of.pop(token, None)
+            return int(seq)
+
+    def _open(self, token: int, fields: dict[str, Any]) -> int:
         with self._session() as session:
-            row = airlog.open_play(session, station=self.station, **fields)  # type: ignore[arg-type]
+            row = airlog.open_play(session, station=self.station, **fields)
             assert row.seq is not None
+            self._held.seq_of[token] = row.seq
             return row.seq
 
     def close_play(
@@ -86,11 +111,19 @@ class AirLog:
             )
             self._closed_order.append(index)
             return
+        args = {"ref": seq, "ended_at": ended_at, "played_s": played_s}
+        self._write("close", {**args, "status": status, "error": error})
+
+    def _close(
+        self, ref: int, ended_at: datetime, played_s: float, status: str, error: str | None
+    ) -> None:
+        seq = self._held.seq_of[ref] if is_token(ref) else ref
         with self._session() as session:
             row = session.get(Airtime, seq)
             if row is None:
                 raise LookupError(f"airtime row {seq} vanished")
             airlog.close_play(session, row, ended_at, played_s, status, error)
+        self._held.seq_of.pop(ref, None)  # only once written: a failed close is retried
 
     def record(self, **fields: object) -> None:
         if self._pending is not None:
@@ -113,8 +146,121 @@ class AirLog:
             self._pending.append(row)
             self._closed_order.append(len(self._pending) - 1)
             return
+        self._write("record", {"fields": fields})
+
+    def _record(self, fields: dict[str, Any]) -> None:
         with self._session() as session:
-            airlog.record_closed(session, station=self.station, **fields)  # type: ignore[arg-type]
+            airlog.record_closed(session, station=self.station, **fields)
+
+    # ------------------------------------------------------------------ writes held in an outage
+    def _write(self, op: str, args: dict[str, Any]) -> Any:
+        """Write now, or hold the write (after those already held) while the database refuses.
+        Returns the write's result, None when it was held."""
+        with self._hold_lock:
+            if not self.flush():
+                self._hold(op, args)
+                return None
+            try:
+                result = self._apply(op, args)
+            except sa.exc.OperationalError as exc:
+                self._down(exc)
+                self._hold(op, args)
+                return None
+            if self.db_error is not None:
+                self._up()
+            return result
+
+    def _apply(self, op: str, args: dict[str, Any]) -> Any:
+        do: dict[str, Callable[..., Any]] = {
+            "open": self._open,
+            "close": self._close,
+            "record": self._record,
+            "event": self._event,
+            "close_open": self._close_open,
+        }
+        return do[op](**args)
+
+    def _hold(self, op: str, args: dict[str, Any]) -> None:
+        if not self._held.hold(op, args) and self._held.lost == 1:
+            log.error(
+                "database: %d writes held in memory, the most it keeps; later ones are lost "
+                "until the database accepts writes again",
+                self._held.limit,
+            )
+
+    def flush(self) -> bool:
+        """Write what is held, in order. True when nothing is held any more."""
+        with self._hold_lock:
+            wrote = False
+            while len(self._held):
+                write = self._held.writes[0]
+                try:
+                    self._apply(write.op, write.args)
+                except sa.exc.OperationalError as exc:
+                    self._down(exc)
+                    return False
+                except Exception:  # a write that can never succeed must not block the rest
+                    log.exception("dropping a held write that cannot be stored: %s", write.op)
+                self._held.writes.popleft()
+                wrote = True
+            if wrote and self.db_error is not None:
+                self._up()
+            return True
+
+    def _down(self, exc: Exception) -> None:
+        if self.db_error is not None:
+            return
+        self.db_error = str(getattr(exc, "orig", None) or exc).strip()
+        self.db_error_since = datetime.now(UTC)
+        message = (
+            f"không ghi được cơ sở dữ liệu (cannot write the database): {self.db_error}; "
+            "loa keeps airing and holds the airtime log in memory until it can write again"
+        )
+        log.error("database: %s", message)
+        self._held.hold(
+            "event",
+            {"level": "error", "source": "database", "message": message, "at": self.db_error_since},
+        )
+
+    def _up(self) -> None:
+        since, error = self.db_error_since, self.db_error
+        self.db_error = self.db_error_since = None
+        lost = self._held.lost - self._lost_reported
+        self._lost_reported = self._held.lost
+        seconds = (datetime.now(UTC) - since).total_seconds() if since else 0.0
+        message = (
+            f"ghi được cơ sở dữ liệu trở lại (the database accepts writes again) after "
+            f"{seconds:.0f} s ({error}); the airtime held meanwhile is written"
+            + (f"; {lost} writes were lost (over the in-memory limit)" if lost else "")
+        )
+        self.event("error" if lost else "warning", "database", message)
+
+    def outage(self) -> dict[str, Any] | None:
+        """The database outage now (for `loa status`), or None."""
+        with self._hold_lock:
+            if self.db_error is None:
+                return None
+            since = self.db_error_since
+            return {
+                "error": self.db_error,
+                "since": since.isoformat() if since else None,
+                "held": len(self._held),
+                "lost": self._held.lost - self._lost_reported,
+            }
+
+    def held_lines(self) -> list[str]:
+        """What is still held (one line each): for the journal if loa stops during an outage."""
+        with self._hold_lock:
+            return self._held.describe()
+
+    def _overlay(self, rows: list[Airtime]) -> list[Airtime]:
+        """Stored rows with their held closes applied, then the held rows."""
+        with self._hold_lock:
+            if not len(self._held):
+                return rows
+            closes = self._held.closes_of_stored()
+            stored = [apply_close(r, closes[r.seq]) if r.seq in closes else r for r in rows]
+            return stored + self._held.rows(self.station)
 
     def rows_between(self, slot: str, start: datetime, end: datetime) -> list[Airtime]:
         """Rows of `slot` scheduled in [start, end): what this occurrence already aired."""
@@ -125,7 +271,14 @@ class AirLog:
                 .where(Airtime.scheduled_at >= start, Airtime.scheduled_at < end)  # type: ignore[operator]
                 .order_by(Airtime.seq)  # type: ignore[arg-type]
             )
-            return list(session.exec(query))
+            found = list(session.exec(query))
+        if not len(self._held):
+            return found
+        return [
+            r
+            for r in self._overlay(found)
+            if r.slot == slot and r.scheduled_at is not None and start <= r.scheduled_at < end
+        ]
 
     def history(self) -> list[Play]:
         """Every scheduled play that put sound on air, for the planner."""
@@ -138,19 +291,40 @@ class AirLog:
                 Airtime.played_s > 0,
                 Airtime.started_at.is_not(None),  # type: ignore[union-attr]
             )
-            return [
+            plays = [
                 Play(spot, topic, start, played)
                 for spot, topic, start, played in session.execute(query)
             ]
+        with self._hold_lock:
+            held = self._held.rows(self.station) if len(self._held) else []
+            closes = self._held.closes_of_stored() if len(self._held) else {}
+        if closes:  # stored open rows whose close is held: they aired
+            with self._session() as session:
+                for seq, args in closes.items():
+                    row = session.get(Airtime, seq)
+                    if row is not None:
+                        held.append(apply_close(row, args))
+        plays += [
+            Play(r.spot, r.topic, r.started_at, r.played_s)
+            for r in held
+            if r.kind == "scheduled" and r.played_s > 0 and r.started_at is not None
+        ]
+        return plays
 
     def open_rows(self) -> list[Airtime]:
         with self._session() as session:
             query = select(Airtime).where(
                 Airtime.station == self.station, Airtime.status == "playing"
             )
-            return list(session.exec(query))
+            found = list(session.exec(query))
+        return [r for r in self._overlay(found) if r.status == OPEN]
 
     def close_open(self, at: datetime) -> int:
+        """Close every open row as interrupted at `at`; how many (0 while writes are held:
+        the held closes come first, then this)."""
+        return int(self._write("close_open", {"at": at}) or 0)
+
+    def _close_open(self, at: datetime) -> int:
         with self._session() as session:
             return len(airlog.close_open_plays(session, at, station=self.station))
 
@@ -158,14 +332,16 @@ class AirLog:
     def event(self, level: str, source: str, message: str, at: datetime | None = None) -> None:
         """A problem or notice for `loa status`; also logged."""
         getattr(log, "error" if level == "error" else level, log.info)("%s: %s", source, message)
+        fields = {"level": level, "source": source, "message": message}
         try:
-            with self._session() as session:
-                session.add(
-                    Event(at=at or datetime.now(UTC), level=level, source=source, message=message)
-                )
-                session.commit()
+            self._write("event", {**fields, "at": at or datetime.now(UTC)})
         except sa.exc.SQLAlchemyError:
             log.exception("could not record the event in the database")
+
+    def _event(self, level: str, source: str, message: str, at: datetime) -> None:
+        with self._session() as session:
+            session.add(Event(at=at, level=level, source=source, message=message))
+            session.commit()
 
     def events(self, limit: int = 20) -> list[Event]:
         with self._session() as session:
@@ -177,14 +353,25 @@ class AirLog:
             return list(session.exec(query))
 
     def beat(self, at: datetime, *, pid: int, started_at: datetime, state: str = "{}") -> None:
-        """The heartbeat: the last moment the daemon was known alive, and what it is doing."""
-        with self._session() as session:
-            row = session.get(DaemonState, self.station) or DaemonState(
-                station=self.station, started_at=started_at, heartbeat_at=at
-            )
-            row.pid, row.started_at, row.heartbeat_at, row.state = pid, started_at, at, state
-            session.add(row)
-            session.commit()
+        """The heartbeat: the last moment the daemon was known alive, and what it is doing.
+        It also writes what an outage held. Never held itself: only the latest one matters."""
+        if not self.flush():
+            return
+        try:
+            with self._session() as session:
+                row = session.get(DaemonState, self.station) or DaemonState(
+                    station=self.station, started_at=started_at, heartbeat_at=at
+                )
+                row.pid, row.started_at, row.heartbeat_at, row.state = pid, started_at, at, state
+                session.add(row)
+                session.commit()
+        except sa.exc.OperationalError as exc:
+            with self._hold_lock:
+                self._down(exc)
+            return
+        with self._hold_lock:
+            if self.db_error is not None:
+                self._up()
 
     def daemon_state(self) -> DaemonState | None:
         with self._session() as session:

@@ -8,6 +8,7 @@ normal ad hoc broadcasts in arrival order); the control server answers `loa play
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -15,9 +16,10 @@ import os
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,13 @@ log = logging.getLogger("loa.daemon")
 
 PRIORITIES = {"emergency": 0, "priority": 1, "normal": 2}
 SLOT_PRIORITY = 2
+# SIGTERM: if the graceful stop (fade, close rows, join threads) is not over by then, the
+# daemon closes its open rows and exits anyway: systemd's TimeoutStopSec is 20 s, the issue
+# asks for 10 s whatever is stuck (a hook, a decoder, a library scan).
+STOP_DEADLINE_S = 8.0
+# The wall clock moved this much more (or less) than the monotonic clock between two
+# heartbeats: someone or NTP stepped it. The slots are rescheduled from the new time.
+CLOCK_STEP_S = 2.0
 
 
 @dataclass(order=True)
@@ -48,6 +57,7 @@ class Broadcast:
     spots: list[Spot] = field(default_factory=list, compare=False)
     done: threading.Event = field(default_factory=threading.Event, compare=False)
     outcome: Outcome | None = field(default=None, compare=False)
+    unfinished: bool = field(default=False, compare=False)  # on air when the daemon died
 
 
 StationLoader = Callable[[], StationSpec]
@@ -87,6 +97,9 @@ class Daemon:
         self._worker: threading.Thread | None = None
         self._config_mtime = self._mtime()
         self._output_error: str | None = None
+        self._exit_timer: threading.Timer | None = None
+        self._missed_lock = threading.Lock()
+        self._clock_mark: tuple[datetime, float] | None = None
 
     @property
     def station(self) -> StationSpec:
@@ -123,31 +136,87 @@ class Daemon:
         self.runner.cut_current(fade_ms)
         self._queue.put(Broadcast(-1, next(self._order), "stop"))
         if self._worker is not None:
-            self._worker.join(timeout=fade_ms / 1000 + 10)
+            self._worker.join(timeout=fade_ms / 1000 + 5)
+            if self._worker.is_alive():
+                log.error(
+                    "the air worker is stuck (a hook or the output does not return): "
+                    "stopping without it"
+                )
         self.control.stop()
         closed = self.airlog.close_open(self.clock.now())
         if closed:
             log.warning("closed %d open airtime rows as interrupted at shutdown", closed)
         self.beat()
+        self._log_unwritten()
         self.lock.release()
         log.info("station %s stopped", self.station.id)
 
+    def _log_unwritten(self) -> None:
+        """Stopping while the database refuses writes: what is held goes to the journal."""
+        lines = self.airlog.held_lines()
+        if lines:
+            log.error(
+                "the database still refuses writes (%s): %d airtime writes are lost; "
+                "they follow, one a line",
+                self.airlog.db_error,
+                len(lines),
+            )
+            for line in lines:
+                log.error("unwritten: %s", line)
+
+    def arm_exit_watchdog(self, seconds: float = STOP_DEADLINE_S) -> None:
+        """Exit `seconds` from now even if the graceful stop is stuck; the open rows are
+        closed as interrupted first (within 1.5 s more). For the real process only."""
+        if self._exit_timer is not None:
+            return
+        self._exit_timer = threading.Timer(seconds, self._force_exit, args=(seconds,))
+        self._exit_timer.daemon = True
+        self._exit_timer.start()
+
+    def _force_exit(self, seconds: float) -> None:
+        log.error("stopping takes more than %.0f s (something is stuck): exiting now", seconds)
+
+        def last_rows() -> None:
+            try:
+                self.airlog.close_open(self.clock.now())
+                self._log_unwritten()
+            except Exception:
+                log.exception("could not close the open rows")
+
+        closer = threading.Thread(target=last_rows, name="loa-last-rows", daemon=True)
+        closer.start()
+        closer.join(1.5)
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):  # exiting: nothing else to do with it
+                handler.flush()
+        os._exit(1)
+
+    def _on_stop_signal(self, *_: object) -> None:
+        self.stopping.set()
+        self.arm_exit_watchdog()
+
     def run_forever(self, handle_signals: bool = True) -> None:
         if handle_signals:
-            signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-            signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+            signal.signal(signal.SIGTERM, self._on_stop_signal)
+            signal.signal(signal.SIGINT, self._on_stop_signal)
+            # `systemctl reload`, and also a closed terminal (SIGHUP to the process group of
+            # `make run`): re-read config.toml and go on airing. The decoders are in sessions
+            # of their own, so the group's SIGHUP does not reach them.
             signal.signal(signal.SIGHUP, lambda *_: self.reload_requested.set())
         self.start()
         watchdog = watchdog_interval_s()
         interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
         try:
             while not self.stopping.wait(interval):
+                self.check_clock(time.monotonic())
                 self.beat()
                 if watchdog:
                     sd_notify("WATCHDOG=1")
                 if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
                     self.reload()
         finally:
+            if handle_signals:
+                self.arm_exit_watchdog()
             self.stopping.clear()
             self.stop()
 
@@ -178,8 +247,9 @@ class Daemon:
         current = [
             o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
         ]
+        was_on_air = _on_air_at_last_beat(state.state if state is not None else None)
         for occ in current:
-            self.enqueue_slot(occ)
+            self.enqueue_slot(occ, unfinished=was_on_air == occ.slot.name)
 
     # ------------------------------------------------------------------ slots
     def _jobs(self) -> list[Any]:
@@ -229,13 +299,60 @@ class Daemon:
             return
         at = event.scheduled_run_time + timedelta(seconds=self._lead_s())
         occ = Occurrence(at.astimezone(self.station.tz), slot)
-        if not self.airlog.rows_between(slot.name, occ.at, occ.end):
-            self.runner.record_missed(
-                occ, "APScheduler missed the slot's start (machine busy or asleep)"
-            )
+        self._missed_unless_logged(
+            occ, "APScheduler missed the slot's start (machine busy or asleep)"
+        )
 
-    def enqueue_slot(self, occ: Occurrence, priority: int = SLOT_PRIORITY) -> Broadcast:
-        item = Broadcast(priority, next(self._order), "slot", occurrence=occ)
+    def check_clock(self, monotonic_s: float) -> float:
+        """Called every heartbeat with the monotonic clock: a step of the wall clock (NTP,
+        an operator, a dead RTC battery) is an event; the slots the clock jumped over get a
+        missed row each (never silence without a row), the slot we landed inside airs what
+        fits, and every job is rescheduled from the new time, so a slot that aired before a
+        step back is found aired (the runner looks at its rows) and not aired again.
+        Returns the step in seconds (0 when none)."""
+        now = self.clock.now()
+        mark, self._clock_mark = self._clock_mark, (now, monotonic_s)
+        if mark is None:
+            return 0.0
+        expected = mark[0] + timedelta(seconds=monotonic_s - mark[1])
+        step = (now - expected).total_seconds()
+        if abs(step) < CLOCK_STEP_S:
+            return 0.0
+        self.airlog.event(
+            "warning",
+            "clock",
+            f"đồng hồ hệ thống bị chỉnh (the system clock stepped) {step:+.0f} s: "
+            f"{expected.isoformat(timespec='seconds')} -> {now.isoformat(timespec='seconds')}",
+        )
+        if step > 0:
+            for occ in occurrences(self.station, expected, now):
+                if occ.end <= now:
+                    self._missed_unless_logged(
+                        occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
+                    )
+        self._enqueue_near(now, inside=True)
+        if self._scheduler is not None:
+            self._schedule_slots()
+        return step
+
+    def _enqueue_near(self, now: datetime, inside: bool) -> None:
+        """Queue the occurrences whose job's early fire time has passed though their slot
+        has not (rescheduled jobs would skip them to tomorrow), and with `inside` those we
+        are inside. Never twice on air: the runner looks for an occurrence's rows first."""
+        soon = now + timedelta(seconds=self._lead_s())
+        for occ in occurrences(self.station, now - timedelta(days=1), soon):
+            if occ.end > now and (inside or occ.at > now):
+                self.enqueue_slot(occ)
+
+    def _missed_unless_logged(self, occ: Occurrence, why: str) -> None:
+        with self._missed_lock:
+            if not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
+                self.runner.record_missed(occ, why)
+
+    def enqueue_slot(
+        self, occ: Occurrence, priority: int = SLOT_PRIORITY, unfinished: bool = False
+    ) -> Broadcast:
+        item = Broadcast(priority, next(self._order), "slot", occurrence=occ, unfinished=unfinished)
         self._queue.put(item)
         return item
 
@@ -260,7 +377,7 @@ class Daemon:
                 continue
             try:
                 if item.occurrence is not None:
-                    item.outcome = self.runner.air_slot(item.occurrence)
+                    item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
                     if item.outcome.status == "cut" and not self.stopping.is_set():
                         # cut by an emergency: the rest of the slot airs after it, if time allows
                         self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
@@ -270,9 +387,21 @@ class Daemon:
                     item.outcome = self.runner.air_adhoc(item.kind, item.spots)
             except Exception as exc:  # one bad broadcast never stops the station
                 log.exception("broadcast failed")
-                self.airlog.event("error", "daemon", f"{item.kind}: {type(exc).__name__}: {exc}")
+                self._record_failure(item, f"{type(exc).__name__}: {exc}")
             finally:
                 item.done.set()
+
+    def _record_failure(self, item: Broadcast, error: str) -> None:
+        """A broadcast that raised still leaves its rows: silence with no row is impossible."""
+        why = f"phát lỗi (broadcast failed): {error}"
+        try:
+            if item.occurrence is not None:
+                item.outcome = self.runner.record_missed(item.occurrence, why, status="failed")
+            else:
+                item.outcome = self.runner.record_failed_adhoc(item.kind, item.spots, why)
+        except Exception:
+            log.exception("could not even record the failure")
+            self.airlog.event("error", "daemon", f"{item.kind}: {why}")
 
     def _resume_when_device_is_back(self, occ: Occurrence) -> None:
         """The sound device failed during a slot: once it works again, the rest of the slot
@@ -313,6 +442,7 @@ class Daemon:
         self.runner.station = station
         if self._scheduler is not None:
             self._schedule_slots()
+            self._enqueue_near(self.clock.now(), inside=False)
         self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
         return True
 
@@ -332,6 +462,18 @@ class Daemon:
             },
             "queued": self._queue.qsize(),
             "output_error": self._output_error,
+            # the daemon's own view: the database's may lag while writes are held
+            "database": self.airlog.outage(),
+            "playing": [
+                {
+                    "slot": r.slot,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "path": r.path,
+                    "started_at": r.started_at.isoformat() if r.started_at else None,
+                }
+                for r in self.airlog.open_rows()
+            ],
             "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
         }
 
@@ -387,3 +529,12 @@ class Daemon:
                 }
             return {"ok": True, "queued": [s.title for s in spots], "priority": priority}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+
+def _on_air_at_last_beat(state: str | None) -> str | None:
+    """The slot the daemon was airing at its last heartbeat (from the state it wrote)."""
+    try:
+        on_air = json.loads(state or "{}").get("on_air") or {}
+    except (ValueError, AttributeError):
+        return None
+    return on_air.get("slot") if on_air.get("kind") == "scheduled" else None

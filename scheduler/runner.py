@@ -40,7 +40,7 @@ Planner = Callable[[SlotRequest, Sequence[Spot]], Plan]
 class Outcome:
     """What became of one occurrence or broadcast."""
 
-    status: str  # aired | cut | device | missed | skipped | already | empty
+    status: str  # aired | cut | device | missed | skipped | already | empty | failed
     message: str = ""
     plan: Plan | None = None
     results: list[ItemEnded] = field(default_factory=list)
@@ -98,18 +98,21 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ one slot
-    def air_slot(self, occ: Occurrence) -> Outcome:
-        """Air one occurrence of a slot; safe to call again for the same one (never twice)."""
+    def air_slot(self, occ: Occurrence, unfinished: bool = False) -> Outcome:
+        """Air one occurrence of a slot; safe to call again for the same one (never twice).
+
+        `unfinished`: the daemon died while this occurrence was on air (its last heartbeat
+        says so), so the rest airs even if the last row is a completed one (killed between
+        two spots)."""
         slot = occ.slot
         now = self.clock.now()
         done = self.airlog.rows_between(slot.name, occ.at, occ.end)
         # Rows of this occurrence exist: it aired, or it was cut (an emergency, a crash) and
         # the rest of its window may still air. Never again from its start.
         resuming = bool(done)
-        cut = (
-            done
-            and done[-1].status in ("interrupted", "skipped", "failed")
-            and done[-1].spot is not None
+        cut = done and (
+            unfinished
+            or (done[-1].status in ("interrupted", "skipped", "failed") and done[-1].spot)
         )
         if done and not cut:
             return Outcome(
@@ -134,13 +137,18 @@ class Runner:
                     occ, "inside quiet hours: only emergencies air then", status="skipped"
                 )
             length = (quiet - start).total_seconds()
-        spots = list(self.spots())
-        if resuming:
-            aired = {r.spot for r in done if r.played_s > 0}
-            rest = [s for s in spots if s.id not in aired]
-            spots = rest or spots
-        request = self.request_for(occ, start, length)
-        plan = self.planner(request, spots)
+        try:
+            spots = list(self.spots())
+            if resuming:
+                aired = {r.spot for r in done if r.played_s > 0}
+                rest = [s for s in spots if s.id not in aired]
+                spots = rest or spots
+            request = self.request_for(occ, start, length)
+            plan = self.planner(request, spots)
+        except Exception as exc:  # a slot that cannot be planned is a failed row, not silence
+            log.exception("planning %s failed", slot.name)
+            why = f"không lập được kế hoạch (planning failed): {type(exc).__name__}: {exc}"
+            return self.record_missed(occ, why, status="failed")
         for note in plan.notes:
             self.airlog.event("warning", "playlist", f"{slot.name}: {note}")
         if not plan.items:
@@ -181,8 +189,26 @@ class Runner:
         self.airlog.record(
             status=status, kind="scheduled", slot=occ.slot.name, scheduled_at=occ.at, error=why
         )
-        self.airlog.event("warning", "slot", f"{occ.slot.name} {occ.at.isoformat()}: {why}")
+        level = "error" if status == "failed" else "warning"
+        self.airlog.event(level, "slot", f"{occ.slot.name} {occ.at.isoformat()}: {why}")
         return Outcome(status, why, plan)
+
+    def record_failed_adhoc(self, kind: str, spots: Sequence[Spot], why: str) -> Outcome:
+        """An ad hoc broadcast that could not air at all: one failed row per spot."""
+        now = self.clock.now()
+        for spot in spots:
+            self.airlog.record(
+                status="failed",
+                kind=kind,
+                topic=spot.topic or None,
+                spot=spot.id or None,
+                title=spot.title,
+                path=spot.path,
+                scheduled_at=now,
+                error=why,
+            )
+        self.airlog.event("error", kind, why)
+        return Outcome("failed", why)
 
     def _play_item(
         self, spot_id: str, offset_s: float, duration_s: float, spots: Sequence[Spot]
@@ -285,7 +311,21 @@ class Runner:
             except Exception:
                 log.exception("could not log %r", event)
 
-        handle = self.output.play(items, start, on_event)
+        try:
+            handle = self.output.play(items, start, on_event)
+        except Exception as exc:  # the output refused the plan: every item failed, logged
+            log.exception("the output refused the plan")
+            why = f"đầu ra từ chối (the output refused the plan): {type(exc).__name__}: {exc}"
+            failed = [
+                ItemEnded(i, item.key, self.clock.now(), 0.0, "failed", why)
+                for i, item in enumerate(items)
+            ]
+            for event in failed:
+                on_event(event)
+            problem = run_hook("off_air", amp.off_air, amp.timeout_s)
+            if problem:
+                self.airlog.event("error", "hook", problem)
+            return failed
         with self._lock:
             self.current = Airing(kind, slot, handle, [str(m["title"]) for m in meta], start)
         try:

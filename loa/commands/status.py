@@ -57,7 +57,9 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
     lock_pid = lock_for(config).held_by_other()
     alive = bool(live and live.get("ok")) or lock_pid is not None
     playing = (
-        [
+        _live_playing(live["playing"], config.tz)
+        if live and isinstance(live.get("playing"), list)
+        else [
             {
                 "slot": r.slot,
                 "kind": r.kind,
@@ -91,6 +93,20 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
         for e in airlog.events(limit=10)
         if e.level in ("error", "warning")
     ]
+    outage = (live or {}).get("database")
+    if outage:  # the daemon cannot write its database now: the event itself waits in memory
+        problems.insert(
+            0,
+            {
+                "at": datetime.fromisoformat(outage["since"])
+                .astimezone(config.tz)
+                .isoformat(timespec="seconds"),
+                "level": "error",
+                "source": "database",
+                "message": f"không ghi được cơ sở dữ liệu (cannot write the database): "
+                f"{outage['error']}; {outage['held']} airtime writes held in memory",
+            },
+        )
     data = {
         "station": {"id": config.station.id, "name": config.station.name},
         "alive": alive,
@@ -184,6 +200,21 @@ def central_lines(central: dict[str, Any] | None) -> list[str]:
     if central["error"]:
         lines.append(f"  lỗi gần nhất (last error, {central['failures']} lần): {central['error']}")
     return lines
+
+
+def _live_playing(rows: list[dict[str, Any]], tz: Any) -> list[dict[str, Any]]:
+    """What the daemon says is on air (the database may lag while its writes are held)."""
+    return [
+        {
+            **r,
+            "started_at": datetime.fromisoformat(r["started_at"])
+            .astimezone(tz)
+            .isoformat(timespec="milliseconds")
+            if r.get("started_at")
+            else None,
+        }
+        for r in rows
+    ]
 
 
 def _status_with_bad_config(app: App, error: ConfigError, as_json: bool) -> None:

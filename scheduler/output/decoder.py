@@ -12,17 +12,28 @@ nothing clips here); Python only moves its bytes. The engine copies that one cha
 channel of the device. `ffmpeg_command` is the one place an item's gain enters the output.
 
 `read` never blocks: the audio callback calls it.
+
+ffmpeg runs in a session of its own, so a signal to the daemon's terminal or process group
+(closing the terminal of `make run` sends SIGHUP to the group) does not reach it; and it is
+told by the kernel to die with the thread that started it (PR_SET_PDEATHSIG, Linux), so a
+daemon killed with -9 leaves no ffmpeg behind. The outputs start decoders from their service
+thread, which lives as long as the output.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import math
+import os
 import queue
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -35,6 +46,27 @@ log = logging.getLogger("loa.output.decoder")
 CHUNK_FRAMES = 16384
 FIRST_CHUNK_FRAMES = 2048
 _EMPTY = np.zeros(0, dtype=np.float32)
+
+
+def _pdeathsig() -> Callable[[], None] | None:
+    """A preexec_fn asking the kernel to SIGKILL the child when its parent dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before the request took effect
+            os._exit(1)
+
+    return preexec
+
+
+_PREEXEC = _pdeathsig()
 
 
 @cache
@@ -121,6 +153,8 @@ class StreamDecoder:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
+                start_new_session=True,  # not killed by a SIGHUP/SIGINT to the daemon's group
+                preexec_fn=_PREEXEC,  # killed when the daemon dies
             )
         except OSError as e:
             self._fail(f"cannot start ffmpeg for {self.path}: {e}")
