@@ -83,3 +83,17 @@ def test_check_links_names_the_first_row_that_does_not_extend_the_head() -> None
     edited[3] = ChainRow(4, 4, rows[3].hash, (*rows[3].values[:6], "sửa", *rows[3].values[7:]))
     broken = check_links(Head(), edited)
     assert broken is not None and broken.row.chain_seq == 4
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_url_is_taken_before_or_after_the_command_name(tmp_path: Path, before: bool) -> None:
+    """`loa central --url U init` and `loa central init --url U` mean the same; the password
+    of a URL that cannot be reached is never printed."""
+    config = _config(tmp_path, "")
+    url = "postgresql+psycopg://admin:s3cret-pw@127.0.0.1:1/loa"
+    words = ["--url", url, "init"] if before else ["init", "--url", url]
+    result = CliRunner().invoke(cli, ["--config", str(config), "central", *words])
+    assert result.exit_code != 0
+    assert "No such option" not in result.output
+    assert "127.0.0.1" in result.output
+    assert "s3cret-pw" not in result.output

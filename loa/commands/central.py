@@ -60,12 +60,25 @@ def central_url(app: App, given: str | None) -> str:
     return str(url)
 
 
+URL_HELP = "CSDL trung tâm (central database; else $LOA_CENTRAL_URL, else [central] url)."
+
+
+def _keep_url(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta["central_url"] = value
+
+
+def url_option(command: Any) -> Any:
+    """`--url` after the command's name too (`loa central init --url URL`), as before it."""
+    return click.option(
+        "--url", metavar="URL", expose_value=False, callback=_keep_url, help=URL_HELP
+    )(command)
+
+
 @click.group()
-@click.option("--url", metavar="URL", help="CSDL trung tâm (central database; else [central] url).")
-@click.pass_context
-def central(ctx: click.Context, url: str | None) -> None:
+@url_option
+def central() -> None:
     """CSDL trung tâm của huyện/tỉnh (the district's or province's central database)."""
-    ctx.meta["central_url"] = url
 
 
 def _url(ctx: click.Context) -> str:
@@ -73,6 +86,7 @@ def _url(ctx: click.Context) -> str:
 
 
 @central.command("init")
+@url_option
 @click.pass_context
 def init_cmd(ctx: click.Context) -> None:
     """Tạo hoặc nâng cấp lược đồ trung tâm (create or migrate the schema; idempotent)."""
@@ -92,6 +106,7 @@ HOST = click.option(
 
 
 @central.command("add-district")
+@url_option
 @click.argument("code")
 @click.option("--name", required=True, help="Tên huyện (district name).")
 @click.option("--province", help="Mã tỉnh (province code).")
@@ -111,6 +126,7 @@ def add_district_cmd(
 
 
 @central.command("add-station")
+@url_option
 @click.argument("station_id", metavar="ID")
 @click.option("--name", required=True, help="Tên đài (station name).")
 @click.option("--district", required=True, help="Mã huyện (district code).")
@@ -146,6 +162,7 @@ def _shown(value: Any) -> Any:
 
 
 @central.command("stations")
+@url_option
 @click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
 @click.pass_context
 def stations_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -169,6 +186,7 @@ def stations_cmd(ctx: click.Context, as_json: bool) -> None:
 
 
 @central.command("import")
+@url_option
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
@@ -194,6 +212,7 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
 
 
 @central.command("verify")
+@url_option
 @click.option("--station", "station", metavar="ID", help="Chỉ một đài (one station).")
 @click.pass_context
 def verify_cmd(ctx: click.Context, station: str | None) -> None:
