@@ -222,6 +222,11 @@ def migrate(
     """Bring the database to the latest version; returns the version it had before."""
     latest = latest_version(migrations)
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            # Take the write lock before reading the version: without it two processes that
+            # open a brand-new file at once both see version 0 and both create the tables
+            # (pysqlite runs DDL outside any transaction unless one is begun explicitly).
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         before = schema_version(conn)
         if before > latest:
             raise DatabaseError(

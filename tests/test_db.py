@@ -161,3 +161,34 @@ def test_a_file_that_is_no_database_is_refused(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"database.url: cannot open sqlite:///{path}: ")
     assert "file is not a database" in str(info.value)
     assert path.read_text("utf-8").startswith("không phải")  # nothing lost
+
+
+def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """The daemon and a CLI started together on a fresh station: one creates the schema, the
+    others wait for its lock and find it made (before, one failed "table already exists")."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "new.sqlite"
+    code = (
+        "import sys, time; from loa.db import open_database\n"
+        "t = float(sys.argv[1])\n"
+        "while time.time() < t: pass\n"
+        f"open_database('sqlite:///{db}')\n"
+    )
+    start = f"{__import__('time').time() + 1.5:.3f}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, start],
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    con = sqlite3.connect(db)
+    versions = [v for (v,) in con.execute("SELECT version FROM loa_schema")]
+    con.close()
+    assert versions == [latest_version()]
