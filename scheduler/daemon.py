@@ -1,44 +1,42 @@
-"""The unattended daemon: slot jobs on APScheduler, one air worker, heartbeat, reload, control.
+"""The unattended daemon: slot jobs, one air worker, heartbeat, reload, control.
 
-Threads: APScheduler's executor only enqueues (a job never plays audio itself); one air worker
-plays broadcasts one at a time in priority order (emergency, then priority, then slots and
-normal ad hoc broadcasts in arrival order); the control server answers `loa play-now` and
-`loa status`; the caller's thread runs the heartbeat loop, which also watches config.toml.
+The same object runs on the wall clock (`loa run`) and on a virtual clock (`loa simulate`):
+the composition root hands it its clock, its slot firing (`scheduler.firing`), its control
+server and (in the runner) its output. A slot's job only enqueues (it never plays audio
+itself); the air worker plays broadcasts one at a time in priority order (emergency, then
+priority, then slots and normal ad hoc broadcasts in arrival order); the control server
+answers `loa play-now` and `loa status`; the caller's thread runs the heartbeat loop, which
+also watches config.toml.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import os
-import queue
 import signal
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import Any, Protocol
 
 from scheduler.airlog import AirLog
-from scheduler.clock import Clock, SystemClock
-from scheduler.control import ControlServer
+from scheduler.broadcasts import PRIORITIES, SLOT_PRIORITY, Broadcast, BroadcastQueue
+from scheduler.clock import Clock
+from scheduler.control import ControlServer, Handler
+from scheduler.firing import SlotFiring, SlotJob, WallFiring
 from scheduler.lock import StationLock
 from scheduler.notify import sd_notify, watchdog_interval_s
-from scheduler.runner import LEAD_S, Outcome, Runner, Spot
+from scheduler.runner import LEAD_S, Runner, Spot
 from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
 from scheduler.spec import StationSpec
 
 log = logging.getLogger("loa.daemon")
 
-PRIORITIES = {"emergency": 0, "priority": 1, "normal": 2}
-SLOT_PRIORITY = 2
+__all__ = ["PRIORITIES", "SLOT_PRIORITY", "Broadcast", "Daemon", "job_lead_s"]
+
 # SIGTERM: if the graceful stop (fade, close rows, join threads) is not over by then, the
 # daemon closes its open rows and exits anyway: systemd's TimeoutStopSec is 20 s, the issue
 # asks for 10 s whatever is stuck (a hook, a decoder, a library scan).
@@ -46,22 +44,25 @@ STOP_DEADLINE_S = 8.0
 # The wall clock moved this much more (or less) than the monotonic clock between two
 # heartbeats: someone or NTP stepped it. The slots are rescheduled from the new time.
 CLOCK_STEP_S = 2.0
-
-
-@dataclass(order=True)
-class Broadcast:
-    priority: int
-    order: int
-    kind: str = field(compare=False)  # "slot" | "adhoc" | "emergency"
-    occurrence: Occurrence | None = field(default=None, compare=False)
-    spots: list[Spot] = field(default_factory=list, compare=False)
-    done: threading.Event = field(default_factory=threading.Event, compare=False)
-    outcome: Outcome | None = field(default=None, compare=False)
-    unfinished: bool = field(default=False, compare=False)  # on air when the daemon died
+# How often a slot cut by a failing sound device looks whether the device is back.
+DEVICE_POLL_S = 0.5
 
 
 StationLoader = Callable[[], StationSpec]
 AdhocResolver = Callable[[dict[str, Any]], list[Spot]]
+
+
+class Control(Protocol):
+    """The daemon's control channel (the unix socket, or none in a simulation)."""
+
+    def start(self, handler: Handler | None = None) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def job_lead_s(station: StationSpec) -> float:
+    """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
+    return station.amplifier.pre_roll_s + LEAD_S + 1.0
 
 
 class Daemon:
@@ -72,29 +73,40 @@ class Daemon:
         airlog: AirLog,
         runner: Runner,
         lock: StationLock,
-        control_path: Path,
         resolve_adhoc: AdhocResolver,
+        control: Control | None = None,
+        control_path: Path | None = None,
+        firing: SlotFiring | None = None,
         config_path: Path | None = None,
         clock: Clock | None = None,
         heartbeat_s: float = 5.0,
+        on_aired: Callable[[Broadcast], None] | None = None,
     ) -> None:
+        """`control`: the control server (or `control_path`, a unix socket there); `firing`:
+        how slot jobs fire (APScheduler on the wall clock by default); `clock`: the runner's
+        unless given; `on_aired`: told of every broadcast once it is over (`loa simulate`
+        counts what aired with it)."""
         self.load_station = load_station
         self.airlog = airlog
         self.runner = runner
         self.lock = lock
-        self.control = ControlServer(control_path, self.handle_request)
+        if control is None:
+            if control_path is None:
+                raise ValueError("Daemon: give control or control_path")
+            control = ControlServer(control_path)
+        self.control = control
+        self.firing: SlotFiring = firing or WallFiring()
         self.resolve_adhoc = resolve_adhoc
         self.config_path = config_path
-        self.clock = clock or SystemClock()
+        self.clock = clock or runner.clock
         self.heartbeat_s = heartbeat_s
+        self.on_aired = on_aired
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.config_error: str | None = None
         self.started_at = self.clock.now()
-        self._queue: queue.PriorityQueue[Broadcast] = queue.PriorityQueue()
-        self._order = itertools.count()
-        self._scheduler: BackgroundScheduler | None = None
-        self._worker: threading.Thread | None = None
+        self._queue = BroadcastQueue()
+        self._started = False
         self._config_mtime = self._mtime()
         self._output_error: str | None = None
         self._exit_timer: threading.Timer | None = None
@@ -109,20 +121,16 @@ class Daemon:
     def start(self) -> None:
         self.lock.acquire()
         self.recover()
-        self._scheduler = BackgroundScheduler(timezone=self.station.tz)
-        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
-        self._schedule_slots()
-        self._scheduler.start()
-        self.control.start()
-        self._worker = threading.Thread(target=self._work, name="loa-air", daemon=True)
-        self._worker.start()
+        self.control.start(self.handle_request)
+        self._started = True
+        self.firing.start(self.station.tz, self, self.slot_jobs())
         self.beat()
         sd_notify("READY=1\nSTATUS=loa: on air duty")
         log.info(
             "station %s running: %d slots, next %s",
             self.station.id,
             len(self.station.slots),
-            ", ".join(f"{j.id}@{j.next_run_time:%Y-%m-%d %H:%M:%S}" for j in self._jobs()),
+            ", ".join(f"{i}@{t:%Y-%m-%d %H:%M:%S}" for i, t in self.firing.next_runs().items()),
         )
 
     def stop(self, fade_ms: float = 500.0) -> None:
@@ -131,17 +139,13 @@ class Daemon:
             return
         self.stopping.set()
         sd_notify("STOPPING=1")
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
         self.runner.cut_current(fade_ms)
-        self._queue.put(Broadcast(-1, next(self._order), "stop"))
-        if self._worker is not None:
-            self._worker.join(timeout=fade_ms / 1000 + 5)
-            if self._worker.is_alive():
-                log.error(
-                    "the air worker is stuck (a hook or the output does not return): "
-                    "stopping without it"
-                )
+        self._queue.stop()
+        if self._started and not self.firing.shutdown(timeout_s=fade_ms / 1000 + 5):
+            log.error(
+                "the air worker is stuck (a hook or the output does not return): "
+                "stopping without it"
+            )
         self.control.stop()
         closed = self.airlog.close_open(self.clock.now())
         if closed:
@@ -207,8 +211,8 @@ class Daemon:
         watchdog = watchdog_interval_s()
         interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
         try:
-            while not self.stopping.wait(interval):
-                self.check_clock(time.monotonic())
+            while not self.firing.wait(self.stopping, interval):
+                self.check_clock(self.clock.monotonic())
                 self.beat()
                 if watchdog:
                     sd_notify("WATCHDOG=1")
@@ -243,7 +247,7 @@ class Daemon:
         # Inside a slot, or so close to its start that its job's (early) fire time has passed:
         # APScheduler will not fire it any more, so it is queued here (never twice: the runner
         # looks for the occurrence's rows first).
-        soon = now + timedelta(seconds=self._lead_s())
+        soon = now + timedelta(seconds=job_lead_s(self.station))
         current = [
             o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
         ]
@@ -252,28 +256,17 @@ class Daemon:
             self.enqueue_slot(occ, unfinished=was_on_air == occ.slot.name)
 
     # ------------------------------------------------------------------ slots
-    def _jobs(self) -> list[Any]:
-        return [] if self._scheduler is None else self._scheduler.get_jobs()
-
-    def _schedule_slots(self) -> None:
-        assert self._scheduler is not None
-        for job in self._jobs():
-            job.remove()
-        lead = self._lead_s()
-        for slot in self.station.slots:
-            self._scheduler.add_job(
-                self._fire,
-                trigger=EarlyTrigger(slot_trigger(slot, self.station.tz), lead),
-                args=[slot.name],
-                id=f"slot:{slot.name}",
-                name=slot.name,
-                # Late by less than the slot's length (a busy machine, a suspend): still run;
-                # the runner airs what fits. Coalesce: after a long suspend, run once, not N times.
-                misfire_grace_time=max(1, int(slot.length_s)),
-                coalesce=True,
-                max_instances=1,
-                replace_existing=True,
+    def slot_jobs(self) -> list[SlotJob]:
+        """A job per slot: fires early by the lead, may run late by up to the slot's length."""
+        lead = job_lead_s(self.station)
+        return [
+            SlotJob(
+                slot.name,
+                EarlyTrigger(slot_trigger(slot, self.station.tz), lead),
+                grace_s=max(1, int(slot.length_s)),
             )
+            for slot in self.station.slots
+        ]
 
     def _occurrence_of(self, slot_name: str) -> Occurrence | None:
         slot = self.station.slot(slot_name)
@@ -283,21 +276,18 @@ class Daemon:
         fire = slot_trigger(slot, self.station.tz).get_next_fire_time(None, since)
         return None if fire is None else Occurrence(fire, slot)
 
-    def _fire(self, slot_name: str) -> None:
+    def fire_slot(self, slot_name: str) -> None:
+        """A slot's job fired (a little before the slot): queue its occurrence."""
         occ = self._occurrence_of(slot_name)
         if occ is not None:
             self.enqueue_slot(occ)
 
-    def _lead_s(self) -> float:
-        """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
-        return self.station.amplifier.pre_roll_s + LEAD_S + 1.0
-
-    def _on_missed(self, event: JobExecutionEvent) -> None:
-        """A job APScheduler ran too late to run at all (past its grace): the slot is missed."""
-        slot = self.station.slot(str(event.job_id).removeprefix("slot:"))
+    def slot_missed(self, slot_name: str, fire_time: datetime) -> None:
+        """A job that ran too late to run at all (past its grace): the slot is missed."""
+        slot = self.station.slot(slot_name)
         if slot is None:
             return
-        at = event.scheduled_run_time + timedelta(seconds=self._lead_s())
+        at = fire_time + timedelta(seconds=job_lead_s(self.station))
         occ = Occurrence(at.astimezone(self.station.tz), slot)
         self._missed_unless_logged(
             occ, "APScheduler missed the slot's start (machine busy or asleep)"
@@ -331,15 +321,15 @@ class Daemon:
                         occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
                     )
         self._enqueue_near(now, inside=True)
-        if self._scheduler is not None:
-            self._schedule_slots()
+        if self._started:
+            self.firing.schedule(self.slot_jobs())
         return step
 
     def _enqueue_near(self, now: datetime, inside: bool) -> None:
         """Queue the occurrences whose job's early fire time has passed though their slot
         has not (rescheduled jobs would skip them to tomorrow), and with `inside` those we
         are inside. Never twice on air: the runner looks for an occurrence's rows first."""
-        soon = now + timedelta(seconds=self._lead_s())
+        soon = now + timedelta(seconds=job_lead_s(self.station))
         for occ in occurrences(self.station, now - timedelta(days=1), soon):
             if occ.end > now and (inside or occ.at > now):
                 self.enqueue_slot(occ)
@@ -352,44 +342,64 @@ class Daemon:
     def enqueue_slot(
         self, occ: Occurrence, priority: int = SLOT_PRIORITY, unfinished: bool = False
     ) -> Broadcast:
-        item = Broadcast(priority, next(self._order), "slot", occurrence=occ, unfinished=unfinished)
-        self._queue.put(item)
-        return item
+        return self._queue.slot(occ, priority, unfinished)
 
     # ------------------------------------------------------------------ ad hoc
     def enqueue_adhoc(self, spots: list[Spot], priority: str) -> Broadcast:
-        kind = "emergency" if priority == "emergency" else "adhoc"
-        item = Broadcast(PRIORITIES[priority], next(self._order), kind, spots=spots)
-        self._queue.put(item)
+        item = self._queue.adhoc(spots, priority)
         current = self.runner.current
-        if kind == "emergency" and current is not None and current.kind != "emergency":
+        if item.kind == "emergency" and current is not None and current.kind != "emergency":
             self.runner.cut_current(50)
         return item
 
+    def queued(self) -> list[Broadcast]:
+        """What waits to air, in the order it will."""
+        return self._queue.pending()
+
     # ------------------------------------------------------------------ the air worker
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item.kind == "stop" or self.stopping.is_set():
-                item.done.set()
-                if item.kind == "stop":
-                    return
-                continue
+    def air_until_stopped(self) -> None:
+        """The air worker on the wall clock: air broadcasts as they come, until stopped."""
+        while self._air_next(block=True):
+            pass
+
+    def air_queued(self) -> None:
+        """Air what is queued now, in priority order, and return (on a virtual clock, after
+        each step of the clock; also what a test calls to air what it queued)."""
+        while self._air_next(block=False):
+            pass
+
+    def _air_next(self, block: bool) -> bool:
+        """Air the next broadcast; False when there is none (not blocking) or it says stop."""
+        item = self._queue.get(block)
+        if item is None:
+            return False
+        if item.kind == "stop" or self.stopping.is_set():
+            item.done.set()
+            return item.kind != "stop"
+        self._air(item)
+        return True
+
+    def _air(self, item: Broadcast) -> None:
+        try:
+            if item.occurrence is not None:
+                item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
+                if item.outcome.status == "cut" and not self.stopping.is_set():
+                    # cut by an emergency: the rest of the slot airs after it, if time allows
+                    self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
+                elif item.outcome.status == "device" and not self.stopping.is_set():
+                    self._resume_when_device_is_back(item.occurrence)
+            else:
+                item.outcome = self.runner.air_adhoc(item.kind, item.spots)
+        except Exception as exc:  # one bad broadcast never stops the station
+            log.exception("broadcast failed")
+            self._record_failure(item, f"{type(exc).__name__}: {exc}")
+        finally:
+            item.done.set()
+        if self.on_aired is not None:
             try:
-                if item.occurrence is not None:
-                    item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
-                    if item.outcome.status == "cut" and not self.stopping.is_set():
-                        # cut by an emergency: the rest of the slot airs after it, if time allows
-                        self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
-                    elif item.outcome.status == "device" and not self.stopping.is_set():
-                        self._resume_when_device_is_back(item.occurrence)
-                else:
-                    item.outcome = self.runner.air_adhoc(item.kind, item.spots)
-            except Exception as exc:  # one bad broadcast never stops the station
-                log.exception("broadcast failed")
-                self._record_failure(item, f"{type(exc).__name__}: {exc}")
-            finally:
-                item.done.set()
+                self.on_aired(item)
+            except Exception:
+                log.exception("the on_aired observer failed")
 
     def _record_failure(self, item: Broadcast, error: str) -> None:
         """A broadcast that raised still leaves its rows: silence with no row is impossible."""
@@ -407,14 +417,15 @@ class Daemon:
         """The sound device failed during a slot: once it works again, the rest of the slot
         airs if its time allows (the output reopens the device by itself, with backoff)."""
 
-        def wait() -> None:
-            while not self.stopping.is_set() and self.clock.now() < occ.end:
-                if self.runner.output_error() is None:
-                    self.enqueue_slot(occ, PRIORITIES["priority"])
-                    return
-                self.stopping.wait(0.5)
+        def check() -> None:
+            if self.stopping.is_set() or self.clock.now() >= occ.end:
+                return
+            if self.runner.output_error() is None:
+                self.enqueue_slot(occ, PRIORITIES["priority"])
+            else:
+                self.firing.call_at(self.clock.now() + timedelta(seconds=DEVICE_POLL_S), check)
 
-        threading.Thread(target=wait, name="loa-device-wait", daemon=True).start()
+        self.firing.call_at(self.clock.now() + timedelta(seconds=DEVICE_POLL_S), check)
 
     # ------------------------------------------------------------------ reload, heartbeat
     def _mtime(self) -> float | None:
@@ -440,8 +451,8 @@ class Daemon:
             return False
         self.config_error = None
         self.runner.station = station
-        if self._scheduler is not None:
-            self._schedule_slots()
+        if self._started:
+            self.firing.schedule(self.slot_jobs())
             self._enqueue_near(self.clock.now(), inside=False)
         self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
         return True
@@ -460,7 +471,7 @@ class Daemon:
                 "since": airing.started.isoformat(),
                 "titles": airing.titles,
             },
-            "queued": self._queue.qsize(),
+            "queued": len(self._queue),
             "output_error": self._output_error,
             # the daemon's own view: the database's may lag while writes are held
             "database": self.airlog.outage(),
@@ -474,7 +485,7 @@ class Daemon:
                 }
                 for r in self.airlog.open_rows()
             ],
-            "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
+            "jobs": {job: at.isoformat() for job, at in self.firing.next_runs().items()},
         }
 
     def _watch_output(self) -> None:

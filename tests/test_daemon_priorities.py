@@ -94,7 +94,7 @@ def test_emergency_cuts_in_and_the_slot_resumes(daemon) -> None:
     wait_for(
         lambda: (
             d.runner.current is None
-            and d._queue.qsize() == 0
+            and not d.queued()
             and rows(engine)[-1].kind == "scheduled"
             and rows(engine)[-1].status != "playing"
         )

@@ -18,7 +18,7 @@ from airtime.store import verify_station
 from loa.db import open_database
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
-from scheduler.daemon import Daemon
+from scheduler.daemon import Daemon, job_lead_s
 from scheduler.lock import StationLock
 from scheduler.output.null import NullOutput
 from scheduler.runner import Runner, Spot
@@ -187,7 +187,7 @@ def test_recovery_closes_open_rows_at_the_heartbeat_and_logs_missed_slots(
     missed = [(r.slot, r.scheduled_at) for r in logged if r.status == "missed"]
     assert missed == [("chieu", MONDAY.replace(hour=17))]
     # the interrupted morning slot is over: it is not aired again
-    assert daemon._queue.qsize() == 0
+    assert daemon.queued() == []
     assert any("closed as interrupted" in e.message for e in airlog.events())
 
 
@@ -210,9 +210,9 @@ def test_restart_inside_a_cut_slot_resumes_it_not_from_its_start(
     clock = VirtualClock(occ.at + timedelta(seconds=40))
     daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
     daemon.recover()
-    assert daemon._queue.qsize() == 1
-    outcome = daemon.runner.air_slot(daemon._queue.get().occurrence)
-    assert outcome.status == "aired"
+    [item] = daemon.queued()
+    daemon.air_queued()
+    assert item.outcome is not None and item.outcome.status == "aired"
     new = [r for r in rows(airlog) if r.status == "completed"]
     assert new and min(r.started_at for r in new) > clock.now()
     assert "chi-so-0" not in {r.spot for r in new}  # the cut spot is not repeated in the slot
@@ -288,13 +288,10 @@ def test_amplifier_hooks_run_around_the_slot_and_a_failing_one_does_not_stop_it(
 
 
 def test_a_job_apscheduler_missed_is_logged_missed_once(airlog: AirLog, tmp_path: Path) -> None:
-    from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-
     daemon = daemon_for(airlog, tmp_path, VirtualClock(MONDAY), lambda: STATION)
-    fired = MONDAY.replace(hour=6) - timedelta(seconds=daemon._lead_s())
-    event = JobExecutionEvent(EVENT_JOB_MISSED, "slot:sang", "default", fired)
-    daemon._on_missed(event)
-    daemon._on_missed(event)
+    fired = MONDAY.replace(hour=6) - timedelta(seconds=job_lead_s(STATION))
+    daemon.slot_missed("sang", fired)
+    daemon.slot_missed("sang", fired)
     [row] = rows(airlog)
     assert (row.slot, row.status, row.scheduled_at) == ("sang", "missed", MONDAY.replace(hour=6))
 
@@ -306,5 +303,5 @@ def test_a_start_just_before_a_slot_does_not_lose_it(airlog: AirLog, tmp_path: P
     airlog.beat(clock.now() - timedelta(seconds=3), pid=1, started_at=MONDAY)
     daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
     daemon.recover()
-    assert daemon._queue.qsize() == 1
-    assert daemon._queue.get().occurrence.at == MONDAY.replace(hour=6)
+    [item] = daemon.queued()
+    assert item.occurrence is not None and item.occurrence.at == MONDAY.replace(hour=6)
