@@ -26,7 +26,7 @@ from scheduler.airlog import AirLog
 from scheduler.broadcasts import PRIORITIES, SLOT_PRIORITY, Broadcast, BroadcastQueue
 from scheduler.clock import Clock
 from scheduler.control import ControlServer, Handler
-from scheduler.firing import SlotFiring, SlotJob, WallFiring
+from scheduler.firing import ProcessKilled, SlotFiring, SlotJob, WallFiring
 from scheduler.lock import StationLock
 from scheduler.notify import sd_notify, watchdog_interval_s
 from scheduler.runner import LEAD_S, Runner, Spot
@@ -210,6 +210,7 @@ class Daemon:
         self.start()
         watchdog = watchdog_interval_s()
         interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
+        killed = False
         try:
             while not self.firing.wait(self.stopping, interval):
                 self.check_clock(self.clock.monotonic())
@@ -218,11 +219,18 @@ class Daemon:
                     sd_notify("WATCHDOG=1")
                 if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
                     self.reload()
+        except ProcessKilled:
+            killed = True  # as after kill -9: no stop, the open rows stay open
+            raise
         finally:
-            if handle_signals:
-                self.arm_exit_watchdog()
-            self.stopping.clear()
-            self.stop()
+            if not killed:
+                self._stop_after_loop(handle_signals)
+
+    def _stop_after_loop(self, handle_signals: bool) -> None:
+        if handle_signals:
+            self.arm_exit_watchdog()
+        self.stopping.clear()
+        self.stop()
 
     # ------------------------------------------------------------------ crash recovery
     def recover(self) -> None:

@@ -33,6 +33,11 @@ from scheduler.clock import VirtualClock
 log = logging.getLogger("loa.firing")
 
 
+class ProcessKilled(BaseException):
+    """The process is gone (kill -9, a power cut) in a simulated season: nothing more of the
+    daemon runs, not even its graceful stop; its open rows stay open for the next start."""
+
+
 @dataclass(frozen=True)
 class SlotJob:
     """One slot's job: its (early) trigger and how late it may still run."""

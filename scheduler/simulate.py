@@ -115,12 +115,14 @@ def simulate(
 
 
 @contextmanager
-def quiet_plays() -> Iterator[None]:
-    """A line per simulated play would be noise: the runner and daemon say warnings only."""
-    loggers = [logging.getLogger(name) for name in ("loa.runner", "loa.daemon")]
+def quiet_plays(*quieter: str) -> Iterator[None]:
+    """A line per simulated play would be noise: the runner and daemon say warnings only;
+    the `quieter` loggers say nothing below critical."""
+    names = ("loa.runner", "loa.daemon", *quieter)
+    loggers = [logging.getLogger(name) for name in names]
     levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
+    for name, lg in zip(names, loggers, strict=True):
+        lg.setLevel(logging.CRITICAL if name in quieter else logging.WARNING)
     try:
         yield
     finally:
