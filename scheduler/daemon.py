@@ -1,4 +1,8 @@
-"""The unattended daemon: slot jobs, one air worker, heartbeat, reload, control.
+"""The unattended daemon: its lifecycle (start, heartbeat loop, stop, signals) and the air
+worker, wiring the parts that each have their module: slot jobs (`scheduler.slot_jobs`), the
+priority queue (`scheduler.broadcasts`), crash recovery (`scheduler.recovery`), config
+watching (`scheduler.config_watch`), the status document (`scheduler.status_doc`) and the
+control protocol (`scheduler.control_protocol`).
 
 The same object runs on the wall clock (`loa run`) and on a virtual clock (`loa simulate`):
 the composition root hands it its clock, its slot firing (`scheduler.firing`), its control
@@ -25,16 +29,29 @@ from typing import Any, Protocol
 from scheduler.airlog import AirLog
 from scheduler.broadcasts import PRIORITIES, SLOT_PRIORITY, Broadcast, BroadcastQueue
 from scheduler.clock import Clock
+from scheduler.config_watch import ConfigWatch
 from scheduler.control import ControlServer, Handler
+from scheduler.control_protocol import handle_request
 from scheduler.firing import ProcessKilled, SlotFiring, SlotJob, WallFiring
 from scheduler.lock import StationLock
 from scheduler.notify import sd_notify, watchdog_interval_s
-from scheduler.runner import LEAD_S, Runner, Spot
-from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
+from scheduler.recovery import recover
+from scheduler.runner import Runner, Spot
+from scheduler.slot_jobs import (
+    job_lead_s,
+    jumped_over,
+    missed_occurrence,
+    near_occurrences,
+    occurrence_of,
+    slot_jobs,
+)
+from scheduler.slots import Occurrence
 from scheduler.spec import StationSpec
+from scheduler.status_doc import status_document
 
 log = logging.getLogger("loa.daemon")
 
+# Others import these from here.
 __all__ = ["PRIORITIES", "SLOT_PRIORITY", "Broadcast", "Daemon", "job_lead_s"]
 
 # SIGTERM: if the graceful stop (fade, close rows, join threads) is not over by then, the
@@ -58,11 +75,6 @@ class Control(Protocol):
     def start(self, handler: Handler | None = None) -> None: ...
 
     def stop(self) -> None: ...
-
-
-def job_lead_s(station: StationSpec) -> float:
-    """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
-    return station.amplifier.pre_roll_s + LEAD_S + 1.0
 
 
 class Daemon:
@@ -102,12 +114,12 @@ class Daemon:
         self.heartbeat_s = heartbeat_s
         self.on_aired = on_aired
         self.stopping = threading.Event()
-        self.reload_requested = threading.Event()
+        self.config_watch = ConfigWatch(config_path)
+        self.reload_requested = self.config_watch.requested  # SIGHUP sets it
         self.config_error: str | None = None
         self.started_at = self.clock.now()
         self._queue = BroadcastQueue()
         self._started = False
-        self._config_mtime = self._mtime()
         self._output_error: str | None = None
         self._exit_timer: threading.Timer | None = None
         self._missed_lock = threading.Lock()
@@ -217,7 +229,7 @@ class Daemon:
                 self.beat()
                 if watchdog:
                     sd_notify("WATCHDOG=1")
-                if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
+                if self.config_watch.due():
                     self.reload()
         except ProcessKilled:
             killed = True  # as after kill -9: no stop, the open rows stay open
@@ -235,71 +247,27 @@ class Daemon:
     # ------------------------------------------------------------------ crash recovery
     def recover(self) -> None:
         """Close rows left open by a crash at the last heartbeat; log slots missed meanwhile;
-        air what still fits of a slot we are inside."""
-        now = self.clock.now()
-        state = self.airlog.daemon_state()
-        last = state.heartbeat_at if state is not None else None
-        if self.airlog.open_rows():
-            closed = self.airlog.close_open(last or now)
-            self.airlog.event(
-                "warning",
-                "daemon",
-                f"{closed} play(s) left open by a crash or power cut closed as interrupted "
-                f"at the last heartbeat {last.isoformat() if last else '?'}",
-            )
-        if last is None:
-            return
-        for occ in occurrences(self.station, last, now):
-            if occ.end <= now and not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
-                self.runner.record_missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
-        # Inside a slot, or so close to its start that its job's (early) fire time has passed:
-        # APScheduler will not fire it any more, so it is queued here (never twice: the runner
-        # looks for the occurrence's rows first).
-        soon = now + timedelta(seconds=job_lead_s(self.station))
-        current = [
-            o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
-        ]
-        was_on_air = _on_air_at_last_beat(state.state if state is not None else None)
-        for occ in current:
-            self.enqueue_slot(occ, unfinished=was_on_air == occ.slot.name)
+        air what still fits of a slot we are inside (`scheduler.recovery`)."""
+        for occ, unfinished in recover(self.airlog, self.runner, self.clock.now()):
+            self.enqueue_slot(occ, unfinished=unfinished)
 
     # ------------------------------------------------------------------ slots
     def slot_jobs(self) -> list[SlotJob]:
-        """A job per slot: fires early by the lead, may run late by up to the slot's length."""
-        lead = job_lead_s(self.station)
-        return [
-            SlotJob(
-                slot.name,
-                EarlyTrigger(slot_trigger(slot, self.station.tz), lead),
-                grace_s=max(1, int(slot.length_s)),
-            )
-            for slot in self.station.slots
-        ]
-
-    def _occurrence_of(self, slot_name: str) -> Occurrence | None:
-        slot = self.station.slot(slot_name)
-        if slot is None:
-            return None
-        since = self.clock.now() - timedelta(seconds=slot.length_s + 60)
-        fire = slot_trigger(slot, self.station.tz).get_next_fire_time(None, since)
-        return None if fire is None else Occurrence(fire, slot)
+        return slot_jobs(self.station)
 
     def fire_slot(self, slot_name: str) -> None:
         """A slot's job fired (a little before the slot): queue its occurrence."""
-        occ = self._occurrence_of(slot_name)
+        occ = occurrence_of(self.station, slot_name, self.clock.now())
         if occ is not None:
             self.enqueue_slot(occ)
 
     def slot_missed(self, slot_name: str, fire_time: datetime) -> None:
         """A job that ran too late to run at all (past its grace): the slot is missed."""
-        slot = self.station.slot(slot_name)
-        if slot is None:
-            return
-        at = fire_time + timedelta(seconds=job_lead_s(self.station))
-        occ = Occurrence(at.astimezone(self.station.tz), slot)
-        self._missed_unless_logged(
-            occ, "APScheduler missed the slot's start (machine busy or asleep)"
-        )
+        occ = missed_occurrence(self.station, slot_name, fire_time)
+        if occ is not None:
+            self._missed_unless_logged(
+                occ, "APScheduler missed the slot's start (machine busy or asleep)"
+            )
 
     def check_clock(self, monotonic_s: float) -> float:
         """Called every heartbeat with the monotonic clock: a step of the wall clock (NTP,
@@ -323,24 +291,20 @@ class Daemon:
             f"{expected.isoformat(timespec='seconds')} -> {now.isoformat(timespec='seconds')}",
         )
         if step > 0:
-            for occ in occurrences(self.station, expected, now):
-                if occ.end <= now:
-                    self._missed_unless_logged(
-                        occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
-                    )
-        self._enqueue_near(now, inside=True)
-        if self._started:
-            self.firing.schedule(self.slot_jobs())
+            for occ in jumped_over(self.station, expected, now):
+                self._missed_unless_logged(
+                    occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
+                )
+        self._reschedule(now, inside=True)
         return step
 
-    def _enqueue_near(self, now: datetime, inside: bool) -> None:
-        """Queue the occurrences whose job's early fire time has passed though their slot
-        has not (rescheduled jobs would skip them to tomorrow), and with `inside` those we
-        are inside. Never twice on air: the runner looks for an occurrence's rows first."""
-        soon = now + timedelta(seconds=job_lead_s(self.station))
-        for occ in occurrences(self.station, now - timedelta(days=1), soon):
-            if occ.end > now and (inside or occ.at > now):
-                self.enqueue_slot(occ)
+    def _reschedule(self, now: datetime, inside: bool) -> None:
+        """Jobs anew from `now`; what they would skip to tomorrow is queued here (never twice
+        on air: the runner looks for an occurrence's rows first)."""
+        for occ in near_occurrences(self.station, now, inside):
+            self.enqueue_slot(occ)
+        if self._started:
+            self.firing.schedule(self.slot_jobs())
 
     def _missed_unless_logged(self, occ: Occurrence, why: str) -> None:
         with self._missed_lock:
@@ -436,15 +400,10 @@ class Daemon:
         self.firing.call_at(self.clock.now() + timedelta(seconds=DEVICE_POLL_S), check)
 
     # ------------------------------------------------------------------ reload, heartbeat
-    def _mtime(self) -> float | None:
-        try:
-            return None if self.config_path is None else self.config_path.stat().st_mtime
-        except OSError:
-            return None
-
     def reload(self) -> bool:
-        self.reload_requested.clear()
-        self._config_mtime = self._mtime()
+        """Read config.toml again: a good edit takes effect at once (its jobs rescheduled), a
+        bad one is refused and the last good config keeps running."""
+        self.config_watch.seen()
         try:
             station = self.load_station()
         except Exception as exc:
@@ -460,41 +419,20 @@ class Daemon:
         self.config_error = None
         self.runner.station = station
         if self._started:
-            self.firing.schedule(self.slot_jobs())
-            self._enqueue_near(self.clock.now(), inside=False)
+            self._reschedule(self.clock.now(), inside=False)
         self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
         return True
 
     def status(self) -> dict[str, Any]:
-        airing = self.runner.current
-        return {
-            "pid": os.getpid(),
-            "station": self.station.id,
-            "config_error": self.config_error,
-            "on_air": None
-            if airing is None
-            else {
-                "kind": airing.kind,
-                "slot": airing.slot,
-                "since": airing.started.isoformat(),
-                "titles": airing.titles,
-            },
-            "queued": len(self._queue),
-            "output_error": self._output_error,
-            # the daemon's own view: the database's may lag while writes are held
-            "database": self.airlog.outage(),
-            "playing": [
-                {
-                    "slot": r.slot,
-                    "kind": r.kind,
-                    "title": r.title,
-                    "path": r.path,
-                    "started_at": r.started_at.isoformat() if r.started_at else None,
-                }
-                for r in self.airlog.open_rows()
-            ],
-            "jobs": {job: at.isoformat() for job, at in self.firing.next_runs().items()},
-        }
+        return status_document(
+            station=self.station.id,
+            config_error=self.config_error,
+            airing=self.runner.current,
+            queued=len(self._queue),
+            output_error=self._output_error,
+            airlog=self.airlog,
+            next_runs=self.firing.next_runs(),
+        )
 
     def _watch_output(self) -> None:
         """A device that fails or comes back is a problem `loa status` shows, once."""
@@ -520,40 +458,5 @@ class Daemon:
 
     # ------------------------------------------------------------------ control channel
     def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        cmd = request.get("cmd")
-        if cmd == "ping":
-            return {"ok": True}
-        if cmd == "status":
-            return {"ok": True, **self.status()}
-        if cmd == "play":
-            priority = str(request.get("priority", "normal"))
-            if priority not in PRIORITIES:
-                return {"ok": False, "error": f"priority {priority!r}: normal|priority|emergency"}
-            try:
-                spots = self.resolve_adhoc(request)
-            except Exception as exc:
-                return {"ok": False, "error": str(exc)}
-            item = self.enqueue_adhoc(spots, priority)
-            if request.get("wait"):
-                item.done.wait(timeout=float(request.get("timeout", 3600)))
-                outcome = item.outcome
-                return {
-                    "ok": outcome is not None and outcome.status == "aired",
-                    "status": outcome.status if outcome else "pending",
-                    "error": outcome.message if outcome else None,
-                    "items": [
-                        {"key": r.key, "status": r.status, "played_s": r.played_s}
-                        for r in (outcome.results if outcome else [])
-                    ],
-                }
-            return {"ok": True, "queued": [s.title for s in spots], "priority": priority}
-        return {"ok": False, "error": f"unknown command {cmd!r}"}
-
-
-def _on_air_at_last_beat(state: str | None) -> str | None:
-    """The slot the daemon was airing at its last heartbeat (from the state it wrote)."""
-    try:
-        on_air = json.loads(state or "{}").get("on_air") or {}
-    except (ValueError, AttributeError):
-        return None
-    return on_air.get("slot") if on_air.get("kind") == "scheduled" else None
+        """One request of the control channel (`scheduler.control_protocol`)."""
+        return handle_request(self, request)
