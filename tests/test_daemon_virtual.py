@@ -305,3 +305,69 @@ def test_a_start_just_before_a_slot_does_not_lose_it(airlog: AirLog, tmp_path: P
     daemon.recover()
     [item] = daemon.queued()
     assert item.occurrence is not None and item.occurrence.at == MONDAY.replace(hour=6)
+
+
+def virtual_daemon(airlog: AirLog, tmp_path: Path, clock: VirtualClock, station: StationSpec):
+    """The daemon as `loa simulate --events` runs it: virtual firing, an output that takes
+    its (virtual) time, so what happens during a slot happens during it."""
+    from scheduler.control import NoControl
+    from scheduler.firing import VirtualFiring
+    from scheduler.lock import NoLock
+    from scheduler.virtual_output import SteppingOutput
+
+    runner = Runner(station, airlog, SteppingOutput(clock), clock, spots=lambda: SPOTS)
+    return Daemon(
+        load_station=lambda: station,
+        airlog=airlog,
+        runner=runner,
+        lock=NoLock(),
+        resolve_adhoc=lambda req: SPOTS[:1],
+        control=NoControl(),
+        firing=VirtualFiring(clock, until=clock.now() + timedelta(hours=1)),
+        clock=clock,
+    )
+
+
+def test_an_emergency_cuts_in_and_the_slot_resumes(airlog: AirLog, tmp_path: Path) -> None:
+    clock = VirtualClock(MONDAY.replace(hour=5, minute=55))
+    daemon = virtual_daemon(airlog, tmp_path, clock, STATION)
+    emergency = dataclasses.replace(SPOTS[-1], id="khan-cap", topic="", duration_s=15.0)
+    cut_at = MONDAY.replace(hour=6, second=30)  # inside the second spot (20 s, 21 s, ...)
+    clock.call_at(cut_at, lambda: daemon.enqueue_adhoc([emergency], "emergency"))
+    daemon.run_forever(handle_signals=False)
+    logged = rows(airlog)
+    sang = [r for r in logged if r.kind == "scheduled"]
+    [cut] = [r for r in sang if r.status == "interrupted"]
+    assert cut.ended_at == cut_at
+    assert cut.played_s == pytest.approx((cut_at - cut.started_at).total_seconds())
+    assert cut.played_s > 0
+    assert any(r.status == "skipped" for r in sang)
+    [air] = [r for r in logged if r.kind == "emergency"]
+    assert air.status == "completed" and air.started_at >= cut_at
+    resumed = [r for r in sang if r.status == "completed" and r.started_at > air.ended_at]
+    assert resumed and all(r.ended_at <= SANG_END for r in resumed)
+    played = [r.spot for r in sang if r.status in ("completed", "interrupted")]
+    assert len(played) == len(set(played))  # resuming does not repeat a spot
+
+
+def test_priority_airs_before_normal_and_both_after_the_slot(airlog: AirLog, tmp_path) -> None:
+    clock = VirtualClock(MONDAY.replace(hour=5, minute=55))
+    daemon = virtual_daemon(airlog, tmp_path, clock, STATION)
+    normal = dataclasses.replace(SPOTS[0], id="thuong")
+    priority = dataclasses.replace(SPOTS[1], id="uu-tien")
+
+    def both() -> None:
+        daemon.enqueue_adhoc([normal], "normal")
+        daemon.enqueue_adhoc([priority], "priority")
+
+    clock.call_at(MONDAY.replace(hour=6, second=10), both)
+    daemon.run_forever(handle_signals=False)
+    logged = rows(airlog)
+    adhoc = [r for r in logged if r.kind == "adhoc"]
+    assert [r.spot for r in adhoc] == ["uu-tien", "thuong"]
+    slot_end = max(r.ended_at for r in logged if r.kind == "scheduled")
+    assert adhoc[0].started_at >= slot_end  # normal and priority wait for the slot
+    assert not any(r.status in ("interrupted", "skipped") for r in logged)
+
+
+SANG_END = MONDAY.replace(hour=6, minute=5)
