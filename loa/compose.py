@@ -367,6 +367,54 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
     return [probed_spot(config, Path(str(file)), "--file")]
 
 
+# ---------------------------------------------------------------- the daemon
+
+
+def station_daemon(
+    config: Config,
+    config_path: Path,
+    engine: Engine,
+    station: StationSpec,
+    source: LibrarySource,
+    output: Any,
+    lock: Any,
+    extra_slots: tuple[SlotSpec, ...] = (),
+) -> Any:
+    """`loa run`'s daemon for `station` (`station_spec(config, extra_slots)`): the wall
+    clock, APScheduler's slot firing, the control socket, the configured output; a reload
+    reads config.toml again (and the library follows it)."""
+    from scheduler.airlog import AirLog
+    from scheduler.clock import SystemClock
+    from scheduler.control import ControlServer
+    from scheduler.daemon import Daemon
+    from scheduler.firing import WallFiring
+    from scheduler.runner import Runner
+
+    airlog = AirLog(engine, config.station.id)
+    clock = SystemClock()
+    runner = Runner(station, airlog, output, clock, source)
+
+    def load_station() -> StationSpec:
+        from loa.config import load_config
+
+        new_config = load_config(config_path)
+        source.config = new_config
+        return station_spec(new_config, extra_slots)
+
+    return Daemon(
+        load_station=load_station,
+        airlog=airlog,
+        runner=runner,
+        lock=lock,
+        resolve_adhoc=lambda request: resolve_adhoc(source.config, engine, request),
+        control=ControlServer(config.daemon.socket),
+        firing=WallFiring(),
+        config_path=config_path,
+        clock=clock,
+        heartbeat_s=config.daemon.heartbeat,
+    )
+
+
 # ---------------------------------------------------------------- the central database
 
 

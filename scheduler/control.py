@@ -24,15 +24,32 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_REQUEST = 64 * 1024
 
 
+def _no_handler(request: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": False, "error": "the daemon is starting"}
+
+
+class NoControl:
+    """A daemon with no control channel: a simulated station answers no `loa status` (the
+    socket belongs to the station's real daemon)."""
+
+    def start(self, handler: Handler | None = None) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
 class ControlServer:
-    def __init__(self, path: Path, handler: Handler) -> None:
+    def __init__(self, path: Path, handler: Handler | None = None) -> None:
         self.path = path
-        self.handler = handler
+        self.handler: Handler = handler or _no_handler
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def start(self) -> None:
+    def start(self, handler: Handler | None = None) -> None:
+        if handler is not None:
+            self.handler = handler
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() or self.path.is_symlink():
             self.path.unlink()  # a stale socket of a crashed daemon (the lock says we are alone)

@@ -1,44 +1,59 @@
-"""The unattended daemon: slot jobs on APScheduler, one air worker, heartbeat, reload, control.
+"""The unattended daemon: its lifecycle (start, heartbeat loop, stop, signals) and the air
+worker, wiring the parts that each have their module: slot jobs (`scheduler.slot_jobs`), the
+priority queue (`scheduler.broadcasts`), crash recovery (`scheduler.recovery`), config
+watching (`scheduler.config_watch`), the status document (`scheduler.status_doc`) and the
+control protocol (`scheduler.control_protocol`).
 
-Threads: APScheduler's executor only enqueues (a job never plays audio itself); one air worker
-plays broadcasts one at a time in priority order (emergency, then priority, then slots and
-normal ad hoc broadcasts in arrival order); the control server answers `loa play-now` and
-`loa status`; the caller's thread runs the heartbeat loop, which also watches config.toml.
+The same object runs on the wall clock (`loa run`) and on a virtual clock (`loa simulate`):
+the composition root hands it its clock, its slot firing (`scheduler.firing`), its control
+server and (in the runner) its output. A slot's job only enqueues (it never plays audio
+itself); the air worker plays broadcasts one at a time in priority order (emergency, then
+priority, then slots and normal ad hoc broadcasts in arrival order); the control server
+answers `loa play-now` and `loa status`; the caller's thread runs the heartbeat loop, which
+also watches config.toml.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import os
-import queue
 import signal
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-from apscheduler.schedulers.background import BackgroundScheduler
+from typing import Any, Protocol
 
 from scheduler.airlog import AirLog
-from scheduler.clock import Clock, SystemClock
-from scheduler.control import ControlServer
+from scheduler.broadcasts import PRIORITIES, SLOT_PRIORITY, Broadcast, BroadcastQueue
+from scheduler.clock import Clock
+from scheduler.config_watch import ConfigWatch
+from scheduler.control import ControlServer, Handler
+from scheduler.control_protocol import handle_request
+from scheduler.firing import ProcessKilled, SlotFiring, SlotJob, WallFiring
 from scheduler.lock import StationLock
 from scheduler.notify import sd_notify, watchdog_interval_s
-from scheduler.runner import LEAD_S, Outcome, Runner, Spot
-from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
+from scheduler.recovery import recover
+from scheduler.runner import Runner, Spot
+from scheduler.slot_jobs import (
+    job_lead_s,
+    jumped_over,
+    missed_occurrence,
+    near_occurrences,
+    occurrence_of,
+    slot_jobs,
+)
+from scheduler.slots import Occurrence
 from scheduler.spec import StationSpec
+from scheduler.status_doc import status_document
 
 log = logging.getLogger("loa.daemon")
 
-PRIORITIES = {"emergency": 0, "priority": 1, "normal": 2}
-SLOT_PRIORITY = 2
+# Others import these from here.
+__all__ = ["PRIORITIES", "SLOT_PRIORITY", "Broadcast", "Daemon", "job_lead_s"]
+
 # SIGTERM: if the graceful stop (fade, close rows, join threads) is not over by then, the
 # daemon closes its open rows and exits anyway: systemd's TimeoutStopSec is 20 s, the issue
 # asks for 10 s whatever is stuck (a hook, a decoder, a library scan).
@@ -46,22 +61,20 @@ STOP_DEADLINE_S = 8.0
 # The wall clock moved this much more (or less) than the monotonic clock between two
 # heartbeats: someone or NTP stepped it. The slots are rescheduled from the new time.
 CLOCK_STEP_S = 2.0
-
-
-@dataclass(order=True)
-class Broadcast:
-    priority: int
-    order: int
-    kind: str = field(compare=False)  # "slot" | "adhoc" | "emergency"
-    occurrence: Occurrence | None = field(default=None, compare=False)
-    spots: list[Spot] = field(default_factory=list, compare=False)
-    done: threading.Event = field(default_factory=threading.Event, compare=False)
-    outcome: Outcome | None = field(default=None, compare=False)
-    unfinished: bool = field(default=False, compare=False)  # on air when the daemon died
+# How often a slot cut by a failing sound device looks whether the device is back.
+DEVICE_POLL_S = 0.5
 
 
 StationLoader = Callable[[], StationSpec]
 AdhocResolver = Callable[[dict[str, Any]], list[Spot]]
+
+
+class Control(Protocol):
+    """The daemon's control channel (the unix socket, or none in a simulation)."""
+
+    def start(self, handler: Handler | None = None) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Daemon:
@@ -72,30 +85,41 @@ class Daemon:
         airlog: AirLog,
         runner: Runner,
         lock: StationLock,
-        control_path: Path,
         resolve_adhoc: AdhocResolver,
+        control: Control | None = None,
+        control_path: Path | None = None,
+        firing: SlotFiring | None = None,
         config_path: Path | None = None,
         clock: Clock | None = None,
         heartbeat_s: float = 5.0,
+        on_aired: Callable[[Broadcast], None] | None = None,
     ) -> None:
+        """`control`: the control server (or `control_path`, a unix socket there); `firing`:
+        how slot jobs fire (APScheduler on the wall clock by default); `clock`: the runner's
+        unless given; `on_aired`: told of every broadcast once it is over (`loa simulate`
+        counts what aired with it)."""
         self.load_station = load_station
         self.airlog = airlog
         self.runner = runner
         self.lock = lock
-        self.control = ControlServer(control_path, self.handle_request)
+        if control is None:
+            if control_path is None:
+                raise ValueError("Daemon: give control or control_path")
+            control = ControlServer(control_path)
+        self.control = control
+        self.firing: SlotFiring = firing or WallFiring()
         self.resolve_adhoc = resolve_adhoc
         self.config_path = config_path
-        self.clock = clock or SystemClock()
+        self.clock = clock or runner.clock
         self.heartbeat_s = heartbeat_s
+        self.on_aired = on_aired
         self.stopping = threading.Event()
-        self.reload_requested = threading.Event()
+        self.config_watch = ConfigWatch(config_path)
+        self.reload_requested = self.config_watch.requested  # SIGHUP sets it
         self.config_error: str | None = None
         self.started_at = self.clock.now()
-        self._queue: queue.PriorityQueue[Broadcast] = queue.PriorityQueue()
-        self._order = itertools.count()
-        self._scheduler: BackgroundScheduler | None = None
-        self._worker: threading.Thread | None = None
-        self._config_mtime = self._mtime()
+        self._queue = BroadcastQueue()
+        self._started = False
         self._output_error: str | None = None
         self._exit_timer: threading.Timer | None = None
         self._missed_lock = threading.Lock()
@@ -109,20 +133,16 @@ class Daemon:
     def start(self) -> None:
         self.lock.acquire()
         self.recover()
-        self._scheduler = BackgroundScheduler(timezone=self.station.tz)
-        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
-        self._schedule_slots()
-        self._scheduler.start()
-        self.control.start()
-        self._worker = threading.Thread(target=self._work, name="loa-air", daemon=True)
-        self._worker.start()
+        self.control.start(self.handle_request)
+        self._started = True
+        self.firing.start(self.station.tz, self, self.slot_jobs())
         self.beat()
         sd_notify("READY=1\nSTATUS=loa: on air duty")
         log.info(
             "station %s running: %d slots, next %s",
             self.station.id,
             len(self.station.slots),
-            ", ".join(f"{j.id}@{j.next_run_time:%Y-%m-%d %H:%M:%S}" for j in self._jobs()),
+            ", ".join(f"{i}@{t:%Y-%m-%d %H:%M:%S}" for i, t in self.firing.next_runs().items()),
         )
 
     def stop(self, fade_ms: float = 500.0) -> None:
@@ -131,17 +151,13 @@ class Daemon:
             return
         self.stopping.set()
         sd_notify("STOPPING=1")
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
         self.runner.cut_current(fade_ms)
-        self._queue.put(Broadcast(-1, next(self._order), "stop"))
-        if self._worker is not None:
-            self._worker.join(timeout=fade_ms / 1000 + 5)
-            if self._worker.is_alive():
-                log.error(
-                    "the air worker is stuck (a hook or the output does not return): "
-                    "stopping without it"
-                )
+        self._queue.stop()
+        if self._started and not self.firing.shutdown(timeout_s=fade_ms / 1000 + 5):
+            log.error(
+                "the air worker is stuck (a hook or the output does not return): "
+                "stopping without it"
+            )
         self.control.stop()
         closed = self.airlog.close_open(self.clock.now())
         if closed:
@@ -206,102 +222,52 @@ class Daemon:
         self.start()
         watchdog = watchdog_interval_s()
         interval = min(self.heartbeat_s, watchdog or self.heartbeat_s)
+        killed = False
         try:
-            while not self.stopping.wait(interval):
-                self.check_clock(time.monotonic())
+            while not self.firing.wait(self.stopping, interval):
+                self.check_clock(self.clock.monotonic())
                 self.beat()
                 if watchdog:
                     sd_notify("WATCHDOG=1")
-                if self.reload_requested.is_set() or self._mtime() != self._config_mtime:
+                if self.config_watch.due():
                     self.reload()
+        except ProcessKilled:
+            killed = True  # as after kill -9: no stop, the open rows stay open
+            raise
         finally:
-            if handle_signals:
-                self.arm_exit_watchdog()
-            self.stopping.clear()
-            self.stop()
+            if not killed:
+                self._stop_after_loop(handle_signals)
+
+    def _stop_after_loop(self, handle_signals: bool) -> None:
+        if handle_signals:
+            self.arm_exit_watchdog()
+        self.stopping.clear()
+        self.stop()
 
     # ------------------------------------------------------------------ crash recovery
     def recover(self) -> None:
         """Close rows left open by a crash at the last heartbeat; log slots missed meanwhile;
-        air what still fits of a slot we are inside."""
-        now = self.clock.now()
-        state = self.airlog.daemon_state()
-        last = state.heartbeat_at if state is not None else None
-        if self.airlog.open_rows():
-            closed = self.airlog.close_open(last or now)
-            self.airlog.event(
-                "warning",
-                "daemon",
-                f"{closed} play(s) left open by a crash or power cut closed as interrupted "
-                f"at the last heartbeat {last.isoformat() if last else '?'}",
-            )
-        if last is None:
-            return
-        for occ in occurrences(self.station, last, now):
-            if occ.end <= now and not self.airlog.rows_between(occ.slot.name, occ.at, occ.end):
-                self.runner.record_missed(occ, "loa was not running (máy tắt hoặc loa không chạy)")
-        # Inside a slot, or so close to its start that its job's (early) fire time has passed:
-        # APScheduler will not fire it any more, so it is queued here (never twice: the runner
-        # looks for the occurrence's rows first).
-        soon = now + timedelta(seconds=self._lead_s())
-        current = [
-            o for o in occurrences(self.station, now - timedelta(days=1), soon) if o.end > now
-        ]
-        was_on_air = _on_air_at_last_beat(state.state if state is not None else None)
-        for occ in current:
-            self.enqueue_slot(occ, unfinished=was_on_air == occ.slot.name)
+        air what still fits of a slot we are inside (`scheduler.recovery`)."""
+        for occ, unfinished in recover(self.airlog, self.runner, self.clock.now()):
+            self.enqueue_slot(occ, unfinished=unfinished)
 
     # ------------------------------------------------------------------ slots
-    def _jobs(self) -> list[Any]:
-        return [] if self._scheduler is None else self._scheduler.get_jobs()
+    def slot_jobs(self) -> list[SlotJob]:
+        return slot_jobs(self.station)
 
-    def _schedule_slots(self) -> None:
-        assert self._scheduler is not None
-        for job in self._jobs():
-            job.remove()
-        lead = self._lead_s()
-        for slot in self.station.slots:
-            self._scheduler.add_job(
-                self._fire,
-                trigger=EarlyTrigger(slot_trigger(slot, self.station.tz), lead),
-                args=[slot.name],
-                id=f"slot:{slot.name}",
-                name=slot.name,
-                # Late by less than the slot's length (a busy machine, a suspend): still run;
-                # the runner airs what fits. Coalesce: after a long suspend, run once, not N times.
-                misfire_grace_time=max(1, int(slot.length_s)),
-                coalesce=True,
-                max_instances=1,
-                replace_existing=True,
-            )
-
-    def _occurrence_of(self, slot_name: str) -> Occurrence | None:
-        slot = self.station.slot(slot_name)
-        if slot is None:
-            return None
-        since = self.clock.now() - timedelta(seconds=slot.length_s + 60)
-        fire = slot_trigger(slot, self.station.tz).get_next_fire_time(None, since)
-        return None if fire is None else Occurrence(fire, slot)
-
-    def _fire(self, slot_name: str) -> None:
-        occ = self._occurrence_of(slot_name)
+    def fire_slot(self, slot_name: str) -> None:
+        """A slot's job fired (a little before the slot): queue its occurrence."""
+        occ = occurrence_of(self.station, slot_name, self.clock.now())
         if occ is not None:
             self.enqueue_slot(occ)
 
-    def _lead_s(self) -> float:
-        """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
-        return self.station.amplifier.pre_roll_s + LEAD_S + 1.0
-
-    def _on_missed(self, event: JobExecutionEvent) -> None:
-        """A job APScheduler ran too late to run at all (past its grace): the slot is missed."""
-        slot = self.station.slot(str(event.job_id).removeprefix("slot:"))
-        if slot is None:
-            return
-        at = event.scheduled_run_time + timedelta(seconds=self._lead_s())
-        occ = Occurrence(at.astimezone(self.station.tz), slot)
-        self._missed_unless_logged(
-            occ, "APScheduler missed the slot's start (machine busy or asleep)"
-        )
+    def slot_missed(self, slot_name: str, fire_time: datetime) -> None:
+        """A job that ran too late to run at all (past its grace): the slot is missed."""
+        occ = missed_occurrence(self.station, slot_name, fire_time)
+        if occ is not None:
+            self._missed_unless_logged(
+                occ, "APScheduler missed the slot's start (machine busy or asleep)"
+            )
 
     def check_clock(self, monotonic_s: float) -> float:
         """Called every heartbeat with the monotonic clock: a step of the wall clock (NTP,
@@ -325,24 +291,20 @@ class Daemon:
             f"{expected.isoformat(timespec='seconds')} -> {now.isoformat(timespec='seconds')}",
         )
         if step > 0:
-            for occ in occurrences(self.station, expected, now):
-                if occ.end <= now:
-                    self._missed_unless_logged(
-                        occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
-                    )
-        self._enqueue_near(now, inside=True)
-        if self._scheduler is not None:
-            self._schedule_slots()
+            for occ in jumped_over(self.station, expected, now):
+                self._missed_unless_logged(
+                    occ, "đồng hồ nhảy qua buổi phát (the system clock jumped over the slot)"
+                )
+        self._reschedule(now, inside=True)
         return step
 
-    def _enqueue_near(self, now: datetime, inside: bool) -> None:
-        """Queue the occurrences whose job's early fire time has passed though their slot
-        has not (rescheduled jobs would skip them to tomorrow), and with `inside` those we
-        are inside. Never twice on air: the runner looks for an occurrence's rows first."""
-        soon = now + timedelta(seconds=self._lead_s())
-        for occ in occurrences(self.station, now - timedelta(days=1), soon):
-            if occ.end > now and (inside or occ.at > now):
-                self.enqueue_slot(occ)
+    def _reschedule(self, now: datetime, inside: bool) -> None:
+        """Jobs anew from `now`; what they would skip to tomorrow is queued here (never twice
+        on air: the runner looks for an occurrence's rows first)."""
+        for occ in near_occurrences(self.station, now, inside):
+            self.enqueue_slot(occ)
+        if self._started:
+            self.firing.schedule(self.slot_jobs())
 
     def _missed_unless_logged(self, occ: Occurrence, why: str) -> None:
         with self._missed_lock:
@@ -352,44 +314,64 @@ class Daemon:
     def enqueue_slot(
         self, occ: Occurrence, priority: int = SLOT_PRIORITY, unfinished: bool = False
     ) -> Broadcast:
-        item = Broadcast(priority, next(self._order), "slot", occurrence=occ, unfinished=unfinished)
-        self._queue.put(item)
-        return item
+        return self._queue.slot(occ, priority, unfinished)
 
     # ------------------------------------------------------------------ ad hoc
     def enqueue_adhoc(self, spots: list[Spot], priority: str) -> Broadcast:
-        kind = "emergency" if priority == "emergency" else "adhoc"
-        item = Broadcast(PRIORITIES[priority], next(self._order), kind, spots=spots)
-        self._queue.put(item)
+        item = self._queue.adhoc(spots, priority)
         current = self.runner.current
-        if kind == "emergency" and current is not None and current.kind != "emergency":
+        if item.kind == "emergency" and current is not None and current.kind != "emergency":
             self.runner.cut_current(50)
         return item
 
+    def queued(self) -> list[Broadcast]:
+        """What waits to air, in the order it will."""
+        return self._queue.pending()
+
     # ------------------------------------------------------------------ the air worker
-    def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item.kind == "stop" or self.stopping.is_set():
-                item.done.set()
-                if item.kind == "stop":
-                    return
-                continue
+    def air_until_stopped(self) -> None:
+        """The air worker on the wall clock: air broadcasts as they come, until stopped."""
+        while self._air_next(block=True):
+            pass
+
+    def air_queued(self) -> None:
+        """Air what is queued now, in priority order, and return (on a virtual clock, after
+        each step of the clock; also what a test calls to air what it queued)."""
+        while self._air_next(block=False):
+            pass
+
+    def _air_next(self, block: bool) -> bool:
+        """Air the next broadcast; False when there is none (not blocking) or it says stop."""
+        item = self._queue.get(block)
+        if item is None:
+            return False
+        if item.kind == "stop" or self.stopping.is_set():
+            item.done.set()
+            return item.kind != "stop"
+        self._air(item)
+        return True
+
+    def _air(self, item: Broadcast) -> None:
+        try:
+            if item.occurrence is not None:
+                item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
+                if item.outcome.status == "cut" and not self.stopping.is_set():
+                    # cut by an emergency: the rest of the slot airs after it, if time allows
+                    self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
+                elif item.outcome.status == "device" and not self.stopping.is_set():
+                    self._resume_when_device_is_back(item.occurrence)
+            else:
+                item.outcome = self.runner.air_adhoc(item.kind, item.spots)
+        except Exception as exc:  # one bad broadcast never stops the station
+            log.exception("broadcast failed")
+            self._record_failure(item, f"{type(exc).__name__}: {exc}")
+        finally:
+            item.done.set()
+        if self.on_aired is not None:
             try:
-                if item.occurrence is not None:
-                    item.outcome = self.runner.air_slot(item.occurrence, item.unfinished)
-                    if item.outcome.status == "cut" and not self.stopping.is_set():
-                        # cut by an emergency: the rest of the slot airs after it, if time allows
-                        self.enqueue_slot(item.occurrence, PRIORITIES["priority"])
-                    elif item.outcome.status == "device" and not self.stopping.is_set():
-                        self._resume_when_device_is_back(item.occurrence)
-                else:
-                    item.outcome = self.runner.air_adhoc(item.kind, item.spots)
-            except Exception as exc:  # one bad broadcast never stops the station
-                log.exception("broadcast failed")
-                self._record_failure(item, f"{type(exc).__name__}: {exc}")
-            finally:
-                item.done.set()
+                self.on_aired(item)
+            except Exception:
+                log.exception("the on_aired observer failed")
 
     def _record_failure(self, item: Broadcast, error: str) -> None:
         """A broadcast that raised still leaves its rows: silence with no row is impossible."""
@@ -407,25 +389,21 @@ class Daemon:
         """The sound device failed during a slot: once it works again, the rest of the slot
         airs if its time allows (the output reopens the device by itself, with backoff)."""
 
-        def wait() -> None:
-            while not self.stopping.is_set() and self.clock.now() < occ.end:
-                if self.runner.output_error() is None:
-                    self.enqueue_slot(occ, PRIORITIES["priority"])
-                    return
-                self.stopping.wait(0.5)
+        def check() -> None:
+            if self.stopping.is_set() or self.clock.now() >= occ.end:
+                return
+            if self.runner.output_error() is None:
+                self.enqueue_slot(occ, PRIORITIES["priority"])
+            else:
+                self.firing.call_at(self.clock.now() + timedelta(seconds=DEVICE_POLL_S), check)
 
-        threading.Thread(target=wait, name="loa-device-wait", daemon=True).start()
+        self.firing.call_at(self.clock.now() + timedelta(seconds=DEVICE_POLL_S), check)
 
     # ------------------------------------------------------------------ reload, heartbeat
-    def _mtime(self) -> float | None:
-        try:
-            return None if self.config_path is None else self.config_path.stat().st_mtime
-        except OSError:
-            return None
-
     def reload(self) -> bool:
-        self.reload_requested.clear()
-        self._config_mtime = self._mtime()
+        """Read config.toml again: a good edit takes effect at once (its jobs rescheduled), a
+        bad one is refused and the last good config keeps running."""
+        self.config_watch.seen()
         try:
             station = self.load_station()
         except Exception as exc:
@@ -440,42 +418,21 @@ class Daemon:
             return False
         self.config_error = None
         self.runner.station = station
-        if self._scheduler is not None:
-            self._schedule_slots()
-            self._enqueue_near(self.clock.now(), inside=False)
+        if self._started:
+            self._reschedule(self.clock.now(), inside=False)
         self.airlog.event("info", "config", "config.toml reloaded (đã nạp lại cấu hình)")
         return True
 
     def status(self) -> dict[str, Any]:
-        airing = self.runner.current
-        return {
-            "pid": os.getpid(),
-            "station": self.station.id,
-            "config_error": self.config_error,
-            "on_air": None
-            if airing is None
-            else {
-                "kind": airing.kind,
-                "slot": airing.slot,
-                "since": airing.started.isoformat(),
-                "titles": airing.titles,
-            },
-            "queued": self._queue.qsize(),
-            "output_error": self._output_error,
-            # the daemon's own view: the database's may lag while writes are held
-            "database": self.airlog.outage(),
-            "playing": [
-                {
-                    "slot": r.slot,
-                    "kind": r.kind,
-                    "title": r.title,
-                    "path": r.path,
-                    "started_at": r.started_at.isoformat() if r.started_at else None,
-                }
-                for r in self.airlog.open_rows()
-            ],
-            "jobs": {j.id: j.next_run_time.isoformat() for j in self._jobs() if j.next_run_time},
-        }
+        return status_document(
+            station=self.station.id,
+            config_error=self.config_error,
+            airing=self.runner.current,
+            queued=len(self._queue),
+            output_error=self._output_error,
+            airlog=self.airlog,
+            next_runs=self.firing.next_runs(),
+        )
 
     def _watch_output(self) -> None:
         """A device that fails or comes back is a problem `loa status` shows, once."""
@@ -501,40 +458,5 @@ class Daemon:
 
     # ------------------------------------------------------------------ control channel
     def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        cmd = request.get("cmd")
-        if cmd == "ping":
-            return {"ok": True}
-        if cmd == "status":
-            return {"ok": True, **self.status()}
-        if cmd == "play":
-            priority = str(request.get("priority", "normal"))
-            if priority not in PRIORITIES:
-                return {"ok": False, "error": f"priority {priority!r}: normal|priority|emergency"}
-            try:
-                spots = self.resolve_adhoc(request)
-            except Exception as exc:
-                return {"ok": False, "error": str(exc)}
-            item = self.enqueue_adhoc(spots, priority)
-            if request.get("wait"):
-                item.done.wait(timeout=float(request.get("timeout", 3600)))
-                outcome = item.outcome
-                return {
-                    "ok": outcome is not None and outcome.status == "aired",
-                    "status": outcome.status if outcome else "pending",
-                    "error": outcome.message if outcome else None,
-                    "items": [
-                        {"key": r.key, "status": r.status, "played_s": r.played_s}
-                        for r in (outcome.results if outcome else [])
-                    ],
-                }
-            return {"ok": True, "queued": [s.title for s in spots], "priority": priority}
-        return {"ok": False, "error": f"unknown command {cmd!r}"}
-
-
-def _on_air_at_last_beat(state: str | None) -> str | None:
-    """The slot the daemon was airing at its last heartbeat (from the state it wrote)."""
-    try:
-        on_air = json.loads(state or "{}").get("on_air") or {}
-    except (ValueError, AttributeError):
-        return None
-    return on_air.get("slot") if on_air.get("kind") == "scheduled" else None
+        """One request of the control channel (`scheduler.control_protocol`)."""
+        return handle_request(self, request)

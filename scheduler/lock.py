@@ -51,3 +51,19 @@ class StationLock:
         finally:
             os.close(fd)
         return None
+
+
+class NoLock:
+    """The lock of a daemon that is not the station's (a simulation): holds nothing, so a
+    simulation runs beside the station's daemon and beside other simulations."""
+
+    path = Path("/dev/null")
+
+    def acquire(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+    def held_by_other(self) -> str | None:
+        return None

@@ -22,6 +22,7 @@ from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, Output, PlayHandle, PlayItem
+from scheduler.slot_decision import LoggedRow, after_air, decide_slot
 from scheduler.slots import Occurrence, quiet_overlap, slot_request
 from scheduler.spec import Spot, StationSpec
 
@@ -105,43 +106,28 @@ class Runner:
         says so), so the rest airs even if the last row is a completed one (killed between
         two spots)."""
         slot = occ.slot
-        now = self.clock.now()
         done = self.airlog.rows_between(slot.name, occ.at, occ.end)
-        # Rows of this occurrence exist: it aired, or it was cut (an emergency, a crash) and
-        # the rest of its window may still air. Never again from its start.
-        resuming = bool(done)
-        cut = done and (
-            unfinished
-            or (done[-1].status in ("interrupted", "skipped", "failed") and done[-1].spot)
+        decision = decide_slot(
+            at=occ.at,
+            end=occ.end,
+            now=self.clock.now(),
+            rows=[LoggedRow(r.status, r.spot, r.played_s) for r in done],
+            unfinished=unfinished,
+            catch_up=self.station.catch_up,
+            quiet_hours=None if slot.quiet_exempt else self.station.quiet_hours,
+            tz=self.station.tz,
+            lead_s=LEAD_S,
         )
-        if done and not cut:
-            return Outcome(
-                "already", f"{slot.name} {occ.at:%Y-%m-%d %H:%M} đã phát (already aired)"
-            )
-        start = (
-            occ.at
-            if now <= occ.at - timedelta(seconds=LEAD_S / 2)
-            else now + timedelta(seconds=LEAD_S)
-        )
-        length = (occ.end - start).total_seconds()
-        late = start > occ.at
-        if late and not resuming and not self.station.catch_up:
-            return self.record_missed(
-                occ, "daemon was not running at the slot's start (catch_up = false)"
-            )
-        quiet_hours = None if slot.quiet_exempt else self.station.quiet_hours
-        quiet = quiet_overlap(start, max(length, 0.0), quiet_hours, self.station.tz)
-        if quiet is not None:
-            if quiet <= start:
-                return self.record_missed(
-                    occ, "inside quiet hours: only emergencies air then", status="skipped"
-                )
-            length = (quiet - start).total_seconds()
+        if decision.action == "already":
+            return Outcome("already", f"{slot.name} {decision.why}")
+        if decision.action in ("missed", "skipped"):
+            return self.record_missed(occ, decision.why, status=decision.action)
+        assert decision.start is not None
+        start, length, resuming = decision.start, decision.length_s, decision.resuming
         try:
             spots = list(self.spots())
             if resuming:
-                aired = {r.spot for r in done if r.played_s > 0}
-                rest = [s for s in spots if s.id not in aired]
+                rest = [s for s in spots if s.id not in decision.aired]
                 spots = rest or spots
             request = self.request_for(occ, start, length)
             plan = self.planner(request, spots)
@@ -174,10 +160,8 @@ class Runner:
             for item in plan.items
         ]
         results = self._air("scheduled", slot.name, start, items, meta)
-        if any(r.status == "failed" for r in results) and self.output_error():
-            return Outcome("device", str(self.output_error()), plan, results)
-        cut = any(r.status in ("interrupted", "skipped") for r in results)
-        return Outcome("cut" if cut else "aired", "", plan, results)
+        status, message = after_air([r.status for r in results], self.output_error())
+        return Outcome(status, message, plan, results)
 
     def output_error(self) -> str | None:
         """Why the sound device is failing now (None when it works or cannot tell)."""

@@ -1,9 +1,11 @@
-"""`loa simulate`: the real runner on a virtual clock with the null output.
+"""`loa simulate`: the real daemon on a virtual clock with the null output.
 
-It steps through APScheduler's triggers (the same `occurrences` the daemon's jobs fire on),
-moves the virtual clock to each slot and lets the runner air it through the null output, which
-reports every item as played at its planned instant. The airtime rows are written by the same
-code as on air. One Rotation carries the planner's state from slot to slot, as the log would.
+The `Daemon` of `loa run`, unchanged: its slot jobs fire from the same triggers on a
+`VirtualFiring` (the clock jumps from one fire time to the next), its queue, recovery and
+heartbeat run as on air, and the runner airs through the null output, which reports every item
+as played at its planned instant. The airtime rows are written by the same code as on air, one
+transaction a simulated week. One Rotation carries the planner's state from slot to slot, as
+the log would (every planned slot airs in full on the null output).
 """
 
 from __future__ import annotations
@@ -11,17 +13,26 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from playlists.planner import Rotation
 from scheduler.airlog import AirLog
+from scheduler.broadcasts import Broadcast
 from scheduler.clock import VirtualClock
+from scheduler.control import NoControl
+from scheduler.daemon import Daemon
+from scheduler.firing import VirtualFiring
+from scheduler.lock import NoLock
 from scheduler.output.null import NullOutput
-from scheduler.runner import LEAD_S, Runner, Spot
-from scheduler.slots import Occurrence, occurrences
+from scheduler.runner import Runner, Spot
 from scheduler.spec import AmplifierSpec, StationSpec
+
+# The simulated heartbeat: a simulation never crashes, so a beat a week is enough (each is a
+# database write); each week is one transaction.
+HEARTBEAT_S = 7 * 86400.0
 
 
 @dataclass
@@ -33,6 +44,21 @@ class Simulation:
     plays_by_topic: Counter[str] = field(default_factory=Counter)
     plays_by_spot: Counter[str] = field(default_factory=Counter)  # completed plays, by spot id
 
+    def count(self, item: Broadcast, topic_of: dict[str, str]) -> None:
+        """One broadcast the daemon aired (or did not)."""
+        if item.outcome is None:
+            return
+        if item.kind == "slot":
+            self.slots += 1
+            self.outcomes[item.outcome.status] += 1
+        for ended in item.outcome.results:
+            if ended.status == "completed":
+                topic = topic_of.get(ended.key, "")
+                self.plays += 1
+                self.plays_by_topic[topic] += 1
+                self.plays_by_spot[ended.key] += 1
+                self.seconds_by_topic[topic] += ended.played_s
+
 
 def simulate(
     station: StationSpec,
@@ -40,8 +66,9 @@ def simulate(
     spots: Sequence[Spot],
     start: datetime,
     end: datetime,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[datetime], None] | None = None,
 ) -> Simulation:
+    """Run the daemon from `start` to `end` on a virtual clock; `progress(now)` weekly."""
     # Hooks switch real relays: never in a simulation.
     station = dataclasses.replace(station, amplifier=AmplifierSpec())
     clock = VirtualClock(start)
@@ -62,51 +89,42 @@ def simulate(
     )
     topic_of = {s.id: s.topic for s in spots}
     result = Simulation()
-    todo = occurrences(station, start, end)
-    quiet = logging.getLogger("loa.runner")  # a line per simulated play would be noise
-    level = quiet.level
-    quiet.setLevel(logging.WARNING)
-    try:
-        _run(runner, clock, airlog, todo, topic_of, result, progress)
-    finally:
-        quiet.setLevel(level)
+
+    @contextmanager
+    def one_week() -> Iterator[None]:
+        with airlog.batch():  # one transaction a week: fast, and a stop loses a week at most
+            yield
+        if progress is not None:
+            progress(clock.now())
+
+    daemon = Daemon(
+        load_station=lambda: station,
+        airlog=airlog,
+        runner=runner,
+        lock=NoLock(),
+        resolve_adhoc=lambda request: [],
+        control=NoControl(),
+        firing=VirtualFiring(clock, until=end, step=one_week),
+        clock=clock,
+        heartbeat_s=HEARTBEAT_S,
+        on_aired=lambda item: result.count(item, topic_of),
+    )
+    with quiet_plays():
+        daemon.run_forever(handle_signals=False)
     return result
 
 
-def _run(
-    runner: Runner,
-    clock: VirtualClock,
-    airlog: AirLog,
-    todo: list[Occurrence],
-    topic_of: dict[str, str],
-    result: Simulation,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    done = 0
-    for day in _days(todo):
-        with airlog.batch():  # one transaction a day: fast, and a stop loses one day at most
-            for occ in day:
-                clock.set(occ.at - timedelta(seconds=LEAD_S + 1))
-                outcome = runner.air_slot(occ)
-                result.slots += 1
-                result.outcomes[outcome.status] += 1
-                for ended in outcome.results:
-                    if ended.status == "completed":
-                        topic = topic_of.get(ended.key, "")
-                        result.plays += 1
-                        result.plays_by_topic[topic] += 1
-                        result.plays_by_spot[ended.key] += 1
-                        result.seconds_by_topic[topic] += ended.played_s
-        done += len(day)
-        if progress is not None:
-            progress(done, len(todo))
-
-
-def _days(todo: list[Occurrence]) -> list[list[Occurrence]]:
-    days: list[list[Occurrence]] = []
-    for occ in todo:
-        if days and days[-1][0].at.date() == occ.at.date():
-            days[-1].append(occ)
-        else:
-            days.append([occ])
-    return days
+@contextmanager
+def quiet_plays(*quieter: str) -> Iterator[None]:
+    """A line per simulated play would be noise: the runner and daemon say warnings only;
+    the `quieter` loggers say nothing below critical."""
+    names = ("loa.runner", "loa.daemon", *quieter)
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for name, lg in zip(names, loggers, strict=True):
+        lg.setLevel(logging.CRITICAL if name in quieter else logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)

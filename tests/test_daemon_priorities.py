@@ -1,6 +1,6 @@
 """The daemon on the wall clock: APScheduler fires the slot, play-now arrives over the control
-socket, an emergency cuts in with a fade and the slot resumes; priority goes before normal.
-Real APScheduler, real unix socket, real SQLite; the null output follows the wall clock."""
+socket; priority goes before normal. Real APScheduler, real unix socket, real SQLite; the null
+output follows the wall clock."""
 
 from __future__ import annotations
 
@@ -86,44 +86,18 @@ def daemon(tmp_path: Path):
     assert not thread.is_alive()
 
 
-def test_emergency_cuts_in_and_the_slot_resumes(daemon) -> None:
+def test_play_now_over_the_socket_queues_behind_the_slot_in_priority_order(daemon) -> None:
+    """The real parts: APScheduler fires the slot on time, play-now arrives over the unix
+    socket, status answers over it. (The queue's rules, the emergency's cut and the resume
+    are tested on the virtual clock: tests/test_daemon_virtual.py, tests/test_season.py.)"""
     d, engine, start, sock = daemon
-    wait_for(lambda: any(r.status == "completed" for r in rows(engine)))
-    assert request(sock, {"cmd": "play", "file": "emergency", "priority": "emergency"})["ok"]
-    wait_for(lambda: any(r.kind == "emergency" and r.status == "completed" for r in rows(engine)))
-    wait_for(
-        lambda: (
-            d.runner.current is None
-            and d._queue.qsize() == 0
-            and rows(engine)[-1].kind == "scheduled"
-            and rows(engine)[-1].status != "playing"
-        )
-    )
-    logged = rows(engine)
-    scheduled = [r for r in logged if r.kind == "scheduled"]
-    first = scheduled[0]
-    assert abs((first.started_at - start).total_seconds()) < 0.5  # APScheduler fired on time
-    cut = [r for r in scheduled if r.status == "interrupted"]
-    assert len(cut) == 1 and 0 < cut[0].played_s < 2.0
-    assert any(r.status == "skipped" for r in scheduled)
-    emergency = next(r for r in logged if r.kind == "emergency")
-    assert emergency.started_at >= cut[0].ended_at
-    resumed = [
-        r for r in scheduled if r.status == "completed" and r.started_at > emergency.ended_at
-    ]
-    assert resumed, "the slot did not resume after the emergency"
-    assert max(r.ended_at for r in scheduled if r.ended_at) <= start + timedelta(seconds=12.5)
-    spots = [r.spot for r in scheduled if r.status in ("completed", "interrupted")]
-    assert len(spots) == len(set(spots))  # resuming does not repeat a spot
-
-
-def test_priority_airs_before_normal_and_both_after_the_slot(daemon) -> None:
-    d, engine, _start, sock = daemon
     wait_for(lambda: d.runner.current is not None)
     assert request(sock, {"cmd": "play", "file": "normal", "priority": "normal"})["ok"]
     assert request(sock, {"cmd": "play", "file": "priority", "priority": "priority"})["ok"]
     wait_for(lambda: sum(r.kind == "adhoc" and r.status == "completed" for r in rows(engine)) == 2)
     logged = rows(engine)
+    first = next(r for r in logged if r.kind == "scheduled")
+    assert abs((first.started_at - start).total_seconds()) < 0.5  # APScheduler fired on time
     adhoc = [r for r in logged if r.kind == "adhoc"]
     assert [r.path for r in adhoc] == [PRIORITY.path, NORMAL.path]
     slot_end = max(r.ended_at for r in logged if r.kind == "scheduled")

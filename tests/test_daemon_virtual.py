@@ -18,7 +18,7 @@ from airtime.store import verify_station
 from loa.db import open_database
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
-from scheduler.daemon import Daemon
+from scheduler.daemon import Daemon, job_lead_s
 from scheduler.lock import StationLock
 from scheduler.output.null import NullOutput
 from scheduler.runner import Runner, Spot
@@ -187,7 +187,7 @@ def test_recovery_closes_open_rows_at_the_heartbeat_and_logs_missed_slots(
     missed = [(r.slot, r.scheduled_at) for r in logged if r.status == "missed"]
     assert missed == [("chieu", MONDAY.replace(hour=17))]
     # the interrupted morning slot is over: it is not aired again
-    assert daemon._queue.qsize() == 0
+    assert daemon.queued() == []
     assert any("closed as interrupted" in e.message for e in airlog.events())
 
 
@@ -210,9 +210,9 @@ def test_restart_inside_a_cut_slot_resumes_it_not_from_its_start(
     clock = VirtualClock(occ.at + timedelta(seconds=40))
     daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
     daemon.recover()
-    assert daemon._queue.qsize() == 1
-    outcome = daemon.runner.air_slot(daemon._queue.get().occurrence)
-    assert outcome.status == "aired"
+    [item] = daemon.queued()
+    daemon.air_queued()
+    assert item.outcome is not None and item.outcome.status == "aired"
     new = [r for r in rows(airlog) if r.status == "completed"]
     assert new and min(r.started_at for r in new) > clock.now()
     assert "chi-so-0" not in {r.spot for r in new}  # the cut spot is not repeated in the slot
@@ -288,13 +288,10 @@ def test_amplifier_hooks_run_around_the_slot_and_a_failing_one_does_not_stop_it(
 
 
 def test_a_job_apscheduler_missed_is_logged_missed_once(airlog: AirLog, tmp_path: Path) -> None:
-    from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
-
     daemon = daemon_for(airlog, tmp_path, VirtualClock(MONDAY), lambda: STATION)
-    fired = MONDAY.replace(hour=6) - timedelta(seconds=daemon._lead_s())
-    event = JobExecutionEvent(EVENT_JOB_MISSED, "slot:sang", "default", fired)
-    daemon._on_missed(event)
-    daemon._on_missed(event)
+    fired = MONDAY.replace(hour=6) - timedelta(seconds=job_lead_s(STATION))
+    daemon.slot_missed("sang", fired)
+    daemon.slot_missed("sang", fired)
     [row] = rows(airlog)
     assert (row.slot, row.status, row.scheduled_at) == ("sang", "missed", MONDAY.replace(hour=6))
 
@@ -306,5 +303,71 @@ def test_a_start_just_before_a_slot_does_not_lose_it(airlog: AirLog, tmp_path: P
     airlog.beat(clock.now() - timedelta(seconds=3), pid=1, started_at=MONDAY)
     daemon = daemon_for(airlog, tmp_path, clock, lambda: STATION)
     daemon.recover()
-    assert daemon._queue.qsize() == 1
-    assert daemon._queue.get().occurrence.at == MONDAY.replace(hour=6)
+    [item] = daemon.queued()
+    assert item.occurrence is not None and item.occurrence.at == MONDAY.replace(hour=6)
+
+
+def virtual_daemon(airlog: AirLog, tmp_path: Path, clock: VirtualClock, station: StationSpec):
+    """The daemon as `loa simulate --events` runs it: virtual firing, an output that takes
+    its (virtual) time, so what happens during a slot happens during it."""
+    from scheduler.control import NoControl
+    from scheduler.firing import VirtualFiring
+    from scheduler.lock import NoLock
+    from scheduler.virtual_output import SteppingOutput
+
+    runner = Runner(station, airlog, SteppingOutput(clock), clock, spots=lambda: SPOTS)
+    return Daemon(
+        load_station=lambda: station,
+        airlog=airlog,
+        runner=runner,
+        lock=NoLock(),
+        resolve_adhoc=lambda req: SPOTS[:1],
+        control=NoControl(),
+        firing=VirtualFiring(clock, until=clock.now() + timedelta(hours=1)),
+        clock=clock,
+    )
+
+
+def test_an_emergency_cuts_in_and_the_slot_resumes(airlog: AirLog, tmp_path: Path) -> None:
+    clock = VirtualClock(MONDAY.replace(hour=5, minute=55))
+    daemon = virtual_daemon(airlog, tmp_path, clock, STATION)
+    emergency = dataclasses.replace(SPOTS[-1], id="khan-cap", topic="", duration_s=15.0)
+    cut_at = MONDAY.replace(hour=6, second=30)  # inside the second spot (20 s, 21 s, ...)
+    clock.call_at(cut_at, lambda: daemon.enqueue_adhoc([emergency], "emergency"))
+    daemon.run_forever(handle_signals=False)
+    logged = rows(airlog)
+    sang = [r for r in logged if r.kind == "scheduled"]
+    [cut] = [r for r in sang if r.status == "interrupted"]
+    assert cut.ended_at == cut_at
+    assert cut.played_s == pytest.approx((cut_at - cut.started_at).total_seconds())
+    assert cut.played_s > 0
+    assert any(r.status == "skipped" for r in sang)
+    [air] = [r for r in logged if r.kind == "emergency"]
+    assert air.status == "completed" and air.started_at >= cut_at
+    resumed = [r for r in sang if r.status == "completed" and r.started_at > air.ended_at]
+    assert resumed and all(r.ended_at <= SANG_END for r in resumed)
+    played = [r.spot for r in sang if r.status in ("completed", "interrupted")]
+    assert len(played) == len(set(played))  # resuming does not repeat a spot
+
+
+def test_priority_airs_before_normal_and_both_after_the_slot(airlog: AirLog, tmp_path) -> None:
+    clock = VirtualClock(MONDAY.replace(hour=5, minute=55))
+    daemon = virtual_daemon(airlog, tmp_path, clock, STATION)
+    normal = dataclasses.replace(SPOTS[0], id="thuong")
+    priority = dataclasses.replace(SPOTS[1], id="uu-tien")
+
+    def both() -> None:
+        daemon.enqueue_adhoc([normal], "normal")
+        daemon.enqueue_adhoc([priority], "priority")
+
+    clock.call_at(MONDAY.replace(hour=6, second=10), both)
+    daemon.run_forever(handle_signals=False)
+    logged = rows(airlog)
+    adhoc = [r for r in logged if r.kind == "adhoc"]
+    assert [r.spot for r in adhoc] == ["uu-tien", "thuong"]
+    slot_end = max(r.ended_at for r in logged if r.kind == "scheduled")
+    assert adhoc[0].started_at >= slot_end  # normal and priority wait for the slot
+    assert not any(r.status in ("interrupted", "skipped") for r in logged)
+
+
+SANG_END = MONDAY.replace(hour=6, minute=5)

@@ -23,9 +23,17 @@ from scheduler.airlog import AirLog
 @click.option("--from", "start_day", type=DATE, required=True, help="Ngày bắt đầu (first day).")
 @click.option("--days", type=click.IntRange(1, 3660), required=True, help="Số ngày (days).")
 @click.option("--db", "db_url", help="CSDL ghi kết quả (database URL); mặc định một tệp riêng.")
+@click.option(
+    "--events",
+    "events_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Kịch bản sự kiện TOML (a scripted season: emergencies, crashes, edits, spots, device).",
+)
 @click.pass_obj
-def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
-    """Mô phỏng trên đồng hồ ảo (the real engine on a virtual clock, null output)."""
+def simulate(
+    app: App, start_day: date, days: int, db_url: str | None, events_file: Path | None
+) -> None:
+    """Mô phỏng trên đồng hồ ảo (the real daemon on a virtual clock, null output)."""
     from scheduler.simulate import simulate as run_simulation
     from scheduler.spread import MAX_SPREAD, topic_spreads
 
@@ -49,6 +57,18 @@ def simulate(app: App, start_day: date, days: int, db_url: str | None) -> None:
     start = datetime.combine(start_day, time(0), tzinfo=config.tz)
     airlog = AirLog(engine, config.station.id)
     t0 = datetime.now(UTC)
+    if events_file is not None:
+        from loa.season import read_season, replay, report
+
+        events = read_season(events_file, config)
+        season = replay(config, engine, spots, events, start, start + timedelta(days=days))
+        took = (datetime.now(UTC) - t0).total_seconds()
+        click.echo(
+            f"Mô phỏng {days} ngày từ {start_day} với {len(events)} sự kiện (events) "
+            f"trong {took:.1f} s → {mask_credentials(db_url)}"
+        )
+        report(season, click.echo)
+        return
     station = station_spec(config)
     result = run_simulation(station, airlog, spots, start, start + timedelta(days=days))
     spreads = topic_spreads(

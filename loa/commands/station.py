@@ -11,16 +11,14 @@ from loa.app import App
 from loa.compose import (
     LibrarySource,
     demo_slot,
-    resolve_adhoc,
     start_pusher,
+    station_daemon,
     station_spec,
 )
 from loa.config import Config
 from loa.errors import LoaError
 from scheduler.airlog import AirLog
-from scheduler.clock import SystemClock
 from scheduler.lock import AlreadyRunning, StationLock
-from scheduler.runner import Runner
 from scheduler.slots import in_quiet_hours
 
 PRIORITY = click.Choice(["normal", "priority", "emergency"])
@@ -65,8 +63,6 @@ def open_output(config: Config, demo: bool = False) -> Any:
 @click.pass_obj
 def run(app: App, demo: bool) -> None:
     """Chạy đài (the daemon, in the foreground; systemd runs it)."""
-    from scheduler.daemon import Daemon
-
     config = app.config
     engine = app.engine
     airlog = AirLog(engine, config.station.id)
@@ -86,25 +82,7 @@ def run(app: App, demo: bool) -> None:
         err=True,
     )
     output = open_output(config, demo)
-    runner = Runner(station, airlog, output, SystemClock(), source)
-
-    def load_station() -> Any:
-        from loa.config import load_config
-
-        new_config = load_config(app.config_path)
-        source.config = new_config
-        return station_spec(new_config, extra)
-
-    daemon = Daemon(
-        load_station=load_station,
-        airlog=airlog,
-        runner=runner,
-        lock=lock,
-        control_path=config.daemon.socket,
-        resolve_adhoc=lambda req: resolve_adhoc(source.config, engine, req),
-        config_path=app.config_path,
-        heartbeat_s=config.daemon.heartbeat,
-    )
+    daemon = station_daemon(config, app.config_path, engine, station, source, output, lock, extra)
     if demo:
         slot = extra[0]
         click.echo(

@@ -18,7 +18,7 @@ import pytest
 
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
-from scheduler.daemon import Broadcast, Daemon
+from scheduler.daemon import Daemon
 from scheduler.slots import Occurrence
 from scheduler.spec import SlotSpec
 from tests.test_daemon_virtual import MONDAY, SANG, STATION, daemon_for, rows
@@ -42,8 +42,7 @@ def airlog(tmp_path: Path) -> AirLog:
 
 
 def work(daemon: Daemon) -> None:
-    daemon._queue.put(Broadcast(9, 10**9, "stop"))
-    daemon._work()
+    daemon.air_queued()
 
 
 def at(hour: int, minute: int, second: int = 0) -> datetime:

@@ -16,7 +16,7 @@ from airtime.store import verify_station
 from loa.db import open_database
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock, VirtualClock
-from scheduler.daemon import Broadcast, Daemon
+from scheduler.daemon import Daemon
 from scheduler.lock import StationLock
 from scheduler.output.file import FileOutput
 from scheduler.output.null import NullOutput
@@ -93,8 +93,7 @@ def test_anything_escaping_the_runner_still_writes_a_failed_row(
         clock=clock,
     )
     daemon.enqueue_slot(OCC)
-    daemon._queue.put(Broadcast(9, 99, "stop"))
-    daemon._work()
+    daemon.air_queued()
     [row] = rows(airlog)
     assert (row.status, row.slot, row.scheduled_at) == ("failed", "sang", OCC.at)
     assert "broadcast failed" in (row.error or "")

@@ -12,7 +12,6 @@ import pytest
 
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
-from scheduler.daemon import Broadcast
 from tests.faults.test_failed_slots import OCC
 from tests.test_daemon_virtual import SPOTS, daemon_for, rows
 from tests.test_daemon_virtual import STATION as BASE
@@ -40,8 +39,7 @@ def test_killed_between_two_spots(airlog: AirLog, tmp_path: Path, on_air: bool) 
     clock = VirtualClock(beat + timedelta(seconds=3))
     daemon = daemon_for(airlog, tmp_path, clock, lambda: BASE)
     daemon.recover()
-    daemon._queue.put(Broadcast(9, 99, "stop"))
-    daemon._work()
+    daemon.air_queued()
     logged = rows(airlog)
     if not on_air:  # its plan had ended: the slot is not aired again
         assert len(logged) == 1
