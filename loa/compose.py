@@ -1,8 +1,8 @@
 """The composition root: config.toml in, the engine's parts out.
 
 Everything that turns the validated `Config` into the scheduler's plain values, and picks the
-implementations (library, output, clock), lives here, so `scheduler` never reads config.toml and
-the commands stay thin.
+implementations (library, output, clock, slot firing, control server), lives here, so
+`scheduler` never reads config.toml and the commands stay thin.
 """
 
 from __future__ import annotations
