@@ -8,7 +8,7 @@ beside "Nơi nhận".
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -138,22 +138,41 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def fixed_table(
+    columns: Sequence[tuple[str, int, str]],
+    rows: Iterable[Sequence[object]],
+    *,
+    rule: bool = True,
+    cut: bool = True,
+) -> Iterator[str]:
+    """The one text table of loa's terminal output: `columns` are (header, width, "<" or
+    ">"); a header line, a rule of dashes (`rule`), a line a row; a cell longer than its
+    column is cut with "…" (`cut`) or pushes the rest right."""
+
+    def line(cells: Sequence[object]) -> str:
+        parts = []
+        for cell, (_, width, align) in zip(cells, columns, strict=True):
+            text = str(cell)
+            if cut:
+                text = _cut(text, width)
+            parts.append(text.rjust(width) if align == ">" else text.ljust(width))
+        return " ".join(parts).rstrip()
+
+    yield line([header for header, _, _ in columns])
+    if rule:
+        yield " ".join("-" * width for _, width, _ in columns)
+    for row in rows:
+        yield line(row)
+
+
 def log_table(rows: Iterable[Any], tz: ZoneInfo) -> Iterator[str]:
     """The log, one line per row, 80 columns wide."""
-    yield " ".join(f"{name:<{w}}" for name, w in _LOG_COLUMNS).rstrip()
-    yield " ".join("-" * w for _, w in _LOG_COLUMNS)
+    yield from fixed_table([(name, w, "<") for name, w in _LOG_COLUMNS], _log_cells(rows, tz))
+
+
+def _log_cells(rows: Iterable[Any], tz: ZoneInfo) -> Iterator[tuple[str, ...]]:
     for row in rows:
         at = row.started_at or row.scheduled_at
         when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if at else ""
         slot = row.slot or ("khẩn" if row.kind == "emergency" else "đ.xuất")
-        cells = (
-            when,
-            slot,
-            row.topic or "-",
-            row.title or row.path,
-            mmss(row.played_s),
-            row.status,
-        )
-        yield " ".join(
-            f"{_cut(str(c), w):<{w}}" for c, (_, w) in zip(cells, _LOG_COLUMNS, strict=True)
-        ).rstrip()
+        yield (when, slot, row.topic or "-", row.title or row.path, mmss(row.played_s), row.status)

@@ -46,6 +46,38 @@ def _check_closed(status: str) -> None:
         raise ValueError(f"status {status!r} does not close a play; use one of {', '.join(CLOSED)}")
 
 
+def check_open(kind: str, started_at: datetime, scheduled_at: datetime | None) -> None:
+    """What a play opened must be: a known kind, aware times (every writer, batch or not)."""
+    _check_kind(kind)
+    _aware("started_at", started_at)
+    _aware("scheduled_at", scheduled_at)
+
+
+def check_close(ended_at: datetime | None, played_s: float, status: str) -> None:
+    """What closing a play must give: a closing status, an aware end, played_s >= 0."""
+    _check_closed(status)
+    _aware("ended_at", ended_at)
+    if played_s < 0:
+        raise ValueError(f"played_s={played_s} is negative")
+
+
+def check_closed_row(
+    kind: str,
+    status: str,
+    scheduled_at: datetime | None,
+    started_at: datetime | None,
+    ended_at: datetime | None,
+    played_s: float,
+) -> None:
+    """What a row closed from birth must be (see `record_closed`)."""
+    _check_kind(kind)
+    for name, value in (("scheduled_at", scheduled_at), ("started_at", started_at)):
+        _aware(name, value)
+    check_close(ended_at, played_s, status)
+    if started_at is None and scheduled_at is None:
+        raise ValueError("a closed row needs started_at or scheduled_at to be placed in time")
+
+
 def _last_link(session: Session | Connection, station: str) -> tuple[int, str]:
     """(chain_seq, hash) of the station's last chained row, (0, "") for an empty chain."""
     found = session.execute(
@@ -90,9 +122,7 @@ def open_play(
     scheduled_at: datetime | None = None,
 ) -> Airtime:
     """Record that a play's first sample reached the device; returns the open row."""
-    _check_kind(kind)
-    _aware("started_at", started_at)
-    _aware("scheduled_at", scheduled_at)
+    check_open(kind, started_at, scheduled_at)
     row = Airtime(
         station=station,
         slot=slot,
@@ -120,10 +150,7 @@ def close_play(
     error: str | None = None,
 ) -> Airtime:
     """Close an open row (`completed`, `interrupted`, `failed`, ...) and chain it."""
-    _check_closed(status)
-    _aware("ended_at", ended_at)
-    if played_s < 0:
-        raise ValueError(f"played_s={played_s} is negative")
+    check_close(ended_at, played_s, status)
     if row.status != OPEN:
         raise ValueError(f"airtime row {row.id} is already closed ({row.status})")
     row.ended_at = ended_at
@@ -157,15 +184,7 @@ def record_closed(
     """Write a row that is closed from birth (missed, failed, skipped; or a completed play
     recorded after the fact) and chain it. A row without `started_at` is placed in reports
     and in the log by `scheduled_at`."""
-    _check_kind(kind)
-    _check_closed(status)
-    for name, value in (("scheduled_at", scheduled_at), ("started_at", started_at)):
-        _aware(name, value)
-    _aware("ended_at", ended_at)
-    if started_at is None and scheduled_at is None:
-        raise ValueError("a closed row needs started_at or scheduled_at to be placed in time")
-    if played_s < 0:
-        raise ValueError(f"played_s={played_s} is negative")
+    check_closed_row(kind, status, scheduled_at, started_at, ended_at, played_s)
     row = Airtime(
         station=station,
         slot=slot,

@@ -1,7 +1,8 @@
 """Reading the catalogue and writing the operator's metadata: the API of the audio library.
 
-Plain values in, plain values out; no import of loa. The scheduler calls `playable_spots` to
-fill the planner's candidates; the CLI calls the rest.
+Plain values in, plain values out; no import of loa. The composition root reads the spots
+the planner may pick from with `list_spots` (`loa.compose.library_spots`: the planner judges
+validity windows and approval on each slot's own date); the CLI calls the rest.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from audio_library.files import hash_file, spot_id
-from audio_library.models import STATUS_OK, STATUS_REMOVED, Spot, SpotMeta
+from audio_library.models import STATUS_REMOVED, Spot, SpotMeta
 
 
 class CatalogError(Exception):
@@ -103,28 +104,6 @@ def list_spots(
     query = query.order_by(Spot.topic, removed_last, Spot.path, Spot.seq)  # type: ignore[arg-type]
     with Session(engine) as session:
         return [_record(root, s, m) for s, m in session.exec(query).all()]
-
-
-def playable_spots(
-    engine: Engine,
-    root: Path,
-    *,
-    on: date,
-    require_approval: bool,
-    topics: list[str] | None = None,
-) -> list[SpotRecord]:
-    """Spots that may air on `on`: present and good at the last scan, inside their validity
-    window, and approved when `require_approval`. Ordered by topic, then path."""
-    out = []
-    for record in list_spots(engine, root, include_removed=False):
-        if record.status != STATUS_OK or not record.valid_on(on):
-            continue
-        if require_approval and not record.approved:
-            continue
-        if topics is not None and record.topic not in topics:
-            continue
-        out.append(record)
-    return out
 
 
 def resolve(engine: Engine, root: Path, target: str) -> str:

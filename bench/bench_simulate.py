@@ -1,10 +1,11 @@
-"""`loa simulate` speed: a year of four 15-minute slots a day through the real runner.
+"""`loa simulate` speed: a year of four 15-minute slots a day through the real daemon.
 
     .venv/bin/python bench/bench_simulate.py [--days 365] [--runs 3]
 
-The engine path is the one `loa simulate` takes: APScheduler triggers -> runner -> planner ->
-null output on a virtual clock -> airtime rows written and chained in a real SQLite file. The
-library is 11 topics x 8 spots of 60-127 s (the null output needs no audio files).
+The engine path is the one `loa simulate` takes: the `Daemon` of `loa run` on a virtual clock
+(its slot jobs fired from the same APScheduler triggers by `VirtualFiring`) -> its queue ->
+runner -> planner -> null output -> airtime rows written and chained in a real SQLite file.
+The library is 11 topics x 8 spots of 60-127 s (the null output needs no audio files).
 """
 
 from __future__ import annotations

@@ -1,14 +1,13 @@
 """The composition root: config.toml in, the engine's parts out.
 
 Everything that turns the validated `Config` into the scheduler's plain values, and picks the
-implementations (library, output, clock), lives here, so `scheduler` never reads config.toml and
-the commands stay thin.
+implementations (library, output, clock, slot firing, control server), lives here, so
+`scheduler` never reads config.toml and the commands stay thin.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from loa.config import Config
 from loa.errors import LoaError
+from scheduler.lock import LibraryBusy, exclusive
 from scheduler.runner import Spot
 from scheduler.spec import AmplifierSpec, SlotSpec, StationSpec
 
@@ -160,26 +160,13 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
     ]
 
 
-class LibraryBusy(Exception):
-    """Another scan holds the library (a `loa library scan`, or a rescan still running)."""
-
-
 @contextmanager
 def library_lock(config: Config, wait: bool = True) -> Iterator[None]:
     """One scan at a time per station: the daemon's background rescan and an operator's
     `loa library scan` would otherwise both add the same new file. `wait=False`: LibraryBusy
     at once when another scan holds it (the daemon skips its rescan rather than queue)."""
-    path = config.daemon.socket.parent / "library.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise LibraryBusy(str(path)) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive(config.daemon.socket.parent / "library.lock", wait, LibraryBusy):
+        yield
 
 
 def rescan(config: Config, engine: Engine, *, wait: bool = True, **options: Any) -> Any:

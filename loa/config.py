@@ -529,11 +529,9 @@ def _overlap_days(a: Slot, b: Slot) -> list[int]:
 
 
 def _quiet_overlap(slot: Slot, quiet: tuple[time, time]) -> bool:
-    q0, q1 = seconds_of_day(quiet[0]), seconds_of_day(quiet[1])
-    if q1 <= q0:
-        q1 += 86400  # crosses midnight
-    s0, s1 = slot.start_s, slot.start_s + slot.length
-    return any(s0 < q1 + shift and q0 + shift < s1 for shift in (-86400, 0, 86400))
+    from scheduler.slots import daily_window_in_quiet_hours  # the one quiet-hours rule
+
+    return daily_window_in_quiet_hours(slot.start_s, slot.length, quiet)
 
 
 def cross_check(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -72,3 +73,18 @@ class PeriodParam(click.ParamType):
 DATE = DateParam()
 DATE_OR_CLEAR = DateParam(clearable=True)  # `loa library set --from/--until`: "-" clears
 PERIOD = PeriodParam()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str, help: str = "Dạng xuất (output format).") -> Callable[[F], F]:
+    """`--format` of a command: one of `choices`, the first by default, passed as `fmt`."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )

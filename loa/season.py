@@ -39,8 +39,9 @@ from scheduler.spec import AmplifierSpec, Spot, StationSpec
 from scheduler.virtual_output import SteppingOutput
 
 KINDS = ("broadcast", "crash", "config", "spots", "device")
-# The simulated heartbeat between broadcasts (each beat is a database write)...
-HEARTBEAT_S = 600.0
+# The simulated heartbeat between broadcasts (each beat is a database write; a config edit
+# wakes it at once)...
+HEARTBEAT_S = 3600.0
 # ... and while one is on air, as `loa run`'s heartbeat thread beats (`daemon.heartbeat`'s
 # default): the last beat before a crash is where recovery closes the open rows.
 ON_AIR_BEAT_S = 5.0
@@ -356,6 +357,8 @@ def _happen(station: _Station, effect: Effect, crashes: list[SeasonEvent]) -> No
         station.text = station.text.replace(event.old, event.new, 1)
         if daemon is not None:
             daemon.reload_requested.set()  # as SIGHUP, or the edit's new mtime, would
+            if isinstance(daemon.firing, VirtualFiring):
+                daemon.firing.wake()
     elif event.kind == "spots":
         gone = set(event.remove)
         missing = sorted(gone - {s.id for s in station.spots} - {s.path for s in station.spots})

@@ -31,6 +31,19 @@ from playlists.types import Play
 from scheduler.airhold import LIMIT, HoldQueue, apply_close, is_token
 from scheduler.models import DaemonState
 
+# The fields a writer gives (batch or not): `airtime.log.open_play` / `record_closed`'s.
+OPEN_FIELDS = frozenset(
+    ("started_at", "kind", "slot", "topic", "spot", "title", "path", "scheduled_at")
+)
+RECORD_FIELDS = OPEN_FIELDS | {"status", "ended_at", "played_s", "error", "started_at"}
+
+
+def _known(fields: dict[str, object], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise TypeError(f"unknown airtime field(s): {', '.join(unknown)}")
+
+
 log = logging.getLogger("loa.airlog")
 
 
@@ -75,6 +88,12 @@ class AirLog:
     # ------------------------------------------------------------------ airtime rows
     def open_play(self, **fields: object) -> int:
         if self._pending is not None:
+            _known(fields, OPEN_FIELDS)
+            airlog.check_open(
+                str(fields.get("kind", "scheduled")),
+                fields["started_at"],  # type: ignore[arg-type]
+                fields.get("scheduled_at"),  # type: ignore[arg-type]
+            )
             row = {
                 "id": new_id(),
                 "station": self.station,
@@ -105,6 +124,7 @@ class AirLog:
         self, seq: int, ended_at: datetime, played_s: float, status: str, error: str | None
     ) -> None:
         if self._pending is not None and seq < 0:
+            airlog.check_close(ended_at, played_s, status)
             index = -seq - 1
             self._pending[index].update(
                 ended_at=ended_at, played_s=float(played_s), status=status, error=error
@@ -127,6 +147,15 @@ class AirLog:
 
     def record(self, **fields: object) -> None:
         if self._pending is not None:
+            _known(fields, RECORD_FIELDS)
+            airlog.check_closed_row(
+                str(fields.get("kind", "scheduled")),
+                str(fields["status"]),
+                fields.get("scheduled_at"),  # type: ignore[arg-type]
+                fields.get("started_at"),  # type: ignore[arg-type]
+                fields.get("ended_at"),  # type: ignore[arg-type]
+                float(fields.get("played_s", 0.0)),  # type: ignore[arg-type]
+            )
             row = {
                 "id": new_id(),
                 "station": self.station,

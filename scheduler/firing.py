@@ -176,6 +176,7 @@ class VirtualFiring:
         self._target: FiringTarget | None = None
         self._next: dict[str, tuple[SlotJob, datetime]] = {}
         self._generation = 0
+        self._woken = False
 
     def start(self, tz: tzinfo, target: FiringTarget, jobs: Sequence[SlotJob]) -> None:
         self._target = target
@@ -218,8 +219,16 @@ class VirtualFiring:
         with self.step():
             while not stop.is_set() and self.clock.run_next_alarm(target):
                 self._air()
-            self.clock.set(target)
+                if self._woken:  # the heartbeat's work is wanted now (a reload asked for)
+                    break
+            else:
+                self.clock.set(target)
+        self._woken = False
         return stop.is_set() or (self.until is not None and self.clock.now() >= self.until)
+
+    def wake(self) -> None:
+        """End the heartbeat's pause after the alarm running now (as a SIGHUP would soon)."""
+        self._woken = True
 
     def _air(self) -> None:
         if self._target is not None:

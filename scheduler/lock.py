@@ -1,10 +1,35 @@
-"""One daemon per station: an exclusive lock on a file beside the database."""
+"""The locks of a station, each an exclusive flock on a file beside its database: one daemon
+per station (`StationLock`), one library scan at a time (`exclusive`, with `LibraryBusy`)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+class LibraryBusy(Exception):
+    """Another scan holds the library (a `loa library scan`, or a rescan still running)."""
+
+
+@contextmanager
+def exclusive(
+    path: Path, wait: bool = True, busy: type[Exception] = BlockingIOError
+) -> Iterator[None]:
+    """Hold an exclusive lock on `path` inside; `wait=False`: raise `busy(path)` at once
+    when another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise busy(str(path)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class AlreadyRunning(Exception):

@@ -104,15 +104,36 @@ def current_occurrence(station: StationSpec, now: datetime) -> Occurrence | None
     return inside[-1] if inside else None
 
 
+DAY_S = 86400.0
+
+
+def _second_of_day(t: time) -> float:
+    return t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+
+
+def quiet_span(quiet: tuple[time, time]) -> tuple[float, float]:
+    """The one quiet-hours rule: [first, last) in seconds of the day, `last` past midnight
+    (beyond 86400) when the range crosses it; first == last is the whole day."""
+    first, last = _second_of_day(quiet[0]), _second_of_day(quiet[1])
+    return first, last + DAY_S if last <= first else last
+
+
+def daily_window_in_quiet_hours(start_s: float, length_s: float, quiet: tuple[time, time]) -> bool:
+    """Does a window of the day [start_s, start_s + length_s) touch the quiet hours (on that
+    day, or on the day before or after when it crosses midnight)? `loa config check` asks it
+    of each slot."""
+    q0, q1 = quiet_span(quiet)
+    end = start_s + length_s
+    return any(start_s < q1 + shift and q0 + shift < end for shift in (-DAY_S, 0.0, DAY_S))
+
+
 def in_quiet_hours(moment: datetime, quiet: tuple[time, time] | None, tz: tzinfo) -> bool:
     """True when the local time of `moment` lies in the quiet range (which may cross midnight)."""
     if quiet is None:
         return False
-    local = moment.astimezone(tz).time()
-    first, last = quiet
-    if first < last:
-        return first <= local < last
-    return local >= first or local < last
+    t = _second_of_day(moment.astimezone(tz).time())
+    q0, q1 = quiet_span(quiet)
+    return any(q0 + shift <= t < q1 + shift for shift in (-DAY_S, 0.0))
 
 
 def quiet_overlap(

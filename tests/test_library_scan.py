@@ -15,13 +15,33 @@ import pytest
 from sqlalchemy.engine import Engine
 
 import audio_library.scan as scan_module
-from audio_library.catalog import list_spots, playable_spots, set_meta
+from audio_library.catalog import SpotRecord, list_spots, set_meta
 from audio_library.scan import ScanReport, scan_library
 from loa.db import open_database
 from tests.library_audio import copy, make_audio
 
 TOPICS = ["dich-vu-cong", "chi-so"]
 DAY = date(2021, 3, 1)
+
+
+def playable_spots(
+    engine: Engine,
+    root: Path,
+    *,
+    on: date,
+    require_approval: bool,
+    topics: list[str] | None = None,
+) -> list[SpotRecord]:
+    """What the catalogue says may air on `on`: present and good at the last scan, inside its
+    validity window, approved when `require_approval` (the fields the planner judges)."""
+    return [
+        r
+        for r in list_spots(engine, root, include_removed=False)
+        if r.status == "ok"
+        and r.valid_on(on)
+        and (r.approved or not require_approval)
+        and (topics is None or r.topic in topics)
+    ]
 
 
 @pytest.fixture(scope="module")

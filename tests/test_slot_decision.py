@@ -88,3 +88,16 @@ def test_resuming_does_not_repeat_what_aired() -> None:
 )
 def test_after_air(statuses, device_error, expected) -> None:
     assert after_air(statuses, device_error)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "quiet", [(time(21, 30), time(5, 0)), (time(12, 0), time(13, 0)), (time(0, 0), time(0, 0))]
+)
+def test_one_quiet_hours_rule_for_instants_and_daily_windows(quiet) -> None:
+    from scheduler.slots import daily_window_in_quiet_hours, in_quiet_hours
+
+    for minute in range(0, 24 * 60, 7):
+        moment = datetime(2021, 3, 1, tzinfo=HCM) + timedelta(minutes=minute)
+        assert in_quiet_hours(moment, quiet, HCM) == daily_window_in_quiet_hours(
+            minute * 60.0, 0.001, quiet
+        ), (quiet, moment)

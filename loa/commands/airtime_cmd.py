@@ -18,7 +18,7 @@ from airtime.store import T, log_rows, report_data, verify_station
 from loa.app import App
 from loa.config import Config
 from loa.errors import LoaError
-from loa.params import DATE, PERIOD
+from loa.params import DATE, PERIOD, format_option
 
 BINARY = ("xlsx", "docx")
 
@@ -32,10 +32,7 @@ def airtime() -> None:
 @click.option("--from", "start", type=DATE, help="Từ ngày, giờ của đài (first day).")
 @click.option("--to", "end", type=DATE, help="Đến ngày, tính cả ngày này (last day).")
 @click.option("--topic", help="Chỉ một chủ đề (one topic id).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-    show_default=True, help="Dạng xuất (output format).",
-)  # fmt: skip
+@format_option("table", "csv", "json")
 @click.pass_obj
 def log_cmd(app: App, start: date | None, end: date | None, topic: str | None, fmt: str) -> None:
     """Nhật ký phát sóng thực tế, cũ nhất trước (the as-played log, oldest first)."""
@@ -141,10 +138,7 @@ def letterhead(config: Config) -> Letterhead:
 @airtime.command("report")
 @click.option("--period", "period", type=PERIOD, required=True,
               help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "csv", "json", "xlsx", "docx"]),
-    default="text", show_default=True, help="Dạng báo cáo (report format).",
-)  # fmt: skip
+@format_option("text", "csv", "json", "xlsx", "docx", help="Dạng báo cáo (report format).")
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path),
     help="Tệp kết quả; '-' = stdout (output file; xlsx/docx default: bao-cao-<đài>-<kỳ>.<ext>).",

@@ -17,7 +17,7 @@ from audio_library.safeio import StepTimeout
 from loa.app import App
 from loa.compose import rescan
 from loa.errors import LoaError
-from loa.params import DATE, DATE_OR_CLEAR
+from loa.params import DATE, DATE_OR_CLEAR, format_option
 
 PROGRESS_MIN_FILES = 5
 
@@ -94,14 +94,7 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 @library.command(name="list")
 @click.option("--topic", help="Chỉ một chủ đề (only this topic id).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="Định dạng (output format).",
-)
+@format_option("table", "csv", "json")
 @click.pass_obj
 def list_cmd(app: App, topic: str | None, fmt: str) -> None:
     """Danh mục tin bài (the catalogue)."""

@@ -9,7 +9,7 @@ import click
 
 from loa.app import App
 from loa.compose import library_spots, station_spec
-from loa.params import DATE
+from loa.params import DATE, format_option
 from playlists.types import Plan
 from scheduler.airlog import AirLog
 from scheduler.preview import preview
@@ -81,13 +81,7 @@ def plans_m3u(plans: list[Plan], spots: dict[str, Spot]) -> str:
 @playlist.command()
 @click.option("--date", "day", type=DATE, help="Ngày đầu, mặc định hôm nay (first day; today).")
 @click.option("--days", type=click.IntRange(1, 3660), default=1, show_default=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "m3u"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "json", "m3u")
 @click.pass_obj
 def preview_cmd(app: App, day: date | None, days: int, fmt: str) -> None:
     """Xem trước những gì sẽ phát (what will air, day after day)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from airtime.export_text import fixed_table
 from loa.app import App
 from loa.compose import (
     library_spots,
@@ -17,6 +18,15 @@ from loa.errors import LoaError
 from loa.params import DATE
 from loa.redact import mask_credentials
 from scheduler.airlog import AirLog
+
+TOPIC_COLUMNS = (
+    ("chủ đề (topic)", 28, "<"),
+    ("lượt", 6, ">"),
+    ("phút", 8, ">"),
+    ("tỉ lệ", 7, ">"),
+    ("mục tiêu", 8, ">"),
+    ("chênh (spread)", 14, ">"),
+)
 
 
 @click.command()
@@ -82,26 +92,24 @@ def simulate(
         f"Mô phỏng {days} ngày từ {start_day}: {result.slots} buổi, {result.plays} lượt phát, "
         f"{dict(result.outcomes)} trong {took:.1f} s → {mask_credentials(db_url)}"
     )
-    click.echo(
-        f"{'chủ đề (topic)':<28} {'lượt':>6} {'phút':>8} {'tỉ lệ':>7} {'mục tiêu':>8} "
-        f"{'chênh (spread)':>14}"
-    )
     off = 0
     uneven = []
+    table = []
     for topic in config.topic_ids:
         secs = result.seconds_by_topic.get(topic, 0.0)
         share, target = 100 * secs / total, 100 * weights[topic] / wsum
         flag = "  !" if abs(share - target) > 2 else ""
         off += bool(flag)
         spread = spreads.get(topic)
-        even = "" if spread is None else f"{spread.spread:>14}"
+        even = "" if spread is None else str(spread.spread)
         if spread is not None and spread.flagged:
             uneven.append(spread)
             even += " !"
-        click.echo(
-            f"{topic:<28} {result.plays_by_topic.get(topic, 0):>6} {secs / 60:>8.1f} "
-            f"{share:>6.1f}% {target:>7.1f}% {even}{flag}"
-        )
+        plays = result.plays_by_topic.get(topic, 0)
+        row = [topic, plays, f"{secs / 60:.1f}", f"{share:.1f}%", f"{target:.1f}%", even + flag]
+        table.append(row)
+    for line in fixed_table(TOPIC_COLUMNS, table, rule=False, cut=False):
+        click.echo(line)
     if off:
         click.echo(
             f"! {off} chủ đề lệch quá 2 điểm so với tỉ trọng, thường do thiếu tin/bài "

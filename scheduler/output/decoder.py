@@ -34,10 +34,11 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from audio_library.analysis import ffmpeg_exe  # the one ffmpeg binary (imageio-ffmpeg)
 
 log = logging.getLogger("loa.output.decoder")
 
@@ -67,13 +68,6 @@ def _pdeathsig() -> Callable[[], None] | None:
 
 
 _PREEXEC = _pdeathsig()
-
-
-@cache
-def ffmpeg_exe() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def ffmpeg_command(
