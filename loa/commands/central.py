@@ -374,3 +374,26 @@ def report_cmd(
             + (" …" if len(report.not_reporting) > 20 else ""),
             err=True,
         )
+
+
+@central.command("status")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
+@click.pass_context
+def status_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Tình trạng từng đài: nhịp sống, lần gửi cuối, sự cố 24 giờ qua (each station's status)."""
+    from datetime import UTC, datetime
+
+    from central.status import read_status, status_dict, status_lines
+
+    now = datetime.now(UTC)
+    with failures():
+        stations = read_status(_url(ctx), now=now)
+    if as_json:
+        click.echo(json.dumps([status_dict(s) for s in stations], ensure_ascii=False, indent=1))
+        return
+    if not stations:
+        click.echo("chưa có đài nào (no stations): `loa central add-station`")
+        return
+    for line in status_lines(stations, now):
+        click.echo(line)
