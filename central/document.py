@@ -177,7 +177,7 @@ def reliability_table(title: str, lines: list[StationLine], sheet: str, stale_da
         sheet=sheet,
         total=["", "Tổng cộng", t.problems, t.problem_rate, t.adhoc, t.emergency, "", ""],
         note="Tỉ lệ bỏ lỡ, lỗi: trên số lượt phát theo lịch đến hạn. Toàn vẹn nhật ký: kết quả "
-        "lần kiểm tra chuỗi gần nhất ở trung tâm (`loa central verify`).",
+        "lần kiểm tra chuỗi gần nhất ở trung tâm (lệnh loa central verify).",
     )
 
 
@@ -410,12 +410,12 @@ def province_table(r: CentralReport) -> Table:
         "Bảng {n}. Kết quả theo huyện",
         [
             Column("TT", "count", 1.0),
-            Column("Huyện", width_cm=3.6, key="district"),
+            Column("Huyện", width_cm=3.2, key="district"),
             Column("Số đài", "count", 1.4, key="stations"),
             Column("Đài gửi số liệu", "count", 1.7, key="reporting"),
             Column("Lượt phát", "count", 1.9, key="plays"),
             Column("Thời lượng (phút)", "minutes", 2.4, key="minutes"),
-            Column("Giờ, phút", width_cm=2.7, key="hours"),
+            Column("Giờ, phút", width_cm=3.1, key="hours"),
             Column("Tỉ lệ bỏ lỡ, lỗi", "percent", 1.8, key="missed_rate"),
         ],
         rows,
