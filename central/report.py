@@ -17,7 +17,7 @@ counts: plays and seconds of completed scheduled plays (ad hoc and emergency apa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -59,15 +59,19 @@ class StationInfo:
 
 
 @dataclass(frozen=True)
-class Cell:
-    """A station's plays and seconds of one (topic, kind, status) over the period."""
+class Figures:
+    """A station's sums over the period, as the database adds them up from the roll-ups:
+    completed scheduled plays and seconds per topic, scheduled plays missed or failed and
+    due, completed ad hoc and emergency plays and seconds."""
 
     station: str
-    topic: str
-    kind: str
-    status: str
-    plays: int
-    seconds: float
+    topics: dict[str, tuple[int, float]]
+    problems: int = 0
+    due: int = 0
+    adhoc: int = 0
+    adhoc_seconds: float = 0.0
+    emergency: int = 0
+    emergency_seconds: float = 0.0
 
 
 # ---------------------------------------------------------------- results
@@ -108,6 +112,7 @@ class StationLine:
     verified: bool | None = None  # None: never checked
     checked_at: datetime | None = None
     topic_seconds: dict[str, float] = field(default_factory=dict)
+    topic_plays: dict[str, int] = field(default_factory=dict)
 
     @property
     def problem_rate(self) -> float | None:
@@ -173,18 +178,26 @@ class CentralReport:
 # ---------------------------------------------------------------- pure parts
 
 
-def split(period: Period) -> tuple[list[date], list[tuple[date, date]]]:
-    """The period's whole calendar months (their first days) and the day ranges left over
-    at its edges: 2021-01-15..2021-03-10 -> ([2021-02-01], [(01-15, 01-31), (03-01, 03-10)])."""
-    months: list[date] = []
-    edges: list[tuple[date, date]] = []
+def split(period: Period) -> list[tuple[str, date, date]]:
+    """The period as ranges of the coarsest roll-ups that cover it, in order: ("year", Jan 1
+    of the first, Jan 1 of the last), ("month", first 1st, last 1st), ("day", first, last).
+    2021-11-15..2023-02-28 -> day 2021-11-15..11-30, month 2021-12, year 2022, month 2023-01..02."""
+    out: list[tuple[str, date, date]] = []
     for m in period.months():
-        whole = m.start.day == 1 and (m.end + timedelta(days=1)).day == 1
-        if whole:
-            months.append(m.start)
+        y = m.start.year
+        if not (m.start.day == 1 and (m.end + timedelta(days=1)).day == 1):
+            kind, lo, hi = "day", m.start, m.end
+        elif period.start <= date(y, 1, 1) and date(y, 12, 31) <= period.end:
+            kind, lo, hi = "year", date(y, 1, 1), date(y, 1, 1)
         else:
-            edges.append((m.start, m.end))
-    return months, edges
+            kind, lo, hi = "month", m.start, m.start
+        if out and out[-1][0] == kind:
+            if kind == "year" and out[-1][2] == lo:
+                continue  # the same year, already there
+            out[-1] = (kind, out[-1][1], hi)  # contiguous: one range
+        else:
+            out.append((kind, lo, hi))
+    return out
 
 
 def _weight_shares(topics: Sequence[tuple[str, str, float]]) -> dict[str, float]:
@@ -192,14 +205,13 @@ def _weight_shares(topics: Sequence[tuple[str, str, float]]) -> dict[str, float]
     return {t: (w / whole if whole > 0 else 0.0) for t, _, w in topics}
 
 
-def station_line(info: StationInfo, cells: Iterable[Cell], stale_before: datetime) -> StationLine:
-    cells = list(cells)
+def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -> StationLine:
     contact = info.last_contact
     line = StationLine(
         info.id,
         info.name,
         info.district,
-        reporting=bool(cells),
+        reporting=f is not None,
         stale=contact is None or contact < stale_before,
         last_push=info.last_push,
         last_contact=contact,
@@ -207,28 +219,19 @@ def station_line(info: StationInfo, cells: Iterable[Cell], stale_before: datetim
         verified=None if info.checked is None else info.checked[0],
         checked_at=None if info.checked is None else info.checked[1],
     )
-    for c in cells:
-        if c.status == "completed" and c.kind == "adhoc":
-            line.adhoc += c.plays
-            line.adhoc_seconds += c.seconds
-        elif c.status == "completed" and c.kind == "emergency":
-            line.emergency += c.plays
-            line.emergency_seconds += c.seconds
-        elif c.kind not in SPECIAL:
-            if c.status == "completed":
-                line.plays += c.plays
-                line.seconds += c.seconds
-                key = c.topic or UNKNOWN
-                line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + c.seconds
-            if c.status in PROBLEMS:
-                line.problems += c.plays
-            if c.status in DUE:
-                line.due += c.plays
+    if f is None:
+        return line
+    for topic, (plays, seconds) in f.topics.items():
+        key = topic or UNKNOWN
+        line.plays += plays
+        line.seconds += seconds
+        line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
+        line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
     line.seconds = round(line.seconds, 3)
-    line.adhoc_seconds = round(line.adhoc_seconds, 3)
-    line.emergency_seconds = round(line.emergency_seconds, 3)
-    scheduled = {t for t, _, _ in info.topics}
-    line.topics_covered = sum(1 for t in scheduled if line.topic_seconds.get(t, 0) > 0)
+    line.problems, line.due = f.problems, f.due
+    line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
+    line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
+    line.topics_covered = sum(1 for t, _, _ in info.topics if line.topic_seconds.get(t, 0) > 0)
     if line.seconds > 0 and info.topics:
         shares = _weight_shares(info.topics)
         gaps = [
@@ -258,26 +261,28 @@ def totals_of(stations: Sequence[StationLine]) -> Totals:
 def topic_lines(
     infos: Sequence[StationInfo],
     lines: Sequence[StationLine],
-    cells: Iterable[Cell],
     spots: dict[str, int] | None,
 ) -> list[TopicLine]:
     """Per topic over `lines`: every topic a station schedules (in the order they are first
-    scheduled), then any other topic found in the figures."""
+    scheduled), then any other topic found in the figures. The weight share is the mean of
+    the scheduling stations' weight shares."""
     names: dict[str, str] = {}
     weight_sum: dict[str, float] = defaultdict(float)
     scheduling = [i for i in infos if i.topics]
-    for info in scheduling:
-        shares = _weight_shares(info.topics)
-        for tid, name, _ in info.topics:
+    schedules: dict[tuple[tuple[str, str, float], ...], int] = defaultdict(int)
+    for info in scheduling:  # stations mostly share one schedule: each counted once
+        schedules[info.topics] += 1
+    for topics, n in schedules.items():
+        shares = _weight_shares(topics)
+        for tid, name, _ in topics:
             names.setdefault(tid, name)
-            weight_sum[tid] += shares[tid]
+            weight_sum[tid] += n * shares[tid]
     plays: dict[str, int] = defaultdict(int)
     seconds: dict[str, float] = defaultdict(float)
-    for c in cells:
-        if c.status == "completed" and c.kind not in SPECIAL:
-            key = c.topic or UNKNOWN
-            plays[key] += c.plays
-            seconds[key] += c.seconds
+    for line in lines:
+        for key, n in line.topic_plays.items():
+            plays[key] += n
+            seconds[key] += line.topic_seconds[key]
     order = list(names) + sorted(t for t in plays if t not in names)
     whole = sum(s.seconds for s in lines)
     out = []
@@ -301,16 +306,14 @@ def build(
     period: Period,
     district: str | None,
     infos: Sequence[StationInfo],
-    cells: Sequence[Cell],
+    figures: Sequence[Figures],
     spots: dict[str, dict[str, int]],
     *,
     now: datetime,
     stale_days: int = 7,
 ) -> CentralReport:
-    """`spots` maps a district code to {topic: distinct spots}."""
-    by_station: dict[str, list[Cell]] = defaultdict(list)
-    for c in cells:
-        by_station[c.station].append(c)
+    """`spots` maps a district code to {topic: distinct spots} ("*": all of them)."""
+    by_station = {f.station: f for f in figures}
     parts: list[DistrictPart] = []
     per_district: dict[str, list[StationInfo]] = defaultdict(list)
     for info in infos:
@@ -321,16 +324,14 @@ def build(
     stale_before = end - timedelta(days=stale_days)
     for code in sorted(per_district):
         members = sorted(per_district[code], key=lambda i: i.id)
-        lines = [station_line(i, by_station.get(i.id, []), stale_before) for i in members]
-        mine = [c for i in members for c in by_station.get(i.id, [])]
-        topics = topic_lines(members, lines, mine, spots.get(code, {}))
+        lines = [station_line(i, by_station.get(i.id), stale_before) for i in members]
+        topics = topic_lines(members, lines, spots.get(code, {}))
         parts.append(DistrictPart(code, members[0].district_name, lines, topics, totals_of(lines)))
         all_lines += lines
     # distinct over every district shown ("*"), never a sum of the districts' counts
     province_spots = spots.get(parts[0].code, {}) if len(parts) == 1 else spots.get("*", {})
-    topics = topic_lines(list(infos), all_lines, cells, province_spots)
+    topics = topic_lines(list(infos), all_lines, province_spots)
     local_now = now.astimezone(tz)
-    provisional = local_now.date() <= period.end
     return CentralReport(
         period=period,
         district=district,
@@ -339,7 +340,7 @@ def build(
         totals=totals_of(all_lines),
         now=now,
         stale_days=stale_days,
-        provisional=provisional,
+        provisional=local_now.date() <= period.end,
         counted_until=min(period.end, local_now.date()),
     )
 
@@ -349,7 +350,7 @@ def build(
 
 STATIONS = """
 SELECT s.id, s.name, s.district, d.name, s.timezone,
-       r.schedule -> 'topics', r.heartbeat_at, h.received_at, c.ok, c.checked_at
+       r.topics_key, r.heartbeat_at, h.received_at, c.ok, c.checked_at
   FROM central.station s
   JOIN central.district d ON d.code = s.district
   LEFT JOIN central.station_report r ON r.station = s.id
@@ -360,34 +361,108 @@ SELECT s.id, s.name, s.district, d.name, s.timezone,
  WHERE (%(district)s::text IS NULL OR s.district = %(district)s)
  ORDER BY s.district, s.id
 """
-
-# the period's cells: whole months from the month roll-up, edge days from the day roll-up
-CELLS = """
-SELECT station, topic, kind, status, sum(plays)::bigint, sum(seconds)
-  FROM (SELECT m.station, m.topic, m.kind, m.status, m.plays, m.seconds
-          FROM central.rollup_month m
-         WHERE m.month = ANY(%(months)s::date[]) {month_filter}
-        UNION ALL
-        SELECT r.station, r.topic, r.kind, r.status, r.plays, r.seconds
-          FROM central.rollup_day r
-          JOIN unnest(%(lo)s::date[], %(hi)s::date[]) e(lo, hi) ON r.day BETWEEN e.lo AND e.hi
-         WHERE true {day_filter}) c
- GROUP BY station, topic, kind, status
+# each distinct list of scheduled topics once (most stations share the province's)
+SCHEDULES = """
+SELECT DISTINCT ON (r.topics_key) r.topics_key, r.schedule -> 'topics'
+  FROM central.station_report r JOIN central.station s ON s.id = r.station
+ WHERE (%(district)s::text IS NULL OR s.district = %(district)s)
+ ORDER BY r.topics_key
 """
 
-SPOTS = """
-SELECT district, topic, count(DISTINCT spot)
-  FROM (SELECT m.district, m.topic, m.spot FROM central.district_spot_month m
-         WHERE m.month = ANY(%(months)s::date[]) AND m.kind NOT IN ('adhoc', 'emergency')
-           AND m.status = 'completed' {spot_filter}
-        UNION ALL
-        SELECT s.district, r.topic, r.spot FROM central.rollup_spot_day r
-          JOIN central.station s ON s.id = r.station
-          JOIN unnest(%(lo)s::date[], %(hi)s::date[]) e(lo, hi) ON r.day BETWEEN e.lo AND e.hi
-         WHERE r.kind NOT IN ('adhoc', 'emergency') AND r.status = 'completed'
-           {edge_filter}) x
- GROUP BY GROUPING SETS ((district, topic), (topic))
+# The period's parts, each its own range condition on the coarsest roll-up that covers it
+# (whole years, whole months, edge days; an absent part is left out, never planned as a
+# scan), summed per (station, topic, kind, status), then per station in the database.
+PART = """
+SELECT r.station, r.topic, r.kind, r.status, r.plays, r.seconds
+  FROM central.{table} r {join}
+ WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s {where}"""
+FIGURES = """
+WITH c AS ({cells})
+SELECT station,
+       array_agg(topic) FILTER (WHERE done AND sched),
+       array_agg(p) FILTER (WHERE done AND sched),
+       array_agg(s) FILTER (WHERE done AND sched),
+       coalesce(sum(p) FILTER (WHERE sched AND status IN ('missed', 'failed')), 0),
+       coalesce(sum(p) FILTER (WHERE sched AND status IN
+                              ('completed', 'interrupted', 'failed', 'missed')), 0),
+       coalesce(sum(p) FILTER (WHERE done AND kind = 'adhoc'), 0),
+       coalesce(sum(s) FILTER (WHERE done AND kind = 'adhoc'), 0),
+       coalesce(sum(p) FILTER (WHERE done AND kind = 'emergency'), 0),
+       coalesce(sum(s) FILTER (WHERE done AND kind = 'emergency'), 0)
+  FROM (SELECT *, status = 'completed' AS done,
+               kind NOT IN ('adhoc', 'emergency') AS sched FROM c) x
+ GROUP BY station
 """
+SPOT_PART = """
+SELECT {district} AS district, r.topic, r.spot
+  FROM central.{table} r {join}
+ WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s
+   AND r.kind NOT IN ('adhoc', 'emergency') AND r.status = 'completed' {where}"""
+IN_DISTRICT = "JOIN central.station s ON s.id = r.station"
+TABLES = {
+    "year": ("rollup_year", "year"),
+    "month": ("rollup_month", "month"),
+    "day": ("rollup_day", "day"),
+}
+SPOT_TABLES = {"month": ("district_spot_month", "month"), "day": ("rollup_spot_day", "day")}
+
+
+def figures_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
+    parts, params = [], {"district": district}
+    for i, (kind, lo, hi) in enumerate(split(period)):
+        table, column = TABLES[kind]
+        params[f"p{i}_lo"], params[f"p{i}_hi"] = lo, hi
+        parts.append(
+            PART.format(
+                table=table,
+                column=column,
+                name=f"p{i}",
+                join=IN_DISTRICT if district else "",
+                where="AND s.district = %(district)s" if district else "",
+            )
+        )
+    if len(parts) == 1:  # one roll-up, one row per (station, topic, kind, status) already
+        cells = parts[0].replace("r.plays, r.seconds", "r.plays AS p, r.seconds AS s", 1)
+    else:
+        cells = (
+            "SELECT station, topic, kind, status, sum(plays) AS p, sum(seconds) AS s FROM ("
+            + " UNION ALL ".join(parts)
+            + ") u GROUP BY station, topic, kind, status"
+        )
+    return FIGURES.format(cells=cells), params
+
+
+def spots_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
+    parts, params = [], {"district": district}
+    for i, (kind, lo, hi) in enumerate(split(period)):
+        if kind == "year":
+            kind, hi = "month", date(hi.year, 12, 1)
+        table, column = SPOT_TABLES[kind]
+        by_station = table == "rollup_spot_day"
+        name = f"p{i}"
+        params[f"{name}_lo"], params[f"{name}_hi"] = lo, hi
+        parts.append(
+            SPOT_PART.format(
+                table=table,
+                column=column,
+                name=name,
+                district="s.district" if by_station else "r.district",
+                join=IN_DISTRICT if by_station else "",
+                where=(
+                    "AND s.district = %(district)s"
+                    if by_station
+                    else "AND r.district = %(district)s"
+                )
+                if district
+                else "",
+            )
+        )
+    query = (
+        "SELECT district, topic, count(DISTINCT spot) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") x GROUP BY GROUPING SETS ((district, topic), (topic))"
+    )
+    return query, params
 
 
 def _topics(raw: Any) -> tuple[tuple[str, str, float], ...]:
@@ -401,6 +476,7 @@ def _topics(raw: Any) -> tuple[tuple[str, str, float], ...]:
 
 
 def read_stations(pg: psycopg.Connection, district: str | None) -> list[StationInfo]:
+    schedules = {k: _topics(t) for k, t in pg.execute(SCHEDULES, {"district": district})}
     rows = pg.execute(STATIONS, {"district": district}).fetchall()
     return [
         StationInfo(
@@ -409,49 +485,40 @@ def read_stations(pg: psycopg.Connection, district: str | None) -> list[StationI
             dcode,
             dname or dcode,
             tz or DEFAULT_TZ,
-            _topics(topics),
+            schedules.get(key, ()) if key else (),
             pushed,
             beat,
             None if ok is None else (bool(ok), checked),
         )
-        for sid, name, dcode, dname, tz, topics, beat, pushed, ok, checked in rows
+        for sid, name, dcode, dname, tz, key, beat, pushed, ok, checked in rows
     ]
 
 
-def read_cells(pg: psycopg.Connection, period: Period, district: str | None) -> list[Cell]:
-    months, edges = split(period)
-    params: dict[str, Any] = {
-        "months": months,
-        "lo": [a for a, _ in edges],
-        "hi": [b for _, b in edges],
-        "district": district,
-    }
-    where = "AND {t}.station IN (SELECT id FROM central.station WHERE district = %(district)s)"
-    query = CELLS.format(
-        month_filter=where.format(t="m") if district else "",
-        day_filter=where.format(t="r") if district else "",
-    )
-    rows = pg.execute(query, params)
-    return [Cell(s, t, k, st, int(p), float(sec)) for s, t, k, st, p, sec in rows]
+def read_figures(pg: psycopg.Connection, period: Period, district: str | None) -> list[Figures]:
+    query, params = figures_query(period, district)
+    out = []
+    for sid, topics, plays, seconds, problems, due, ah, ah_s, em, em_s in pg.execute(
+        query.encode(), params
+    ):
+        by_topic = {}
+        for t, p, sec in zip(topics or (), plays or (), seconds or (), strict=True):
+            old = by_topic.get(t, (0, 0.0))
+            by_topic[t] = (old[0] + int(p), old[1] + float(sec))
+        out.append(
+            Figures(
+                sid, by_topic, int(problems), int(due), int(ah), float(ah_s), int(em), float(em_s)
+            )
+        )
+    return out
 
 
 def read_spots(
     pg: psycopg.Connection, period: Period, district: str | None
 ) -> dict[str, dict[str, int]]:
     """{district: {topic: distinct spots}}, and "*" for the distinct spots of all of them."""
-    months, edges = split(period)
-    params: dict[str, Any] = {
-        "months": months,
-        "lo": [a for a, _ in edges],
-        "hi": [b for _, b in edges],
-        "district": district,
-    }
-    query = SPOTS.format(
-        spot_filter="AND m.district = %(district)s" if district else "",
-        edge_filter="AND s.district = %(district)s" if district else "",
-    )
+    query, params = spots_query(period, district)
     out: dict[str, dict[str, int]] = defaultdict(dict)
-    for dcode, topic, n in pg.execute(query, params):
+    for dcode, topic, n in pg.execute(query.encode(), params):
         out[dcode if dcode is not None else "*"][topic or UNKNOWN] = int(n)
     return dict(out)
 
@@ -475,8 +542,8 @@ def central_report(
                 f"--district {district}: no station of this district is registered, or this "
                 "login may not read it: see `loa central stations`"
             )
-        cells = read_cells(pg, period, district)
+        figures = read_figures(pg, period, district)
         spots = read_spots(pg, period, district)
     return build(
-        period, district, infos, cells, spots, now=now or datetime.now(UTC), stale_days=stale_days
+        period, district, infos, figures, spots, now=now or datetime.now(UTC), stale_days=stale_days
     )
