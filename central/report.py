@@ -542,6 +542,8 @@ def central_report(
                 f"--district {district}: no station of this district is registered, or this "
                 "login may not read it: see `loa central stations`"
             )
+        if district is None and len({i.district for i in infos}) == 1:
+            district = infos[0].district  # a district's own login: its district's report
         figures = read_figures(pg, period, district)
         spots = read_spots(pg, period, district)
     return build(
