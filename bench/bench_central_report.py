@@ -215,10 +215,61 @@ def agrees_with_raw(admin: str, period_text: str) -> tuple[int, int]:
     return compared, differ
 
 
+def ingest_cost(server: str, tmp: Path, rounds: int = 5) -> None:
+    """What migration 3's triggers add to ingest: four stations' years (~11,600 rows, in
+    batches of 2,000 as a push sends them) written by `ingest.write_batch` into a database at
+    version 1 and one at version 3, interleaved A/B `rounds` times; the median of each."""
+    from airtime import push as local
+    from central import ingest
+    from central.schema import MIGRATIONS
+    from loa.db import open_database
+
+    batches: list[tuple[str, list[Any]]] = []
+    for k in range(4):
+        sid = f"x-cost-{k}"
+        rows = station_rows(sid, date(2021, 1, 1), date(2021, 12, 31), k)
+        engine = open_database(write_station(tmp / f"cost-{k}.db", rows))
+        with engine.connect() as source:
+            batches += [(sid, page) for page in local.pages_after(source, sid, 0)]
+        engine.dispose()
+    times: dict[int, list[float]] = {1: [], 3: []}
+    for r in range(rounds):
+        for version in (1, 3):
+            name = f"bench_cost_{version}_{r}"
+            with psycopg.connect(libpq(server), autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {name}")
+            db = server.rsplit("/", 1)[0] + "/" + name
+            init(db, [m for m in MIGRATIONS if m.version <= version])
+            with connect(db, autocommit=True) as pg:
+                pg.execute("INSERT INTO central.district VALUES ('h', 'h', NULL)")
+                pg.execute(
+                    "INSERT INTO central.station (id, name, district) "
+                    "SELECT 'x-cost-' || k, 'x', 'h' FROM generate_series(0, 3) k"
+                )
+                heads: dict[str, Any] = {}
+                t0 = time.perf_counter()
+                for sid, page in batches:
+                    heads[sid] = ingest.write_batch(pg, sid, heads.get(sid, ingest.Head()), page)
+                times[version].append(time.perf_counter() - t0)
+            with psycopg.connect(libpq(server), autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    n = sum(len(page) for _, page in batches)
+    a, b = statistics.median(times[1]), statistics.median(times[3])
+    runs = {v: [round(t, 2) for t in ts] for v, ts in times.items()}
+    print(
+        f"  ingest of {n:,} rows by write_batch: version 1 {n / a:,.0f} rows/s, version 3 "
+        f"{n / b:,.0f} rows/s ({(b - a) / a:+.0%} time); runs (s): {runs}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--districts", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--ingest-cost", action="store_true", help="only what migration 3 adds to ingest"
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -232,6 +283,9 @@ def main() -> None:
         server = cluster.url
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-report-"))
     try:
+        if args.ingest_cost:
+            ingest_cost(server, tmp)
+            return
         with psycopg.connect(libpq(server), autocommit=True) as conn:
             if not args.reuse:
                 conn.execute("DROP DATABASE IF EXISTS bench_report WITH (FORCE)")
