@@ -263,6 +263,41 @@ def ingest_cost(server: str, tmp: Path, rounds: int = 5) -> None:
     )
 
 
+ROLLUPS = (
+    ("rollup_day", "day, topic, kind, status, plays, round(seconds::numeric, 6), spots"),
+    ("rollup_spot_day", "day, topic, kind, status, spot, plays, round(seconds::numeric, 6)"),
+    ("rollup_month", "month, topic, kind, status, plays, round(seconds::numeric, 6)"),
+    ("rollup_year", "year, topic, kind, status, plays, round(seconds::numeric, 6)"),
+)
+
+
+def copy_equals_ingest(admin: str, server: str, tmp: Path, i: int = 5) -> int:
+    """A copied station's roll-ups equal what ingest makes of the same log pushed for real
+    under its id (into a scratch database); the number of roll-up rows compared."""
+    copy = f"x001-{i:03d}"
+    with psycopg.connect(libpq(server), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bench_copy_check WITH (FORCE)")
+        conn.execute("CREATE DATABASE bench_copy_check")
+    scratch = server.rsplit("/", 1)[0] + "/bench_copy_check"
+    init(scratch)
+    issued = add_station(scratch, copy, "x", "h-001")
+    off = (date(2021, 3, 8), date(2021, 3, 21)) if i % 7 == 3 else None
+    rows = station_rows(copy, date(2021, 1, 1), date(2021, 12, 31), i, off)
+    push_station(write_station(tmp / f"{copy}.db", rows), issued.url, copy)
+    compared = 0
+    for table, cols in ROLLUPS:
+        query = f"SELECT {cols} FROM central.{table} WHERE station = %s ORDER BY {cols}"
+        with psycopg.connect(libpq(admin)) as a, psycopg.connect(libpq(scratch)) as b:
+            got = a.execute(query, (copy,)).fetchall()
+            want = b.execute(query, (copy,)).fetchall()
+        got = [r for r in got if r[0].year == 2021]  # the copy's head row (2022) is not the log
+        assert got == want, f"{table}: the copy differs from what ingest makes"
+        compared += len(want)
+    with psycopg.connect(libpq(server), autocommit=True) as conn:
+        conn.execute("DROP DATABASE bench_copy_check WITH (FORCE)")
+    return compared
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--districts", type=int, default=100)
@@ -357,6 +392,9 @@ def main() -> None:
         for label, writer in (("docx", document_docx), ("xlsx", document_xlsx)):
             seconds, data = timed(lambda w=writer: w(d), 1)
             print(f"  district document as {label}: {seconds * 1000:,.0f} ms, {len(data):,} bytes")
+        if args.districts > 1:
+            n = copy_equals_ingest(admin, server, tmp)
+            print(f"  a copied station's roll-ups equal a real push of its log: {n} rows")
         for p in ("2021", "2021-06-25..2021-07-03"):
             n, differ = agrees_with_raw(admin, p)
             print(f"  h-000 {p}: report vs raw rows: {n} figures compared, {differ} differ")
