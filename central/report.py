@@ -65,13 +65,18 @@ class Figures:
     due, completed ad hoc and emergency plays and seconds."""
 
     station: str
-    topics: dict[str, tuple[int, float]]
+    topics: dict[str, tuple[int, float]] | None  # per topic (a district's report only)
     problems: int = 0
     due: int = 0
     adhoc: int = 0
     adhoc_seconds: float = 0.0
     emergency: int = 0
     emergency_seconds: float = 0.0
+    plays: int = 0  # completed scheduled plays, all topics
+    seconds: float = 0.0
+    covered: int = 0  # scheduled topics with airtime
+    gap: float | None = None
+    gap_topic: str | None = None
 
 
 # ---------------------------------------------------------------- results
@@ -221,6 +226,13 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
     )
     if f is None:
         return line
+    line.problems, line.due = f.problems, f.due
+    line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
+    line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
+    if f.topics is None:  # the database worked out coverage and the gap
+        line.plays, line.seconds = f.plays, round(f.seconds, 3)
+        line.topics_covered, line.gap, line.gap_topic = f.covered, f.gap, f.gap_topic
+        return line
     for topic, (plays, seconds) in f.topics.items():
         key = topic or UNKNOWN
         line.plays += plays
@@ -228,9 +240,6 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
         line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
         line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
     line.seconds = round(line.seconds, 3)
-    line.problems, line.due = f.problems, f.due
-    line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
-    line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
     line.topics_covered = sum(1 for t, _, _ in info.topics if line.topic_seconds.get(t, 0) > 0)
     if line.seconds > 0 and info.topics:
         shares = _weight_shares(info.topics)
@@ -262,6 +271,7 @@ def topic_lines(
     infos: Sequence[StationInfo],
     lines: Sequence[StationLine],
     spots: dict[str, int] | None,
+    sums: dict[str, tuple[int, float]] | None = None,
 ) -> list[TopicLine]:
     """Per topic over `lines`: every topic a station schedules (in the order they are first
     scheduled), then any other topic found in the figures. The weight share is the mean of
@@ -279,7 +289,11 @@ def topic_lines(
             weight_sum[tid] += n * shares[tid]
     plays: dict[str, int] = defaultdict(int)
     seconds: dict[str, float] = defaultdict(float)
-    for line in lines:
+    if sums is not None:  # the database's sums per topic
+        for key, (n, secs) in sums.items():
+            plays[key or UNKNOWN] += n
+            seconds[key or UNKNOWN] += secs
+    for line in lines if sums is None else ():
         for key, n in line.topic_plays.items():
             plays[key] += n
             seconds[key] += line.topic_seconds[key]
@@ -311,8 +325,10 @@ def build(
     *,
     now: datetime,
     stale_days: int = 7,
+    sums: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> CentralReport:
-    """`spots` maps a district code to {topic: distinct spots} ("*": all of them)."""
+    """`spots` maps a district code to {topic: distinct spots} ("*": all of them); `sums`
+    (when the figures carry no per-topic detail) to {topic: (plays, seconds)}."""
     by_station = {f.station: f for f in figures}
     parts: list[DistrictPart] = []
     per_district: dict[str, list[StationInfo]] = defaultdict(list)
@@ -325,12 +341,17 @@ def build(
     for code in sorted(per_district):
         members = sorted(per_district[code], key=lambda i: i.id)
         lines = [station_line(i, by_station.get(i.id), stale_before) for i in members]
-        topics = topic_lines(members, lines, spots.get(code, {}))
+        topics = topic_lines(
+            members, lines, spots.get(code, {}), None if sums is None else sums.get(code, {})
+        )
         parts.append(DistrictPart(code, members[0].district_name, lines, topics, totals_of(lines)))
         all_lines += lines
     # distinct over every district shown ("*"), never a sum of the districts' counts
     province_spots = spots.get(parts[0].code, {}) if len(parts) == 1 else spots.get("*", {})
-    topics = topic_lines(list(infos), all_lines, province_spots)
+    province_sums = None
+    if sums is not None:
+        province_sums = sums.get(parts[0].code, {}) if len(parts) == 1 else sums.get("*", {})
+    topics = topic_lines(list(infos), all_lines, province_spots, province_sums)
     local_now = now.astimezone(tz)
     return CentralReport(
         period=period,
@@ -377,21 +398,62 @@ SELECT r.station, r.topic, r.kind, r.status, r.plays, r.seconds
   FROM central.{table} r {join}
  WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s {where}"""
 FIGURES = """
-WITH c AS ({cells})
-SELECT station,
-       array_agg(topic) FILTER (WHERE done AND sched),
-       array_agg(p) FILTER (WHERE done AND sched),
-       array_agg(s) FILTER (WHERE done AND sched),
-       coalesce(sum(p) FILTER (WHERE sched AND status IN ('missed', 'failed')), 0),
-       coalesce(sum(p) FILTER (WHERE sched AND status IN
-                              ('completed', 'interrupted', 'failed', 'missed')), 0),
-       coalesce(sum(p) FILTER (WHERE done AND kind = 'adhoc'), 0),
-       coalesce(sum(s) FILTER (WHERE done AND kind = 'adhoc'), 0),
-       coalesce(sum(p) FILTER (WHERE done AND kind = 'emergency'), 0),
-       coalesce(sum(s) FILTER (WHERE done AND kind = 'emergency'), 0)
-  FROM (SELECT *, status = 'completed' AS done,
-               kind NOT IN ('adhoc', 'emergency') AS sched FROM c) x
- GROUP BY station
+WITH c AS MATERIALIZED ({cells}),
+done AS MATERIALIZED (
+    SELECT station, topic, sum(p) AS p, sum(s) AS s FROM c
+     WHERE status = 'completed' AND kind NOT IN ('adhoc', 'emergency') GROUP BY station, topic
+), tot AS (
+    SELECT station, sum(p) AS p, sum(s) AS s FROM done GROUP BY station
+), rest AS (
+    SELECT station,
+           sum(p) FILTER (WHERE sched AND status IN ('missed', 'failed')) AS problems,
+           sum(p) FILTER (WHERE sched AND status IN ('interrupted', 'failed', 'missed')) AS undone,
+           sum(p) FILTER (WHERE status = 'completed' AND kind = 'adhoc') AS ah,
+           sum(s) FILTER (WHERE status = 'completed' AND kind = 'adhoc') AS ah_s,
+           sum(p) FILTER (WHERE status = 'completed' AND kind = 'emergency') AS em,
+           sum(s) FILTER (WHERE status = 'completed' AND kind = 'emergency') AS em_s
+      FROM (SELECT *, kind NOT IN ('adhoc', 'emergency') AS sched FROM c
+             WHERE NOT (status = 'completed' AND kind NOT IN ('adhoc', 'emergency'))) x
+     GROUP BY station
+), keys AS (
+    SELECT DISTINCT r.topics_key FROM central.station_report r WHERE r.topics_key IS NOT NULL
+), plan AS (  -- each distinct schedule's topics with their weight shares, read once
+    SELECT k.topics_key, t ->> 'id' AS topic,
+           coalesce((t ->> 'weight')::float8, 1)
+             / nullif(sum(coalesce((t ->> 'weight')::float8, 1))
+                      OVER (PARTITION BY k.topics_key), 0) AS ws
+      FROM keys k
+     CROSS JOIN LATERAL (SELECT r.schedule -> 'topics' AS topics FROM central.station_report r
+                          WHERE r.topics_key = k.topics_key LIMIT 1) one
+     CROSS JOIN LATERAL jsonb_array_elements(
+           CASE WHEN jsonb_typeof(one.topics) = 'array' THEN one.topics ELSE '[]' END) t
+     WHERE t ->> 'id' IS NOT NULL
+), fit AS (
+    SELECT r.station, count(*) FILTER (WHERE d.s > 0) AS covered,
+           max(abs(coalesce(d.s, 0) / t.s - coalesce(pl.ws, 0))) AS gap,
+           (array_agg(pl.topic ORDER BY abs(coalesce(d.s, 0) / t.s - coalesce(pl.ws, 0)) DESC,
+                      pl.topic DESC))[1] AS gap_topic
+      FROM central.station_report r
+      JOIN tot t ON t.station = r.station AND t.s > 0
+      JOIN plan pl ON pl.topics_key = r.topics_key
+      LEFT JOIN done d ON d.station = r.station AND d.topic = pl.topic
+     GROUP BY r.station
+)
+SELECT coalesce(t.station, x.station), coalesce(t.p, 0), coalesce(t.s, 0),
+       coalesce(f.covered, 0), f.gap, f.gap_topic, coalesce(x.problems, 0),
+       coalesce(x.undone, 0) + coalesce(t.p, 0), coalesce(x.ah, 0), coalesce(x.ah_s, 0),
+       coalesce(x.em, 0), coalesce(x.em_s, 0), {detail}
+  FROM tot t
+  FULL JOIN rest x ON x.station = t.station
+  LEFT JOIN fit f ON f.station = coalesce(t.station, x.station)
+"""
+DETAIL = """(SELECT jsonb_agg(jsonb_build_array(d.topic, d.p, d.s)) FROM done d
+             WHERE d.station = coalesce(t.station, x.station))"""
+TOPIC_SUMS = """
+SELECT s.district, c.topic, sum(c.plays)::bigint, sum(c.seconds)
+  FROM ({parts}) c JOIN central.station s ON s.id = c.station
+ WHERE c.status = 'completed' AND c.kind NOT IN ('adhoc', 'emergency')
+ GROUP BY GROUPING SETS ((s.district, c.topic), (c.topic))
 """
 SPOT_PART = """
 SELECT {district} AS district, r.topic, r.spot
@@ -407,7 +469,7 @@ TABLES = {
 SPOT_TABLES = {"month": ("district_spot_month", "month"), "day": ("rollup_spot_day", "day")}
 
 
-def figures_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
+def _parts(period: Period, district: str | None) -> tuple[list[str], dict[str, Any]]:
     parts, params = [], {"district": district}
     for i, (kind, lo, hi) in enumerate(split(period)):
         table, column = TABLES[kind]
@@ -421,6 +483,12 @@ def figures_query(period: Period, district: str | None) -> tuple[str, dict[str, 
                 where="AND s.district = %(district)s" if district else "",
             )
         )
+    return parts, params
+
+
+def figures_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
+    """Per station; the per-topic detail of each station only for a district's report."""
+    parts, params = _parts(period, district)
     if len(parts) == 1:  # one roll-up, one row per (station, topic, kind, status) already
         cells = parts[0].replace("r.plays, r.seconds", "r.plays AS p, r.seconds AS s", 1)
     else:
@@ -429,7 +497,13 @@ def figures_query(period: Period, district: str | None) -> tuple[str, dict[str, 
             + " UNION ALL ".join(parts)
             + ") u GROUP BY station, topic, kind, status"
         )
-    return FIGURES.format(cells=cells), params
+    detail = DETAIL if district else "NULL::jsonb"
+    return FIGURES.format(cells=cells, detail=detail), params
+
+
+def topic_sums_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
+    parts, params = _parts(period, district)
+    return TOPIC_SUMS.format(parts=" UNION ALL ".join(parts)), params
 
 
 def spots_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
@@ -497,19 +571,44 @@ def read_stations(pg: psycopg.Connection, district: str | None) -> list[StationI
 def read_figures(pg: psycopg.Connection, period: Period, district: str | None) -> list[Figures]:
     query, params = figures_query(period, district)
     out = []
-    for sid, topics, plays, seconds, problems, due, ah, ah_s, em, em_s in pg.execute(
-        query.encode(), params
-    ):
-        by_topic = {}
-        for t, p, sec in zip(topics or (), plays or (), seconds or (), strict=True):
-            old = by_topic.get(t, (0, 0.0))
-            by_topic[t] = (old[0] + int(p), old[1] + float(sec))
+    for row in pg.execute(query.encode(), params):
+        sid, plays, seconds, covered, gap, gap_topic, problems, due = row[:8]
+        ah, ah_s, em, em_s, detail = row[8:]
+        by_topic: dict[str, tuple[int, float]] | None = None
+        if detail is not None or district is not None:
+            by_topic = {}
+            for t, p, sec in detail or ():
+                old = by_topic.get(t, (0, 0.0))
+                by_topic[t] = (old[0] + int(p), old[1] + float(sec))
         out.append(
             Figures(
-                sid, by_topic, int(problems), int(due), int(ah), float(ah_s), int(em), float(em_s)
+                sid,
+                by_topic,
+                int(problems),
+                int(due),
+                int(ah),
+                float(ah_s),
+                int(em),
+                float(em_s),
+                int(plays),
+                float(seconds),
+                int(covered),
+                None if gap is None else float(gap),
+                gap_topic,
             )
         )
     return out
+
+
+def read_topic_sums(
+    pg: psycopg.Connection, period: Period, district: str | None
+) -> dict[str, dict[str, tuple[int, float]]]:
+    """{district: {topic: (plays, seconds)}}, and "*" for all of them."""
+    query, params = topic_sums_query(period, district)
+    out: dict[str, dict[str, tuple[int, float]]] = defaultdict(dict)
+    for dcode, topic, n, secs in pg.execute(query.encode(), params):
+        out[dcode if dcode is not None else "*"][topic or ""] = (int(n), float(secs))
+    return dict(out)
 
 
 def read_spots(
@@ -535,6 +634,8 @@ def central_report(
     with connect(url) as pg:
         # one snapshot for every query of the report
         pg.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        # a province's year sorts and hashes ~10^5 rows per step: in memory, not on disk
+        pg.execute("SET LOCAL work_mem = '64MB'")
         check_version(pg, url)
         infos = read_stations(pg, district)
         if district is not None and not infos:
@@ -546,6 +647,14 @@ def central_report(
             district = infos[0].district  # a district's own login: its district's report
         figures = read_figures(pg, period, district)
         spots = read_spots(pg, period, district)
+        sums = None if district is not None else read_topic_sums(pg, period, district)
     return build(
-        period, district, infos, figures, spots, now=now or datetime.now(UTC), stale_days=stale_days
+        period,
+        district,
+        infos,
+        figures,
+        spots,
+        now=now or datetime.now(UTC),
+        stale_days=stale_days,
+        sums=sums,
     )

@@ -80,25 +80,28 @@ def order(stations: list[StationStatus]) -> list[StationStatus]:
 
 
 STATUS = """
-WITH ev AS (
-    SELECT station, source, level, count(*) AS n
+WITH recent AS MATERIALIZED (
+    SELECT station, seq, at, level, source, message
       FROM central.station_event
      WHERE at >= %(since)s AND level IN ('error', 'warning')
-     GROUP BY station, source, level
-), recent AS (
-    SELECT station, at, level, source, message,
-           row_number() OVER (PARTITION BY station ORDER BY at DESC, seq DESC) AS k
-      FROM central.station_event
-     WHERE at >= %(since)s AND level IN ('error', 'warning')
+), counts AS (
+    SELECT station, jsonb_agg(jsonb_build_array(source, level, n)) AS counts
+      FROM (SELECT station, source, level, count(*) AS n FROM recent GROUP BY 1, 2, 3) g
+     GROUP BY station
+), newest AS (
+    SELECT station, jsonb_agg(jsonb_build_array(at, level, source, message)
+                              ORDER BY at DESC, seq DESC) AS newest
+      FROM (SELECT *, row_number() OVER (PARTITION BY station ORDER BY at DESC, seq DESC) AS k
+              FROM recent) x
+     WHERE k <= %(recent)s
+     GROUP BY station
 )
 SELECT s.id, s.name, s.district, s.timezone, r.heartbeat_at, r.loa_version, h.chain_seq,
-       h.received_at,
-       r.schedule ->> 'waiting',
-       (SELECT jsonb_agg(jsonb_build_array(source, level, n)) FROM ev WHERE ev.station = s.id),
-       (SELECT jsonb_agg(jsonb_build_array(at, level, source, message) ORDER BY k)
-          FROM recent WHERE recent.station = s.id AND k <= %(recent)s)
+       h.received_at, c.counts, n.newest
   FROM central.station s
   LEFT JOIN central.station_report r ON r.station = s.id
+  LEFT JOIN counts c ON c.station = s.id
+  LEFT JOIN newest n ON n.station = s.id
   LEFT JOIN LATERAL (
        SELECT a.chain_seq, a.received_at FROM central.airtime a
         WHERE a.station = s.id ORDER BY a.chain_seq DESC LIMIT 1) h ON true
@@ -112,7 +115,7 @@ def read_status(url: str, *, now: datetime | None = None, recent: int = 3) -> li
         check_version(pg, url)
         rows = pg.execute(STATUS, {"since": now - timedelta(days=1), "recent": recent}).fetchall()
     out = []
-    for sid, name, district, tz, beat, version, seq, pushed, waiting, counts, last in rows:
+    for sid, name, district, tz, beat, version, seq, pushed, counts, last in rows:
         zone = ZoneInfo(tz or "Asia/Ho_Chi_Minh")
         problems = dict.fromkeys(KINDS, 0)
         for source, level, n in counts or []:
@@ -137,7 +140,7 @@ def read_status(url: str, *, now: datetime | None = None, recent: int = 3) -> li
                 version,
                 int(seq or 0),
                 pushed,
-                int(waiting) if waiting is not None and str(waiting).isdigit() else None,
+                None,  # no station reports its rows waiting yet
                 problems,
                 events,
                 alive=beat is not None and now - beat <= ALIVE,

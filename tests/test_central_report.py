@@ -320,3 +320,23 @@ def test_edges_of_a_range_come_from_days_and_months_from_months(province: dict) 
     by_month = scalar(province["admin"], "select sum(plays) from central.rollup_month where "
                       "month = '2021-07-01' and status = 'completed'")  # fmt: skip
     assert july["totals"]["plays"] == by_month > 0
+
+
+def test_the_province_computes_each_station_as_its_district_does(province: dict) -> None:
+    # the province's figures per station come from the database's own coverage and gap
+    whole = central_json(province["admin"], "--period", "2021")
+    for part in whole["districts"]:
+        one = central_json(province["admin"], "--period", "2021", "--district", part["code"])
+        assert one["districts"][0]["totals"] == part["totals"]
+        mine = {s["id"]: s for s in one["districts"][0]["stations"]}
+        for s in part["stations"]:
+            d = mine[s["id"]]
+            for key in ("plays", "seconds", "topics_covered", "gap_topic", "missed", "due",
+                        "adhoc", "emergency", "reporting"):  # fmt: skip
+                assert s[key] == d[key], (s["id"], key)
+            assert (s["gap"] is None) == (d["gap"] is None)
+            if s["gap"] is not None:
+                assert s["gap"] == pytest.approx(d["gap"], abs=1e-4)
+        assert [t["plays"] for t in part["topics"]] == [
+            t["plays"] for t in one["districts"][0]["topics"]
+        ]
