@@ -53,7 +53,7 @@ import psycopg  # noqa: E402
 
 from airtime.periods import parse_period  # noqa: E402
 from central.conn import connect  # noqa: E402
-from central.report import central_report, read_figures  # noqa: E402
+from central.report_queries import central_report, read_figures  # noqa: E402
 from central.roles import add_district, add_station  # noqa: E402
 from central.schema import init  # noqa: E402
 from central.status import read_status, status_lines  # noqa: E402

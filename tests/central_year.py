@@ -125,7 +125,7 @@ def demo(out: Path) -> None:
     from airtime.periods import parse_period
     from central.conn import connect
     from central.document import central_document
-    from central.report import central_report
+    from central.report_queries import central_report
     from central.roles import add_district, add_station
     from central.schema import init
     from loa.commands.central import report_letterhead

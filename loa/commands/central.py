@@ -340,8 +340,8 @@ def report_cmd(
     from datetime import datetime
 
     from central.document import central_document
-    from central.report import central_report
     from central.report_forms import report_csv, report_json
+    from central.report_queries import central_report
 
     with failures():
         report = central_report(_url(ctx), period, district, stale_days=stale_days)
