@@ -302,6 +302,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--districts", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="", help="measure only the lines containing this")
     parser.add_argument(
         "--ingest-cost", action="store_true", help="only what migration 3 adds to ingest"
     )
@@ -377,6 +378,8 @@ def main() -> None:
             ("status, all stations", lambda: status_all(admin), 0.5),
         ]
         for label, fn, target in results:
+            if args.only not in label:
+                continue
             seconds, out = timed(fn, args.repeat)
             mark = "" if target is None else (" OK" if seconds <= target else " OVER TARGET")
             goal = "" if target is None else f" (target <= {target} s)"
@@ -387,6 +390,8 @@ def main() -> None:
         from central.document import central_document
         from loa.commands.central import report_letterhead
 
+        if args.only:
+            return
         r = central_report(admin, year, some, now=now)
         d = central_document(r, report_letterhead(r, {}), issued=now.date(), created=now)
         for label, writer in (("docx", document_docx), ("xlsx", document_xlsx)):

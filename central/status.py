@@ -105,7 +105,6 @@ SELECT s.id, s.name, s.district, s.timezone, r.heartbeat_at, r.loa_version, h.ch
   LEFT JOIN LATERAL (
        SELECT a.chain_seq, a.received_at FROM central.airtime a
         WHERE a.station = s.id ORDER BY a.chain_seq DESC LIMIT 1) h ON true
- ORDER BY s.district, s.id
 """
 
 
@@ -115,22 +114,25 @@ def read_status(url: str, *, now: datetime | None = None, recent: int = 3) -> li
         check_version(pg, url)
         rows = pg.execute(STATUS, {"since": now - timedelta(days=1), "recent": recent}).fetchall()
     out = []
+    zones: dict[str, ZoneInfo] = {}
     for sid, name, district, tz, beat, version, seq, pushed, counts, last in rows:
-        zone = ZoneInfo(tz or "Asia/Ho_Chi_Minh")
         problems = dict.fromkeys(KINDS, 0)
-        for source, level, n in counts or []:
+        for source, level, n in counts or ():
             kind = problem_kind(source, level)
             if kind is not None:
                 problems[kind] += int(n)
-        events = [
-            {
-                "at": datetime.fromisoformat(at).astimezone(zone),
-                "level": lv,
-                "source": src,
-                "message": msg,
-            }
-            for at, lv, src, msg in last or []
-        ]
+        events = []
+        if last:  # the few stations with problems of the last day
+            zone = zones.get(tz) or zones.setdefault(tz, ZoneInfo(tz or "Asia/Ho_Chi_Minh"))
+            events = [
+                {
+                    "at": datetime.fromisoformat(at).astimezone(zone),
+                    "level": lv,
+                    "source": src,
+                    "message": msg,
+                }
+                for at, lv, src, msg in last
+            ]
         out.append(
             StationStatus(
                 sid,
