@@ -405,12 +405,12 @@ def main() -> None:
             print(f"  h-000 {p}: report vs raw rows: {n} figures compared, {differ} differ")
             assert differ == 0
     finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
         if cluster is not None:
             cluster.stop("immediate")
-            import shutil
-
             shutil.rmtree(cluster.base, ignore_errors=True)
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
