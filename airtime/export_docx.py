@@ -52,7 +52,8 @@ BODY_PT = 14
 TABLE_PT = 12
 TEXT_CM = 16.5  # 21 cm - left 3 cm - right 1.5 cm
 LEFT_CM, RIGHT_CM = 6.2, 10.3  # the header's and the signature block's columns
-MOTTO_RULE_CM = 5.6  # the length of "Độc lập - Tự do - Hạnh phúc" in bold 13 pt (measured)
+MOTTO_RULE_CM = 5.6
+CHART_MAX_CM = 23.0  # the text height of A4 less the caption  # the length of "Độc lập - Tự do - Hạnh phúc" in bold 13 pt (measured)
 CHART_TYPE = "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
 C_NS = "http://schemas.openxmlformats.org/drawingml/2006/chart"
 A_NS = "http://schemas.openxmlformats.org/drawingml/2006/main"
@@ -109,7 +110,8 @@ def _add_chart(doc: Any, chart: Chart, number: int) -> None:
         document_part.package,
     )
     rid = document_part.relate_to(part, RT.CHART)
-    height = Cm(max(6.0, 1.0 * len(chart.labels) + 2))
+    # a bar a centimetre high, the whole chart within a page (a district of many communes)
+    height = Cm(min(CHART_MAX_CM, max(6.0, 1.0 * len(chart.labels) + 2)))
     inline = parse_xml(
         f'<wp:inline xmlns:wp="{WP_NS}" xmlns:a="{A_NS}" xmlns:c="{C_NS}" xmlns:r="{R_NS}" '
         'distT="0" distB="0" distL="0" distR="0">'

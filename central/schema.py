@@ -244,8 +244,186 @@ CREATE POLICY district_read ON central.rollup_spot_day FOR SELECT TO {district_g
     USING (station IN (SELECT id FROM central.station));
 """
 
+# Version 3 (the district's and the province's reports, `loa central status`): day roll-ups
+# are too many for a province's year (10,000 stations x 365 days), so month and year
+# roll-ups and the district's spots per month are kept beside them, by statement triggers on
+# the day roll-ups (whatever writes those, in the same transaction); the last `loa central
+# verify` of each chain; indexes for the events of the last day and the reports' ranges.
+V3 = """
+CREATE TABLE central.rollup_month (
+    station text NOT NULL,
+    month date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    plays bigint NOT NULL,
+    seconds double precision NOT NULL,
+    PRIMARY KEY (station, month, topic, kind, status)
+);
+CREATE INDEX rollup_month_month ON central.rollup_month (month);
+CREATE TABLE central.rollup_year (
+    station text NOT NULL,
+    year date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    plays bigint NOT NULL,
+    seconds double precision NOT NULL,
+    PRIMARY KEY (station, year, topic, kind, status)
+);
+CREATE INDEX rollup_year_year ON central.rollup_year (year);
+CREATE TABLE central.district_spot_month (
+    district text NOT NULL,
+    month date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    spot text NOT NULL,
+    PRIMARY KEY (district, month, topic, kind, status, spot)
+);
+CREATE INDEX district_spot_month_month ON central.district_spot_month (month);
+CREATE TABLE central.chain_check (
+    station text PRIMARY KEY REFERENCES central.station (id),
+    checked_at timestamptz NOT NULL,
+    ok boolean NOT NULL,
+    rows bigint NOT NULL,
+    head text NOT NULL,
+    reason text
+);
+CREATE INDEX station_event_at ON central.station_event (at);
+-- which stations share a schedule's topics, without reading each schedule for every report
+ALTER TABLE central.station_report ADD COLUMN topics_key text
+    GENERATED ALWAYS AS (md5((schedule -> 'topics')::text)) STORED;
+CREATE INDEX rollup_day_day ON central.rollup_day (day);
+CREATE INDEX rollup_spot_day_day ON central.rollup_spot_day (day);
+
+CREATE FUNCTION central.rollup_month_add() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    INSERT INTO central.rollup_month AS m
+    SELECT station, date_trunc('month', day)::date, topic, kind, status,
+           sum(plays), sum(seconds)
+      FROM fresh GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (station, month, topic, kind, status) DO UPDATE
+       SET plays = m.plays + excluded.plays, seconds = m.seconds + excluded.seconds;
+    INSERT INTO central.rollup_year AS y
+    SELECT station, date_trunc('year', day)::date, topic, kind, status,
+           sum(plays), sum(seconds)
+      FROM fresh GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (station, year, topic, kind, status) DO UPDATE
+       SET plays = y.plays + excluded.plays, seconds = y.seconds + excluded.seconds;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION central.rollup_month_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    WITH delta AS (
+        SELECT station, day, topic, kind, status, plays, seconds FROM fresh
+        UNION ALL
+        SELECT station, day, topic, kind, status, -plays, -seconds FROM stale
+    ), months AS (
+        INSERT INTO central.rollup_month AS m
+        SELECT station, date_trunc('month', day)::date, topic, kind, status,
+               sum(plays), sum(seconds)
+          FROM delta GROUP BY 1, 2, 3, 4, 5
+        ON CONFLICT (station, month, topic, kind, status) DO UPDATE
+           SET plays = m.plays + excluded.plays, seconds = m.seconds + excluded.seconds
+        RETURNING 1
+    )
+    INSERT INTO central.rollup_year AS y
+    SELECT station, date_trunc('year', day)::date, topic, kind, status,
+           sum(plays), sum(seconds)
+      FROM delta GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (station, year, topic, kind, status) DO UPDATE
+       SET plays = y.plays + excluded.plays, seconds = y.seconds + excluded.seconds;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION central.rollup_month_remove() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    UPDATE central.rollup_month m SET plays = m.plays - g.plays, seconds = m.seconds - g.seconds
+      FROM (SELECT station, date_trunc('month', day)::date AS month, topic, kind, status,
+                   sum(plays) AS plays, sum(seconds) AS seconds
+              FROM stale GROUP BY 1, 2, 3, 4, 5) g
+     WHERE (m.station, m.month, m.topic, m.kind, m.status)
+         = (g.station, g.month, g.topic, g.kind, g.status);
+    UPDATE central.rollup_year y SET plays = y.plays - g.plays, seconds = y.seconds - g.seconds
+      FROM (SELECT station, date_trunc('year', day)::date AS year, topic, kind, status,
+                   sum(plays) AS plays, sum(seconds) AS seconds
+              FROM stale GROUP BY 1, 2, 3, 4, 5) g
+     WHERE (y.station, y.year, y.topic, y.kind, y.status)
+         = (g.station, g.year, g.topic, g.kind, g.status);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION central.district_spot_add() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    INSERT INTO central.district_spot_month
+    SELECT DISTINCT st.district, date_trunc('month', f.day)::date, f.topic, f.kind, f.status,
+           f.spot
+      FROM fresh f JOIN central.station st ON st.id = f.station
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION central.rollup_month_add() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION central.rollup_month_change() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION central.rollup_month_remove() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION central.district_spot_add() FROM PUBLIC;
+
+CREATE TRIGGER rollup_month_add AFTER INSERT ON central.rollup_day
+REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION central.rollup_month_add();
+CREATE TRIGGER rollup_month_change AFTER UPDATE ON central.rollup_day
+REFERENCING OLD TABLE AS stale NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.rollup_month_change();
+CREATE TRIGGER rollup_month_remove AFTER DELETE ON central.rollup_day
+REFERENCING OLD TABLE AS stale FOR EACH STATEMENT EXECUTE FUNCTION central.rollup_month_remove();
+CREATE TRIGGER district_spot_add AFTER INSERT ON central.rollup_spot_day
+REFERENCING NEW TABLE AS fresh FOR EACH STATEMENT EXECUTE FUNCTION central.district_spot_add();
+
+-- what the day roll-ups already hold (a database upgraded from an earlier version)
+INSERT INTO central.rollup_month
+SELECT station, date_trunc('month', day)::date, topic, kind, status, sum(plays), sum(seconds)
+  FROM central.rollup_day GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO central.rollup_year
+SELECT station, date_trunc('year', day)::date, topic, kind, status, sum(plays), sum(seconds)
+  FROM central.rollup_day GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO central.district_spot_month
+SELECT DISTINCT st.district, date_trunc('month', r.day)::date, r.topic, r.kind, r.status, r.spot
+  FROM central.rollup_spot_day r JOIN central.station st ON st.id = r.station;
+
+GRANT SELECT ON central.rollup_month, central.rollup_year, central.district_spot_month,
+    central.chain_check TO {station_group}, {district_group};
+ALTER TABLE central.rollup_month ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.rollup_year ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.district_spot_month ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.chain_check ENABLE ROW LEVEL SECURITY;
+CREATE POLICY station_read ON central.rollup_month FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.rollup_month FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+CREATE POLICY station_read ON central.rollup_year FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.rollup_year FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+CREATE POLICY district_read ON central.district_spot_month FOR SELECT TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)));
+CREATE POLICY station_read ON central.chain_check FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.chain_check FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
+    Migration(3, "month and year roll-ups, district spots, chain checks, report indexes", V3),
 )
 
 

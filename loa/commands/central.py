@@ -20,6 +20,7 @@ import click
 
 from loa.app import App
 from loa.errors import LoaError
+from loa.params import PERIOD
 
 
 class CentralFailure(LoaError):
@@ -235,3 +236,164 @@ def verify_cmd(ctx: click.Context, station: str | None) -> None:
         )
     if bad:
         raise LoaError(f"{bad} of {len(results)} stations' chains are broken")
+
+
+# ---------------------------------------------------------------- the district's report
+
+
+def report_letterhead(report: Any, given: dict[str, Any]) -> Any:
+    """The letterhead: what the options give, else the district station's (a district's
+    report) or the Department's (the province's)."""
+    from airtime.document import Letterhead
+    from central.document import PREFIXES, lower_first
+
+    if report.district is not None and report.parts:
+        name = lower_first(report.parts[0].name)
+        head, _, rest = report.parts[0].name.partition(" ")
+        defaults: dict[str, Any] = {
+            "issuer": f"Đài Truyền thanh {name}",
+            "place": rest if head in PREFIXES and rest else report.parts[0].name,
+            "parent": f"UBND {name}",
+            "symbol": "ĐTT",
+            "title": "TRƯỞNG ĐÀI",
+            "recipients": ["Sở Thông tin và Truyền thông", f"UBND {name}", "Lưu: VT"],
+        }
+    else:
+        defaults = {
+            "issuer": "Sở Thông tin và Truyền thông",
+            "parent": "UBND TỈNH",
+            "place": "……………",
+            "symbol": "STTTT",
+            "title": "GIÁM ĐỐC",
+            "recipients": ["UBND tỉnh", "Lưu: VT"],
+        }
+    values = {**defaults, **{k: v for k, v in given.items() if v not in (None, ())}}
+    return Letterhead(
+        issuer=values["issuer"],
+        parent=values.get("parent", ""),
+        symbol=values.get("symbol", ""),
+        place=values.get("place", ""),
+        authority=list(values.get("authority", [])),
+        title=values.get("title", ""),
+        signer=values.get("signer", ""),
+        recipients=list(values["recipients"]),
+    )
+
+
+def _write_out(data: bytes, fmt: str, output: Path | None, default_name: str) -> None:
+    import sys
+
+    if output is None and fmt in ("xlsx", "docx"):
+        output = Path(default_name)
+    if output is None or str(output) == "-":
+        if fmt in ("xlsx", "docx") and sys.stdout.isatty():
+            raise LoaError(
+                f"{fmt} là tệp nhị phân, không in ra màn hình (a binary file is not written to a "
+                "terminal): use --output FILE"
+            )
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise LoaError(f"{output}: cannot write the report: {exc.strerror}") from None
+    click.echo(f"đã ghi báo cáo (report written): {output}", err=True)
+
+
+@central.command("report")
+@url_option
+@click.option("--period", "period", type=PERIOD, required=True,
+              help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
+@click.option("--district", metavar="CODE", help="Một huyện; bỏ trống = báo cáo toàn tỉnh.")
+@click.option(
+    "--stale", "stale_days", type=click.IntRange(1, 366), default=7, show_default=True,
+    help="Quá bấy nhiêu ngày chưa gửi thì nêu tên (days of silence named as late).",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "csv", "json", "xlsx", "docx"]),
+    default="text", show_default=True, help="Dạng báo cáo (report format).",
+)  # fmt: skip
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path),
+    help="Tệp kết quả; '-' = stdout (xlsx/docx default: bao-cao-<huyện>-<kỳ>.<ext>).",
+)  # fmt: skip
+@click.option("--issuer", help="Cơ quan ban hành (issuing body).")
+@click.option("--parent", help="Cơ quan chủ quản (its parent body).")
+@click.option("--symbol", help='Chữ viết tắt sau "Số: .../BC-".')
+@click.option("--place", help="Địa danh ở dòng ngày tháng (place of the date line).")
+@click.option("--authority", multiple=True, help="Thẩm quyền ký, mỗi dòng một lần (repeatable).")
+@click.option("--title", help="Chức vụ người ký (signer's title).")
+@click.option("--signer", help="Người ký (signer's name).")
+@click.option("--recipient", "recipients", multiple=True, help="Nơi nhận, mỗi mục một lần.")
+@click.pass_context
+def report_cmd(
+    ctx: click.Context,
+    period: Any,
+    district: str | None,
+    stale_days: int,
+    fmt: str,
+    output: Path | None,
+    **letter: Any,
+) -> None:
+    """Báo cáo của huyện/tỉnh cho kỳ P (the district's or the province's report)."""
+    from datetime import datetime
+
+    from central.document import central_document
+    from central.report_forms import report_csv, report_json
+    from central.report_queries import central_report
+
+    with failures():
+        report = central_report(_url(ctx), period, district, stale_days=stale_days)
+    created = datetime.now().astimezone()
+    document = central_document(report, report_letterhead(report, letter),
+                                issued=created.date(), created=created)  # fmt: skip
+    if fmt == "xlsx":
+        from airtime.export_xlsx import document_xlsx
+
+        data = document_xlsx(document)
+    elif fmt == "docx":
+        from airtime.export_docx import document_docx
+
+        data = document_docx(document)
+    elif fmt == "json":
+        data = report_json(report).encode()
+    elif fmt == "csv":
+        data = report_csv(report).encode()
+    else:
+        from airtime.export_text import document_text
+
+        data = document_text(document).encode()
+    scope = district or "tinh"
+    _write_out(data, fmt, output, f"bao-cao-{scope}-{period.label.replace('..', '_')}.{fmt}")
+    if report.not_reporting:
+        click.echo(
+            f"{len(report.not_reporting)} đài không gửi số liệu của kỳ (stations sent nothing "
+            "for the period): "
+            + ", ".join(s.id for s in report.not_reporting[:20])
+            + (" …" if len(report.not_reporting) > 20 else ""),
+            err=True,
+        )
+
+
+@central.command("status")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
+@click.pass_context
+def status_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Tình trạng từng đài: nhịp sống, lần gửi cuối, sự cố 24 giờ qua (each station's status)."""
+    from datetime import UTC, datetime
+
+    from central.status import read_status, status_dict, status_lines
+
+    now = datetime.now(UTC)
+    with failures():
+        stations = read_status(_url(ctx), now=now)
+    if as_json:
+        click.echo(json.dumps([status_dict(s) for s in stations], ensure_ascii=False, indent=1))
+        return
+    if not stations:
+        click.echo("chưa có đài nào (no stations): `loa central add-station`")
+        return
+    for line in status_lines(stations, now):
+        click.echo(line)

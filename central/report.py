@@ -1,0 +1,352 @@
+"""The district's and the province's report, pure: how a period splits over the roll-ups
+(`split`), and `build`, which turns the stations and their sums (as `central.report_queries`
+reads them) into a `CentralReport`: per station, per topic, per district, the stations that
+sent nothing for the period (never counted as zero airtime) and those silent for more than
+`stale_days`. What is counted is what the station's own report counts: plays and seconds of
+completed scheduled plays (ad hoc and emergency apart).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from airtime.periods import Period, day_start
+
+SPECIAL = ("adhoc", "emergency")
+PROBLEMS = ("missed", "failed")
+DUE = ("completed", "interrupted", "failed", "missed")
+UNKNOWN = "(không rõ chủ đề)"
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+# ---------------------------------------------------------------- plain inputs
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    id: str
+    name: str
+    district: str
+    district_name: str
+    timezone: str = DEFAULT_TZ
+    topics: tuple[tuple[str, str, float], ...] = ()  # (id, name, weight) it schedules
+    last_push: datetime | None = None  # received time of its chain's head
+    heartbeat: datetime | None = None
+    checked: tuple[bool, datetime] | None = None  # the last `loa central verify`
+
+    @property
+    def last_contact(self) -> datetime | None:
+        seen = [t for t in (self.last_push, self.heartbeat) if t is not None]
+        return max(seen) if seen else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A station's sums over the period, as the database adds them up from the roll-ups:
+    completed scheduled plays and seconds per topic, scheduled plays missed or failed and
+    due, completed ad hoc and emergency plays and seconds."""
+
+    station: str
+    topics: dict[str, tuple[int, float]] | None  # per topic (a district's report only)
+    problems: int = 0
+    due: int = 0
+    adhoc: int = 0
+    adhoc_seconds: float = 0.0
+    emergency: int = 0
+    emergency_seconds: float = 0.0
+    plays: int = 0  # completed scheduled plays, all topics
+    seconds: float = 0.0
+    covered: int = 0  # scheduled topics with airtime
+    gap: float | None = None
+    gap_topic: str | None = None
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class TopicLine:
+    id: str
+    name: str
+    plays: int = 0
+    spots: int | None = None  # distinct spots (None where not counted)
+    seconds: float = 0.0
+    share: float = 0.0
+    weight_share: float | None = None  # the mean of the stations' weight shares
+
+
+@dataclass
+class StationLine:
+    id: str
+    name: str
+    district: str
+    reporting: bool  # sent anything for the period
+    stale: bool  # nothing sent for more than stale_days (before the period's end or now)
+    plays: int = 0
+    seconds: float = 0.0
+    topics_covered: int = 0
+    topics_total: int = 0
+    gap: float | None = None  # the largest |share - weight share| of its topics
+    gap_topic: str | None = None
+    problems: int = 0  # scheduled plays missed or failed
+    due: int = 0  # scheduled plays completed, interrupted, failed or missed
+    adhoc: int = 0
+    adhoc_seconds: float = 0.0
+    emergency: int = 0
+    emergency_seconds: float = 0.0
+    last_push: datetime | None = None
+    last_contact: datetime | None = None
+    verified: bool | None = None  # None: never checked
+    checked_at: datetime | None = None
+    topic_seconds: dict[str, float] = field(default_factory=dict)
+    topic_plays: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def problem_rate(self) -> float | None:
+        return self.problems / self.due if self.due else None
+
+
+@dataclass
+class Totals:
+    stations: int = 0
+    reporting: int = 0
+    plays: int = 0
+    seconds: float = 0.0
+    problems: int = 0
+    due: int = 0
+    adhoc: int = 0
+    adhoc_seconds: float = 0.0
+    emergency: int = 0
+    emergency_seconds: float = 0.0
+
+    @property
+    def problem_rate(self) -> float | None:
+        return self.problems / self.due if self.due else None
+
+    @property
+    def combined_seconds(self) -> float:
+        return round(self.seconds + self.adhoc_seconds + self.emergency_seconds, 3)
+
+
+@dataclass
+class DistrictPart:
+    code: str
+    name: str
+    stations: list[StationLine]
+    topics: list[TopicLine]
+    totals: Totals
+
+
+@dataclass
+class CentralReport:
+    period: Period
+    district: str | None  # None: the province's report
+    parts: list[DistrictPart]
+    topics: list[TopicLine]  # across every district shown
+    totals: Totals
+    now: datetime
+    stale_days: int
+    provisional: bool
+    counted_until: date  # the last day counted (today while the period is open)
+
+    @property
+    def stations(self) -> list[StationLine]:
+        return [s for p in self.parts for s in p.stations]
+
+    @property
+    def not_reporting(self) -> list[StationLine]:
+        return [s for s in self.stations if not s.reporting]
+
+    @property
+    def stale(self) -> list[StationLine]:
+        return [s for s in self.stations if s.reporting and s.stale]
+
+
+# ---------------------------------------------------------------- pure parts
+
+
+def split(period: Period) -> list[tuple[str, date, date]]:
+    """The period as ranges of the coarsest roll-ups that cover it, in order: ("year", Jan 1
+    of the first, Jan 1 of the last), ("month", first 1st, last 1st), ("day", first, last).
+    2021-11-15..2023-02-28 -> day 2021-11-15..11-30, month 2021-12, year 2022, month 2023-01..02."""
+    out: list[tuple[str, date, date]] = []
+    for m in period.months():
+        y = m.start.year
+        if not (m.start.day == 1 and (m.end + timedelta(days=1)).day == 1):
+            kind, lo, hi = "day", m.start, m.end
+        elif period.start <= date(y, 1, 1) and date(y, 12, 31) <= period.end:
+            kind, lo, hi = "year", date(y, 1, 1), date(y, 1, 1)
+        else:
+            kind, lo, hi = "month", m.start, m.start
+        if out and out[-1][0] == kind:
+            if kind == "year" and out[-1][2] == lo:
+                continue  # the same year, already there
+            out[-1] = (kind, out[-1][1], hi)  # contiguous: one range
+        else:
+            out.append((kind, lo, hi))
+    return out
+
+
+def _weight_shares(topics: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+    whole = sum(w for _, _, w in topics)
+    return {t: (w / whole if whole > 0 else 0.0) for t, _, w in topics}
+
+
+def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -> StationLine:
+    contact = info.last_contact
+    line = StationLine(
+        info.id,
+        info.name,
+        info.district,
+        reporting=f is not None,
+        stale=contact is None or contact < stale_before,
+        last_push=info.last_push,
+        last_contact=contact,
+        topics_total=len(info.topics),
+        verified=None if info.checked is None else info.checked[0],
+        checked_at=None if info.checked is None else info.checked[1],
+    )
+    if f is None:
+        return line
+    line.problems, line.due = f.problems, f.due
+    line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
+    line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
+    if f.topics is None:  # the database worked out coverage and the gap
+        line.plays, line.seconds = f.plays, round(f.seconds, 3)
+        line.topics_covered, line.gap, line.gap_topic = f.covered, f.gap, f.gap_topic
+        return line
+    for topic, (plays, seconds) in f.topics.items():
+        key = topic or UNKNOWN
+        line.plays += plays
+        line.seconds += seconds
+        line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
+        line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
+    line.seconds = round(line.seconds, 3)
+    line.topics_covered = sum(1 for t, _, _ in info.topics if line.topic_seconds.get(t, 0) > 0)
+    if line.seconds > 0 and info.topics:
+        shares = _weight_shares(info.topics)
+        gaps = [
+            (abs(line.topic_seconds.get(t, 0.0) / line.seconds - s), t) for t, s in shares.items()
+        ]
+        line.gap, line.gap_topic = max(gaps)
+    return line
+
+
+def totals_of(stations: Sequence[StationLine]) -> Totals:
+    t = Totals(stations=len(stations), reporting=sum(1 for s in stations if s.reporting))
+    for s in stations:
+        t.plays += s.plays
+        t.seconds += s.seconds
+        t.problems += s.problems
+        t.due += s.due
+        t.adhoc += s.adhoc
+        t.adhoc_seconds += s.adhoc_seconds
+        t.emergency += s.emergency
+        t.emergency_seconds += s.emergency_seconds
+    t.seconds = round(t.seconds, 3)
+    t.adhoc_seconds = round(t.adhoc_seconds, 3)
+    t.emergency_seconds = round(t.emergency_seconds, 3)
+    return t
+
+
+def topic_lines(
+    infos: Sequence[StationInfo],
+    lines: Sequence[StationLine],
+    spots: dict[str, int] | None,
+    sums: dict[str, tuple[int, float]] | None = None,
+) -> list[TopicLine]:
+    """Per topic over `lines`: every topic a station schedules (in the order they are first
+    scheduled), then any other topic found in the figures. The weight share is the mean of
+    the scheduling stations' weight shares."""
+    names: dict[str, str] = {}
+    weight_sum: dict[str, float] = defaultdict(float)
+    scheduling = [i for i in infos if i.topics]
+    schedules: dict[tuple[tuple[str, str, float], ...], int] = defaultdict(int)
+    for info in scheduling:  # stations mostly share one schedule: each counted once
+        schedules[info.topics] += 1
+    for topics, n in schedules.items():
+        shares = _weight_shares(topics)
+        for tid, name, _ in topics:
+            names.setdefault(tid, name)
+            weight_sum[tid] += n * shares[tid]
+    plays: dict[str, int] = defaultdict(int)
+    seconds: dict[str, float] = defaultdict(float)
+    if sums is not None:  # the database's sums per topic
+        for key, (n, secs) in sums.items():
+            plays[key or UNKNOWN] += n
+            seconds[key or UNKNOWN] += secs
+    for line in lines if sums is None else ():
+        for key, n in line.topic_plays.items():
+            plays[key] += n
+            seconds[key] += line.topic_seconds[key]
+    order = list(names) + sorted(t for t in plays if t not in names)
+    whole = sum(s.seconds for s in lines)
+    out = []
+    for tid in order:
+        secs = round(seconds.get(tid, 0.0), 3)
+        out.append(
+            TopicLine(
+                tid,
+                names.get(tid, f"{tid} (không có trong lịch của đài nào)"),
+                plays.get(tid, 0),
+                None if spots is None else spots.get(tid, 0),
+                secs,
+                secs / whole if whole > 0 else 0.0,
+                weight_sum[tid] / len(scheduling) if tid in names else None,
+            )
+        )
+    return out
+
+
+def build(
+    period: Period,
+    district: str | None,
+    infos: Sequence[StationInfo],
+    figures: Sequence[Figures],
+    spots: dict[str, dict[str, int]],
+    *,
+    now: datetime,
+    stale_days: int = 7,
+    sums: dict[str, dict[str, tuple[int, float]]] | None = None,
+) -> CentralReport:
+    """`spots` maps a district code to {topic: distinct spots} ("*": all of them); `sums`
+    (when the figures carry no per-topic detail) to {topic: (plays, seconds)}."""
+    by_station = {f.station: f for f in figures}
+    parts: list[DistrictPart] = []
+    per_district: dict[str, list[StationInfo]] = defaultdict(list)
+    for info in infos:
+        per_district[info.district].append(info)
+    all_lines: list[StationLine] = []
+    tz = ZoneInfo(infos[0].timezone if infos else DEFAULT_TZ)
+    end = min(now, day_start(period.end + timedelta(days=1), tz))
+    stale_before = end - timedelta(days=stale_days)
+    for code in sorted(per_district):
+        members = sorted(per_district[code], key=lambda i: i.id)
+        lines = [station_line(i, by_station.get(i.id), stale_before) for i in members]
+        topics = topic_lines(
+            members, lines, spots.get(code, {}), None if sums is None else sums.get(code, {})
+        )
+        parts.append(DistrictPart(code, members[0].district_name, lines, topics, totals_of(lines)))
+        all_lines += lines
+    # distinct over every district shown ("*"), never a sum of the districts' counts
+    province_spots = spots.get(parts[0].code, {}) if len(parts) == 1 else spots.get("*", {})
+    province_sums = None
+    if sums is not None:
+        province_sums = sums.get(parts[0].code, {}) if len(parts) == 1 else sums.get("*", {})
+    topics = topic_lines(list(infos), all_lines, province_spots, province_sums)
+    local_now = now.astimezone(tz)
+    return CentralReport(
+        period=period,
+        district=district,
+        parts=parts,
+        topics=topics,
+        totals=totals_of(all_lines),
+        now=now,
+        stale_days=stale_days,
+        provisional=local_now.date() <= period.end,
+        counted_until=min(period.end, local_now.date()),
+    )
