@@ -4,13 +4,16 @@ A bundle is refused whole, with the reason, when it cannot be read to its end (t
 when its rows do not match its manifest (count, first and last link, SHA-256: tampered), when
 its rows do not link one to the next, when it does not meet the central chain (a gap: an
 earlier bundle is missing) or when it overlaps the central chain with other content (a fork).
-Only then is anything written: the rows after the central head, in batches, each in its own
+The file is read once: the rows the central database already holds are compared with it, the
+rows after its head are link-checked and staged as a push stages them (`central.ingest.Stage`),
+and only when the whole file passed are the staged rows written, in batches, each in its own
 transaction. The same bundle twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import hashlib
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +38,11 @@ class Imported:
     already: int  # rows the central database had
 
 
-def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> None:
-    """Pass 1: the whole file against its manifest, its own links and the central chain."""
+def _check(
+    path: Path, pg: psycopg.Connection, manifest: dict, start: Head, stages: ExitStack
+) -> ingest.Stage | None:
+    """The whole file against its manifest, its own links and the central chain; the rows
+    after the central head staged (the Stage, None when there are none)."""
     name, station = str(path), str(manifest["station"])
     first = int(manifest["first"]["chain_seq"])
     at = Head(first - 1, str(manifest["first"]["prev_hash"]))
@@ -47,6 +53,7 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
         )
     digest, count = hashlib.sha256(), 0
     broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
+    stage: list[ingest.Stage] = []
     with open_bundle(path) as stream:
         read_manifest(stream, name)
         page: list[ChainRow] = []
@@ -56,9 +63,9 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
             page.append(row)
             count += 1
             if len(page) >= BATCH:
-                at = _check_page(name, pg, station, at, page, start, broken)
+                at = _check_page(name, pg, station, at, page, start, broken, stage, stages)
                 page = []
-        at = _check_page(name, pg, station, at, page, start, broken)
+        at = _check_page(name, pg, station, at, page, start, broken, stage, stages)
     first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
     if count != int(manifest["rows"]):
         raise BundleError(
@@ -73,6 +80,7 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
     last = manifest["last"]
     if at != Head(int(last["chain_seq"]), str(last["hash"])):
         raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
+    return stage[0] if stage else None
 
 
 def _check_page(
@@ -83,15 +91,17 @@ def _check_page(
     page: list[ChainRow],
     start: Head,
     broken: list[str],
+    stage: list[ingest.Stage],
+    stages: ExitStack,
 ) -> Head:
     if not page or broken:
         return at
-    found = ingest.check_links(at, page)
-    if found is not None:
-        broken.append(found.describe())
-        return at
     overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
     if overlap:
+        found = ingest.check_links(at, overlap)
+        if found is not None:
+            broken.append(found.describe())
+            return at
         theirs = dict(ingest.hashes(pg, station, int(overlap[0].chain_seq or 0), len(overlap)))
         for r in overlap:
             if theirs.get(int(r.chain_seq or 0)) != r.hash:
@@ -99,12 +109,21 @@ def _check_page(
                     f"{name}: chain position {r.chain_seq} (id {r.id}) differs from the central "
                     f"copy of {station}: another history of this station's log (a fork)"
                 )
-    last = page[-1]
-    return Head(int(last.chain_seq or 0), str(last.hash))
+        last = overlap[-1]
+        at = Head(int(last.chain_seq or 0), str(last.hash))
+    fresh = page[len(overlap) :]
+    if not fresh:
+        return at
+    if not stage:  # the overlap ends at the central head: from here on, stage as a push does
+        stage.append(stages.enter_context(ingest.Stage(pg, station, start)))
+    found = stage[0].add(fresh)
+    if found is not None:
+        broken.append(found.describe())
+    return stage[0].head
 
 
 def import_bundle(url: str, path: Path) -> Imported:
-    """Check `path` whole, then write what the central database lacks."""
+    """Check `path` whole, staging what the central database lacks, then write it."""
     with open_bundle(path) as stream:
         manifest = read_manifest(stream, str(path))
     station = str(manifest["station"])
@@ -117,19 +136,8 @@ def import_bundle(url: str, path: Path) -> Imported:
                 f"`loa central add-station {station} --name ... --district ...` first"
             )
         start = ingest.head(pg, station)
-        _check(path, pg, manifest, start)
-        at, new = start, 0
-        with open_bundle(path) as stream:
-            read_manifest(stream, str(path))
-            page: list[ChainRow] = []
-            for row in read_rows(stream, str(path), hashlib.sha256()):
-                if (row.chain_seq or 0) <= start.chain_seq:
-                    continue
-                page.append(row)
-                if len(page) >= BATCH:
-                    at = ingest.write_batch(pg, station, at, page)
-                    new, page = new + len(page), []
-            at = ingest.write_batch(pg, station, at, page)
-            new += len(page)
-    rows = int(manifest["rows"])
+        with ExitStack() as stages:  # a refusal inside discards everything staged
+            stage = _check(path, pg, manifest, start, stages)
+        at = stage.write(BATCH) if stage is not None else start
+    rows, new = int(manifest["rows"]), at.chain_seq - start.chain_seq
     return Imported(path, station, rows, new, rows - new)
