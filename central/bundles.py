@@ -4,16 +4,15 @@ A bundle is refused whole, with the reason, when it cannot be read to its end (t
 when its rows do not match its manifest (count, first and last link, SHA-256: tampered), when
 its rows do not link one to the next, when it does not meet the central chain (a gap: an
 earlier bundle is missing) or when it overlaps the central chain with other content (a fork).
-The file is read once: the rows the central database already holds are compared with it, the
-rows after its head are link-checked and staged as a push stages them (`central.ingest.Stage`),
-and only when the whole file passed are the staged rows written, in batches, each in its own
-transaction. The same bundle twice changes nothing the second time.
+Only then is anything written: the rows after the central head, read again and written as a
+push writes them (`central.ingest.write_checked`: each link checked again, each batch in its
+own transaction). The same bundle twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import hashlib
-from contextlib import ExitStack
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +37,8 @@ class Imported:
     already: int  # rows the central database had
 
 
-def _check(
-    path: Path, pg: psycopg.Connection, manifest: dict, start: Head, stages: ExitStack
-) -> ingest.Stage | None:
-    """The whole file against its manifest, its own links and the central chain; the rows
-    after the central head staged (the Stage, None when there are none)."""
+def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> None:
+    """Pass 1: the whole file against its manifest, its own links and the central chain."""
     name, station = str(path), str(manifest["station"])
     first = int(manifest["first"]["chain_seq"])
     at = Head(first - 1, str(manifest["first"]["prev_hash"]))
@@ -53,7 +49,6 @@ def _check(
         )
     digest, count = hashlib.sha256(), 0
     broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
-    stage: list[ingest.Stage] = []
     with open_bundle(path) as stream:
         read_manifest(stream, name)
         page: list[ChainRow] = []
@@ -63,9 +58,9 @@ def _check(
             page.append(row)
             count += 1
             if len(page) >= BATCH:
-                at = _check_page(name, pg, station, at, page, start, broken, stage, stages)
+                at = _check_page(name, pg, station, at, page, start, broken)
                 page = []
-        at = _check_page(name, pg, station, at, page, start, broken, stage, stages)
+        at = _check_page(name, pg, station, at, page, start, broken)
     first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
     if count != int(manifest["rows"]):
         raise BundleError(
@@ -80,7 +75,6 @@ def _check(
     last = manifest["last"]
     if at != Head(int(last["chain_seq"]), str(last["hash"])):
         raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
-    return stage[0] if stage else None
 
 
 def _check_page(
@@ -91,17 +85,15 @@ def _check_page(
     page: list[ChainRow],
     start: Head,
     broken: list[str],
-    stage: list[ingest.Stage],
-    stages: ExitStack,
 ) -> Head:
     if not page or broken:
         return at
     overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
+    found = ingest.check_links(at, overlap)
+    if found is not None:
+        broken.append(found.describe())
+        return at
     if overlap:
-        found = ingest.check_links(at, overlap)
-        if found is not None:
-            broken.append(found.describe())
-            return at
         theirs = dict(ingest.hashes(pg, station, int(overlap[0].chain_seq or 0), len(overlap)))
         for r in overlap:
             if theirs.get(int(r.chain_seq or 0)) != r.hash:
@@ -109,21 +101,43 @@ def _check_page(
                     f"{name}: chain position {r.chain_seq} (id {r.id}) differs from the central "
                     f"copy of {station}: another history of this station's log (a fork)"
                 )
+    if overlap:
         last = overlap[-1]
         at = Head(int(last.chain_seq or 0), str(last.hash))
     fresh = page[len(overlap) :]
-    if not fresh:
-        return at
-    if not stage:  # the overlap ends at the central head: from here on, stage as a push does
-        stage.append(stages.enter_context(ingest.Stage(pg, station, start)))
-    found = stage[0].add(fresh)
+    if fresh and at.chain_seq == start.chain_seq and at != start:
+        r = fresh[0]
+        raise BundleError(
+            f"{name}: chain position {r.chain_seq} (id {r.id}) does not link to the last row "
+            f"the central database holds of {station}: another history of this station's log "
+            "(a fork)"
+        )
+    found = ingest.check_links(at, fresh)
     if found is not None:
         broken.append(found.describe())
-    return stage[0].head
+        return at
+    last = page[-1]
+    return Head(int(last.chain_seq or 0), str(last.hash))
+
+
+def _fresh(path: Path, start: Head) -> Iterator[list[ChainRow]]:
+    """The bundle's rows after the central head, in pages of BATCH."""
+    with open_bundle(path) as stream:
+        read_manifest(stream, str(path))
+        page: list[ChainRow] = []
+        for row in read_rows(stream, str(path), hashlib.sha256()):
+            if (row.chain_seq or 0) <= start.chain_seq:
+                continue
+            page.append(row)
+            if len(page) >= BATCH:
+                yield page
+                page = []
+        if page:
+            yield page
 
 
 def import_bundle(url: str, path: Path) -> Imported:
-    """Check `path` whole, staging what the central database lacks, then write it."""
+    """Check `path` whole, then write what the central database lacks."""
     with open_bundle(path) as stream:
         manifest = read_manifest(stream, str(path))
     station = str(manifest["station"])
@@ -136,8 +150,10 @@ def import_bundle(url: str, path: Path) -> Imported:
                 f"`loa central add-station {station} --name ... --district ...` first"
             )
         start = ingest.head(pg, station)
-        with ExitStack() as stages:  # a refusal inside discards everything staged
-            stage = _check(path, pg, manifest, start, stages)
-        at = stage.write(BATCH) if stage is not None else start
-    rows, new = int(manifest["rows"]), at.chain_seq - start.chain_seq
+        _check(path, pg, manifest, start)
+        at, broken = ingest.write_checked(pg, station, start, _fresh(path, start))
+        if broken is not None:  # the file changed since it was checked
+            raise BundleError(f"{path}: changed while importing: {broken.describe()}")
+        new = at.chain_seq - start.chain_seq
+    rows = int(manifest["rows"])
     return Imported(path, station, rows, new, rows - new)

@@ -1,32 +1,31 @@
 """Writing a station's rows into the central database, batch by batch, along its chain.
 
-The central copy of a station's chain grows only at its head: rows are accepted when the first
-sits at the next position and links to the hash of the central last row, and each later row
-links to the one before (`check_links`, pure, and `Stage.add`, which checks as it copies).
+The central copy of a station's chain grows only at its head: a batch is accepted when its
+first row sits at the next position and links to the hash of the central last row, and each
+later row links to the one before (`check_links`, pure).
 
-The path of every row (a push, a bundle, `write_batch`), measured in BENCHMARKS.md:
+A batch is one transaction (`write_batch`): take the station's advisory lock and re-read the
+head (a concurrent writer of the same station makes the batch fail whole, `HeadMoved`, never
+interleave), stream the rows by one binary COPY into a temporary table of this session
+(`pg_temp.loa_batch`, emptied at commit), then one `INSERT ... SELECT` into
+`central.airtime`, so the roll-up trigger runs once per batch, in that transaction. The
+INSERT is the station's own: row-level security (another station's id) and the grants (no
+UPDATE, no DELETE) decide, as for any insert. (COPY cannot go straight into a table under
+row-level security, hence the temporary table; binding the same rows as 16 arrays, the design
+before, cost 2-3x more.)
 
-1. `Stage`: each row is link-checked, then streamed by one binary COPY into a temporary table
-   of this session (`pg_temp.loa_stage`). Nothing of `central.airtime` is touched, so a row
-   that does not link aborts the COPY and leaves nothing anywhere.
-2. `Stage.write`: the staged rows go into `central.airtime` a batch at a time, each batch one
-   `INSERT ... SELECT` in its own transaction, after taking the station's advisory lock and
-   re-reading the head: a concurrent writer of the same station makes the batch fail whole
-   (`HeadMoved`), never interleave. The roll-up trigger runs once per batch, in that
-   transaction. The INSERT is the station's own: row-level security (another station's id)
-   and the grants (no UPDATE, no DELETE) decide, as for any insert; COPY cannot go straight
-   into a table under row-level security, hence the temporary table.
-
-A binary COPY costs the server and the client a fraction of binding the same rows as arrays
-(the design before, 2.5-3x slower end to end).
+`write_checked` is the path of pushes and bundles: a helper thread reads the pages, checks
+each row's link and prepares the COPY rows while this thread waits for the server to write
+the page before; a page is written only when it and everything before it link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,14 +49,11 @@ LOCK = "SELECT pg_advisory_xact_lock(hashtext('loa-central:' || %s))"
 # and become timestamptz in the INSERT; everything else has its central type.
 _TIME_COLUMNS = frozenset(c for c in COLUMNS if TYPES.get(c) == "timestamptz")
 _STAGE_TYPES = ["text" if c in _TIME_COLUMNS else TYPES.get(c, "text") for c in COLUMNS]
-STAGE = "pg_temp.loa_stage"
+STAGE = "pg_temp.loa_batch"
 _CREATE_STAGE = (
-    "CREATE TEMPORARY TABLE IF NOT EXISTS loa_stage ("
-    + ", ".join(
-        f"{c} {t}" + (" PRIMARY KEY" if c == "chain_seq" else "")
-        for c, t in zip(COLUMNS, _STAGE_TYPES, strict=True)
-    )
-    + ")"
+    "CREATE TEMPORARY TABLE IF NOT EXISTS loa_batch ("
+    + ", ".join(f"{c} {t}" for c, t in zip(COLUMNS, _STAGE_TYPES, strict=True))
+    + ") ON COMMIT DELETE ROWS"
 )
 _COPY = f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _FROM_STAGE = (
@@ -65,7 +61,7 @@ _FROM_STAGE = (
     + ", ".join(
         f"({c}::timestamp AT TIME ZONE 'UTC')" if c in _TIME_COLUMNS else c for c in COLUMNS
     )
-    + f" FROM {STAGE} WHERE chain_seq > %s AND chain_seq <= %s ORDER BY chain_seq"
+    + f" FROM {STAGE} ORDER BY chain_seq"
 )
 _TIMES = tuple(i for i, c in enumerate(COLUMNS) if c in _TIME_COLUMNS)
 _PLAYED = COLUMNS.index("played_s")
@@ -139,73 +135,108 @@ def check_links(after: Head, rows: Sequence[ChainRow]) -> NotLinked | None:
     return None
 
 
-class Stage:
-    """A station's rows, link-checked and copied into this session's temporary table.
+class _Batch(list):  # type: ignore[type-arg]
+    """A page's rows as COPY rows, and the head after them."""
 
-    `with Stage(conn, station, after) as stage:` then `stage.add(rows)` as often as needed
-    (each call continues the chain from the last row added; the first row that does not
-    extend it is returned and nothing of it or after it is staged; raising inside the block
-    discards everything staged); after the block, `stage.write(batch)` puts the staged rows
-    into `central.airtime`. `conn` must be in autocommit mode or outside any transaction.
-    """
+    head: Head
 
-    def __init__(self, conn: psycopg.Connection, station: str, after: Head, check: bool = True):
-        self.conn, self.station, self.start, self.check = conn, station, after, check
-        self.head = after
-        self._stack = ExitStack()
-        self._copy: psycopg.Copy | None = None
 
-    def __enter__(self) -> Stage:
-        with ExitStack() as stack:
-            stack.enter_context(self.conn.transaction())
-            self.conn.execute(_CREATE_STAGE)
-            self.conn.execute(f"TRUNCATE {STAGE}")
-            cursor = stack.enter_context(self.conn.cursor())
-            self._copy = stack.enter_context(cursor.copy(_COPY))
-            self._copy.set_types(_STAGE_TYPES)
-            self._stack = stack.pop_all()
-        return self
+def prepare(after: Head, rows: Sequence[ChainRow], check: bool = True) -> _Batch | NotLinked:
+    """`rows` as COPY rows (COLUMNS), or the first that does not extend `after` (with check)."""
+    out, position, prev = _Batch(), after.chain_seq, after.hash
+    for row in rows:
+        staged, content = _staged(row, check)
+        if check and (row.chain_seq != position + 1 or not _links(prev, row, content)):
+            return _not_linked(row, after, position)
+        out.append(staged)
+        position, prev = int(row.chain_seq or 0), str(row.hash)
+    out.head = Head(position, prev)
+    return out
 
-    def __exit__(self, *exc: object) -> None:
-        self._copy = None
-        self._stack.__exit__(*exc)  # type: ignore[arg-type]
 
-    def add(self, rows: Iterable[ChainRow]) -> NotLinked | None:
-        assert self._copy is not None, "Stage.add outside its with block"
-        write, position, prev = self._copy.write_row, self.head.chain_seq, self.head.hash
+def _write(conn: psycopg.Connection, station: str, after: Head, batch: _Batch) -> Head:
+    if not batch:
+        return after
+    with conn.transaction():
+        conn.execute(LOCK, (station,))
+        now = _head_from(conn, station, after.chain_seq)
+        if now != after:
+            raise HeadMoved(
+                f"{station}: the central chain moved from position {after.chain_seq} to "
+                f"{now.chain_seq} while pushing (another push of this station at the same time)"
+            )
+        conn.execute(_CREATE_STAGE)
+        with conn.cursor() as cur, cur.copy(_COPY) as copy:
+            copy.set_types(_STAGE_TYPES)
+            for row in batch:
+                copy.write_row(row)
+        conn.execute(_FROM_STAGE)
+    return batch.head
+
+
+def write_batch(
+    conn: psycopg.Connection, station: str, after: Head, rows: Sequence[ChainRow]
+) -> Head:
+    """Insert `rows` (already link-checked against `after`) in one transaction; the new head.
+
+    HeadMoved (nothing written) if the central head is no longer `after`."""
+    prepared = prepare(after, rows, check=False)
+    assert isinstance(prepared, _Batch)
+    return _write(conn, station, after, prepared)
+
+
+def write_checked(
+    conn: psycopg.Connection, station: str, after: Head, pages: Iterable[Sequence[ChainRow]]
+) -> tuple[Head, NotLinked | None]:
+    """Write `pages` (chain order, each one transaction) while they extend `after`.
+
+    Returns the new head and the first row that does not link (None when all did): nothing
+    of that row's page or after it is written. `pages` is iterated in a helper thread, one
+    page ahead of the writing; a failure there is raised here."""
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        at = after
         try:
-            for row in rows:
-                staged, content = _staged(row, self.check)
-                if self.check and (row.chain_seq != position + 1 or not _links(prev, row, content)):
-                    return _not_linked(row, self.start, position)
-                write(staged)
-                position, prev = int(row.chain_seq or 0), str(row.hash)
-        finally:
-            self.head = Head(position, prev)
-        return None
+            for page in pages:
+                prepared = prepare(at, page)
+                if isinstance(prepared, NotLinked):
+                    put(("broken", prepared))
+                    return
+                if not put(("page", prepared)):
+                    return
+                at = prepared.head
+            put(("end", None))
+        except BaseException as exc:  # handed to the writing thread, raised there
+            put(("error", exc))
 
-    def write(self, batch: int) -> Head:
-        """The staged rows into `central.airtime`, `batch` rows per transaction; the new head.
-
-        HeadMoved (that batch not written) if the central head is not where it was left."""
-        at = self.start
-        while at.chain_seq < self.head.chain_seq:
-            upto = min(at.chain_seq + batch, self.head.chain_seq)
-            with self.conn.transaction():
-                self.conn.execute(LOCK, (self.station,))
-                now = _head_from(self.conn, self.station, at.chain_seq)
-                if now != at:
-                    raise HeadMoved(
-                        f"{self.station}: the central chain moved from position {at.chain_seq} "
-                        f"to {now.chain_seq} while pushing (another push of this station at the "
-                        "same time)"
-                    )
-                self.conn.execute(_FROM_STAGE, (at.chain_seq, upto))
-                found = self.conn.execute(
-                    f"SELECT hash FROM {STAGE} WHERE chain_seq = %s", (upto,)
-                ).fetchone()
-            at = Head(upto, str(found[0]) if found else "")
-        return at
+    helper = threading.Thread(target=produce, name=f"loa-push-{station}", daemon=True)
+    helper.start()
+    at = after
+    try:
+        while True:
+            kind, item = ahead.get()
+            if kind == "page":
+                at = _write(conn, station, at, item)
+            elif kind == "broken":
+                return at, item
+            elif kind == "error":
+                raise item
+            else:
+                return at, None
+    finally:
+        stop.set()
+        helper.join()
 
 
 def head(conn: psycopg.Connection, station: str) -> Head:
@@ -261,19 +292,6 @@ def central_rows(conn: psycopg.Connection, station: str, batch: int = 5000) -> I
         if len(page) < batch:
             return
         after = int(page[-1][0])
-
-
-def write_batch(
-    conn: psycopg.Connection, station: str, after: Head, rows: Sequence[ChainRow]
-) -> Head:
-    """Insert `rows` (already link-checked against `after`) in one transaction; the new head.
-
-    HeadMoved (nothing written) if the central head is no longer `after`."""
-    if not rows:
-        return after
-    with Stage(conn, station, after, check=False) as stage:
-        stage.add(rows)
-    return stage.write(len(rows))
 
 
 def last_event_seq(conn: psycopg.Connection, station: str) -> int:

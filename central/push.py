@@ -1,13 +1,15 @@
 """A station's push: its log, events, heartbeat and schedule into the central database.
 
 Resumable by the chain. The push reads the central head of the station's chain (position and
-hash) and sends only what follows it, reading the station's log once, in keyset pages: each
-row is link-checked and streamed into a temporary table of the push's own session
-(`central.ingest.Stage`), so a fork (a station whose database was replaced or rewritten) or
-any later row that does not link is refused before anything is written, naming the first row
-that does not link. Only then do the staged rows go into the central tables, a batch per
-transaction. A push killed at any moment leaves whole batches behind (and its temporary
-table dies with its connection); the next push starts from the new head. Repeating a push
+hash) and sends only what follows it, reading the station's log once, in keyset pages. A
+station whose log is not the one the central database holds (a fork: its database was
+replaced or rewritten) is refused before anything is written, naming the first row that does
+not link: the station's row at the central head must carry the central hash, and the first
+row sent must link to it. Each page is link-checked (in a helper thread, while the server
+writes the page before) and written in its own transaction (`central.ingest.write_checked`);
+a later row that does not link stops the push there: the pages before it, each a verified
+extension of the central chain, stay written; nothing of or after it is. A push killed at any
+moment leaves whole batches behind; the next push starts from the new head. Repeating a push
 that has nothing new writes nothing.
 """
 
@@ -116,18 +118,20 @@ def push_rows(
     """The log part of a push over an open autocommit connection."""
     start = ingest.head(pg, station)
     _check_fork(source, pg, station, start)
-    # pass 1: every row to send, read once, link-checked and staged; nothing written yet
-    with ingest.Stage(pg, station, start) as stage:
-        for page in pages(source, station, start.chain_seq, max(batch, BATCH)):
-            broken = stage.add(page)
-            if broken is not None:
-                raise ForkError(
-                    f"{station}: refused, nothing was written: the first row that does not "
-                    f"link: {broken.describe()}; check the station's log with "
-                    "`loa airtime verify`"
-                )
-    # pass 2: the staged rows into the central tables, one transaction per batch
-    at = stage.write(batch)
+    at, broken = ingest.write_checked(
+        pg, station, start, pages(source, station, start.chain_seq, batch)
+    )
+    if broken is not None:
+        written = (
+            "nothing was written"
+            if at == start
+            else f"the {at.chain_seq - start.chain_seq} rows before it, each linking, were "
+            f"written (the central chain now ends at position {at.chain_seq})"
+        )
+        raise ForkError(
+            f"{station}: refused at the first row that does not link: {broken.describe()}; "
+            f"{written}; check the station's log with `loa airtime verify`"
+        )
     return PushResult(
         copied=at.chain_seq - start.chain_seq,
         already=start.chain_seq,
