@@ -244,8 +244,17 @@ CREATE POLICY district_read ON central.rollup_spot_day FOR SELECT TO {district_g
     USING (station IN (SELECT id FROM central.station));
 """
 
+# The ingest (central.ingest) stages each batch by COPY in a temporary table of the station's
+# own session: stations need TEMPORARY on the database even where PUBLIC's was revoked.
+V2 = """
+DO $$ BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {station_group}', current_database());
+END $$;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
+    Migration(2, "stations may create temporary tables (the ingest's COPY staging)", V2),
 )
 
 
