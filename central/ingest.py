@@ -8,7 +8,8 @@ A batch is one transaction (`write_batch`): take the station's advisory lock and
 head (a concurrent writer of the same station makes the batch fail whole, `HeadMoved`, never
 interleave), stream the rows by one binary COPY into a temporary table of this session
 (`pg_temp.loa_batch`, emptied at commit), then one `INSERT ... SELECT` into
-`central.airtime`, so the roll-up trigger runs once per batch, in that transaction. The
+`central.airtime`, so the roll-up trigger runs once per batch, in that transaction (a batch
+of fewer than SMALL rows is bound as arrays into the same INSERT instead). The
 INSERT is the station's own: row-level security (another station's id) and the grants (no
 UPDATE, no DELETE) decide, as for any insert. (COPY cannot go straight into a table under
 row-level security, hence the temporary table; binding the same rows as 16 arrays, the design
@@ -56,12 +57,17 @@ _CREATE_STAGE = (
     + ") ON COMMIT DELETE ROWS"
 )
 _COPY = f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-_FROM_STAGE = (
-    f"INSERT INTO central.airtime ({', '.join(COLUMNS)}) SELECT "
-    + ", ".join(
-        f"({c}::timestamp AT TIME ZONE 'UTC')" if c in _TIME_COLUMNS else c for c in COLUMNS
-    )
-    + f" FROM {STAGE} ORDER BY chain_seq"
+_SELECT = f"INSERT INTO central.airtime ({', '.join(COLUMNS)}) SELECT " + ", ".join(
+    f"({c}::timestamp AT TIME ZONE 'UTC')" if c in _TIME_COLUMNS else c for c in COLUMNS
+)
+_FROM_STAGE = f"{_SELECT} FROM {STAGE} ORDER BY chain_seq"
+# A small batch (a daily push: ~30 rows) binds arrays instead: creating the temporary table
+# in a new session costs more than the COPY saves on so few rows (BENCHMARKS.md).
+SMALL = 200
+_FROM_ARRAYS = (
+    f"{_SELECT} FROM unnest("
+    + ", ".join(f"%s::{t}[]" for t in _STAGE_TYPES)
+    + f") AS s ({', '.join(COLUMNS)})"
 )
 _TIMES = tuple(i for i, c in enumerate(COLUMNS) if c in _TIME_COLUMNS)
 _PLAYED = COLUMNS.index("played_s")
@@ -165,12 +171,15 @@ def _write(conn: psycopg.Connection, station: str, after: Head, batch: _Batch) -
                 f"{station}: the central chain moved from position {after.chain_seq} to "
                 f"{now.chain_seq} while pushing (another push of this station at the same time)"
             )
-        conn.execute(_CREATE_STAGE)
-        with conn.cursor() as cur, cur.copy(_COPY) as copy:
-            copy.set_types(_STAGE_TYPES)
-            for row in batch:
-                copy.write_row(row)
-        conn.execute(_FROM_STAGE)
+        if len(batch) < SMALL:
+            conn.execute(_FROM_ARRAYS, [list(c) for c in zip(*batch, strict=True)])
+        else:
+            conn.execute(_CREATE_STAGE)
+            with conn.cursor() as cur, cur.copy(_COPY) as copy:
+                copy.set_types(_STAGE_TYPES)
+                for row in batch:
+                    copy.write_row(row)
+            conn.execute(_FROM_STAGE)
     return batch.head
 
 

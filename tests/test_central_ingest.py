@@ -138,7 +138,8 @@ def test_the_upgrade_from_v1_lets_stations_stage_where_public_may_not(
     code, url, err = loa("central", "--url", pg_admin_url, "add-station", "xa-a", "--name", "A",
                          "--district", "h-thu")  # fmt: skip
     assert code == 0, err
-    engine = open_database(write_rows(tmp_path / "a.db", "xa-a", 100))
+    rows = ingest.SMALL + 100  # a batch that goes by COPY through the temporary table
+    engine = open_database(write_rows(tmp_path / "a.db", "xa-a", rows))
     with engine.connect() as source, pytest.raises(Exception, match="temporary"):
         push(source, url.strip(), "xa-a")
     assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
@@ -152,6 +153,6 @@ def test_the_upgrade_from_v1_lets_stations_stage_where_public_may_not(
         ).fetchone()
     assert allowed == (True,)
     with engine.connect() as source:
-        assert push(source, url.strip(), "xa-a").copied == 100
-    assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == 100
+        assert push(source, url.strip(), "xa-a").copied == rows
+    assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == rows
     engine.dispose()
