@@ -4,13 +4,15 @@ A bundle is refused whole, with the reason, when it cannot be read to its end (t
 when its rows do not match its manifest (count, first and last link, SHA-256: tampered), when
 its rows do not link one to the next, when it does not meet the central chain (a gap: an
 earlier bundle is missing) or when it overlaps the central chain with other content (a fork).
-Only then is anything written: the rows after the central head, in batches, each in its own
-transaction. The same bundle twice changes nothing the second time.
+Only then is anything written: the rows after the central head, read again and written as a
+push writes them (`central.ingest.write_checked`: each link checked again, each batch in its
+own transaction). The same bundle twice changes nothing the second time.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +88,11 @@ def _check_page(
 ) -> Head:
     if not page or broken:
         return at
-    found = ingest.check_links(at, page)
+    overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
+    found = ingest.check_links(at, overlap)
     if found is not None:
         broken.append(found.describe())
         return at
-    overlap = [r for r in page if (r.chain_seq or 0) <= start.chain_seq]
     if overlap:
         theirs = dict(ingest.hashes(pg, station, int(overlap[0].chain_seq or 0), len(overlap)))
         for r in overlap:
@@ -99,8 +101,39 @@ def _check_page(
                     f"{name}: chain position {r.chain_seq} (id {r.id}) differs from the central "
                     f"copy of {station}: another history of this station's log (a fork)"
                 )
+    if overlap:
+        last = overlap[-1]
+        at = Head(int(last.chain_seq or 0), str(last.hash))
+    fresh = page[len(overlap) :]
+    if fresh and at.chain_seq == start.chain_seq and at != start:
+        r = fresh[0]
+        raise BundleError(
+            f"{name}: chain position {r.chain_seq} (id {r.id}) does not link to the last row "
+            f"the central database holds of {station}: another history of this station's log "
+            "(a fork)"
+        )
+    found = ingest.check_links(at, fresh)
+    if found is not None:
+        broken.append(found.describe())
+        return at
     last = page[-1]
     return Head(int(last.chain_seq or 0), str(last.hash))
+
+
+def _fresh(path: Path, start: Head) -> Iterator[list[ChainRow]]:
+    """The bundle's rows after the central head, in pages of BATCH."""
+    with open_bundle(path) as stream:
+        read_manifest(stream, str(path))
+        page: list[ChainRow] = []
+        for row in read_rows(stream, str(path), hashlib.sha256()):
+            if (row.chain_seq or 0) <= start.chain_seq:
+                continue
+            page.append(row)
+            if len(page) >= BATCH:
+                yield page
+                page = []
+        if page:
+            yield page
 
 
 def import_bundle(url: str, path: Path) -> Imported:
@@ -118,18 +151,9 @@ def import_bundle(url: str, path: Path) -> Imported:
             )
         start = ingest.head(pg, station)
         _check(path, pg, manifest, start)
-        at, new = start, 0
-        with open_bundle(path) as stream:
-            read_manifest(stream, str(path))
-            page: list[ChainRow] = []
-            for row in read_rows(stream, str(path), hashlib.sha256()):
-                if (row.chain_seq or 0) <= start.chain_seq:
-                    continue
-                page.append(row)
-                if len(page) >= BATCH:
-                    at = ingest.write_batch(pg, station, at, page)
-                    new, page = new + len(page), []
-            at = ingest.write_batch(pg, station, at, page)
-            new += len(page)
+        at, broken = ingest.write_checked(pg, station, start, _fresh(path, start))
+        if broken is not None:  # the file changed since it was checked
+            raise BundleError(f"{path}: changed while importing: {broken.describe()}")
+        new = at.chain_seq - start.chain_seq
     rows = int(manifest["rows"])
     return Imported(path, station, rows, new, rows - new)

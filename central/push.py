@@ -1,17 +1,22 @@
 """A station's push: its log, events, heartbeat and schedule into the central database.
 
 Resumable by the chain. The push reads the central head of the station's chain (position and
-hash) and sends only what follows it: first it checks, page by page, that every unsent row
-links on from the central head (so a fork, a station whose database was replaced or
-rewritten, is refused before anything is written, naming the first row that does not link),
-then it writes the same pages, each in its own transaction. A push killed at any moment
-leaves whole batches behind; the next push starts from the new head. Repeating a push that
-has nothing new writes nothing.
+hash) and sends only what follows it, reading the station's log once, in keyset pages. A
+station whose log is not the one the central database holds (a fork: its database was
+replaced or rewritten) is refused before anything is written, naming the first row that does
+not link: the station's row at the central head must carry the central hash, and the first
+row sent must link to it. Each page is link-checked (in a helper thread, while the server
+writes the page before) and written in its own transaction (`central.ingest.write_checked`);
+a later row that does not link stops the push there: the pages before it, each a verified
+extension of the central chain, stay written; nothing of or after it is. A push killed at any
+moment leaves whole batches behind; the next push starts from the new head. Repeating a push
+that has nothing new writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +24,9 @@ import psycopg
 from sqlalchemy.engine import Connection
 
 from airtime import push as local
+from airtime.chain import FIELDS, ChainRow
 from airtime.push import BATCH, PushResult
+from airtime.store import T
 from central import ingest
 from central.conn import connect, redact
 from central.errors import CentralError, ForkError
@@ -76,27 +83,55 @@ def _check_fork(source: Connection, pg: psycopg.Connection, station: str, at: He
     )
 
 
+def pages(
+    source: Connection, station: str, after: int, limit: int = BATCH
+) -> Iterator[list[ChainRow]]:
+    """The station's chained rows after position `after`, in keyset pages of `limit`.
+
+    On SQLite (the station's database) straight from the driver, times as the text SQLite
+    stores, which is the chain's own canonical form: SQLAlchemy's datetime parsing was most of
+    the reading time. Elsewhere `airtime.push.pages_after`."""
+    if source.dialect.name != "sqlite":
+        yield from local.pages_after(source, station, after, limit)
+        return
+    driver = source.connection.driver_connection
+    assert driver is not None
+    query = (
+        f"SELECT seq, chain_seq, hash, {', '.join(FIELDS)} FROM {T.name} "
+        "WHERE station = ? AND chain_seq > ? ORDER BY chain_seq LIMIT ?"
+    )
+    while True:
+        page = [
+            ChainRow(r[0], r[1], r[2], r[3:])
+            for r in driver.execute(query, (station, after, limit))
+        ]
+        if page:
+            yield page
+        if len(page) < limit:
+            return
+        after = int(page[-1].chain_seq or 0)
+
+
 def push_rows(
     source: Connection, pg: psycopg.Connection, station: str, batch: int = BATCH
 ) -> PushResult:
     """The log part of a push over an open autocommit connection."""
     start = ingest.head(pg, station)
     _check_fork(source, pg, station, start)
-    # pass 1: every row to send links on from the central head; nothing written yet
-    at, upto = start, start.chain_seq
-    for page in local.pages_after(source, station, start.chain_seq, batch):
-        broken = ingest.check_links(at, page)
-        if broken is not None:
-            raise ForkError(
-                f"{station}: refused, nothing was written: the first row that does not link: "
-                f"{broken.describe()}; check the station's log with `loa airtime verify`"
-            )
-        last = page[-1]
-        at, upto = Head(int(last.chain_seq or 0), str(last.hash)), int(last.chain_seq or 0)
-    # pass 2: the same pages, one transaction each
-    at = start
-    for page in local.pages_after(source, station, start.chain_seq, batch, upto):
-        at = ingest.write_batch(pg, station, at, page)
+    at, broken = ingest.write_checked(
+        pg, station, start, pages(source, station, start.chain_seq, batch)
+    )
+    if broken is not None:
+        written = (
+            "nothing was written"
+            if at == start
+            else f"the {at.chain_seq - start.chain_seq} rows before it, each linking, were "
+            f"written (the central chain now ends at position {at.chain_seq})"
+        )
+        raise ForkError(
+            f"{station}: refused at the first row that does not link: {broken.describe()}; "
+            f"{written}; check the station's log with `loa airtime verify`"
+        )
     return PushResult(
         copied=at.chain_seq - start.chain_seq,
         already=start.chain_seq,

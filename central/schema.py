@@ -244,6 +244,14 @@ CREATE POLICY district_read ON central.rollup_spot_day FOR SELECT TO {district_g
     USING (station IN (SELECT id FROM central.station));
 """
 
+# The ingest (central.ingest) stages each batch by COPY in a temporary table of the station's
+# own session: stations need TEMPORARY on the database even where PUBLIC's was revoked.
+V2 = """
+DO $$ BEGIN
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO {station_group}', current_database());
+END $$;
+"""
+
 # Version 3 (the district's and the province's reports, `loa central status`): day roll-ups
 # are too many for a province's year (10,000 stations x 365 days), so month and year
 # roll-ups and the district's spots per month are kept beside them, by statement triggers on
@@ -423,6 +431,7 @@ CREATE POLICY district_read ON central.chain_check FOR SELECT TO {district_group
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
+    Migration(2, "stations may create temporary tables (the ingest's COPY staging)", V2),
     Migration(3, "month and year roll-ups, district spots, chain checks, report indexes", V3),
 )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from central.push import push
+from central.schema import latest_version
 from loa.db import open_database
 from scheduler.pusher import Pusher
 from tests.airtime_fixtures import STATION, write_config, write_log
@@ -55,8 +56,6 @@ def test_init_is_idempotent_and_refuses_a_newer_schema(pg_admin_url: str) -> Non
     for _ in range(2):
         code, out, err = loa("central", "--url", pg_admin_url, "init")
         assert code == 0, err
-    from central.schema import latest_version
-
     assert f"phiên bản {latest_version()}" in out and "already up to date" in out
     assert "***" in out and pg_admin_url.split(":")[2].split("@")[0] not in out  # no password
     from tests.central_support import connect_as
