@@ -45,6 +45,17 @@ class Spot:
 
 
 @dataclass(frozen=True)
+class RelaySpec:
+    """A live stream a slot relays (tiếp sóng) for its frame; see `scheduler.relay`."""
+
+    source: str  # the source id: what the relay rows log
+    name: str
+    url: str
+    fallback: str = "spots"  # spots | silence: what fills while the stream is down
+    timeout_s: float = 10.0  # silent or without data this long: down
+
+
+@dataclass(frozen=True)
 class SlotSpec:
     name: str
     start: time  # station-local
@@ -56,6 +67,7 @@ class SlotSpec:
     outro: Spot | None = None
     # Only `loa run --demo`'s slot: someone at the keyboard asked for it to air now.
     quiet_exempt: bool = False
+    relay: RelaySpec | None = None  # a relay slot airs this stream instead of drawing spots
 
 
 @dataclass(frozen=True)
