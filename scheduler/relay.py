@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, PlayItem
 from scheduler.output.decoder import StreamDecoder
-from scheduler.output.stream import DOWN, GAP, LIVE, Fallback, LiveSource, Mark, shown_url
+from scheduler.output.stream import DOWN, GAP, LIVE, Fallback, LiveSource, Mark
 from scheduler.slots import Occurrence, quiet_overlap
-from scheduler.spec import RelaySpec, StationSpec
+from scheduler.spec import RelaySpec, StationSpec, shown_url
 
 if TYPE_CHECKING:
     from scheduler.runner import Outcome, Runner

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from playlists.types import Candidate
@@ -42,6 +43,16 @@ class Spot:
             valid_until=self.valid_until,
             approved=self.approved,
         )
+
+
+def shown_url(url: str) -> str:
+    """A stream URL as logs, the airtime log and reports show it: never its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from scheduler.output.decoder import _PREEXEC, ffmpeg_exe
+from scheduler.spec import shown_url
 
 log = logging.getLogger("loa.output.stream")
 
@@ -54,16 +54,6 @@ READ_BYTES = 8192
 _EMPTY = np.zeros(0, dtype=np.float32)
 # relay states
 LIVE, GAP, DOWN, RETURNING = "live", "gap", "down", "returning"
-
-
-def shown_url(url: str) -> str:
-    """The URL as logs and reports show it: a password in it is never printed."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def stream_command(url: str, rate: int) -> list[str]:
