@@ -22,6 +22,7 @@ from loa.db import open_database
 from scheduler.airlog import AirLog
 from scheduler.simulate import simulate
 from scheduler.spec import Spot, shown_url
+from tests.stream_fixture import Feeder, Server
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -171,3 +172,27 @@ def test_preview_shows_relay_slots_as_such(station: Path) -> None:
 def test_shown_url_hides_the_password() -> None:
     assert shown_url("http://u:pw@h:8000/m") == "http://u:***@h:8000/m"
     assert shown_url("https://h/p.m3u8") == "https://h/p.m3u8"
+
+
+def test_source_test_connects_and_measures(tmp_path: Path, stream_server: Server) -> None:
+    feeder = Feeder(stream_server, codec="ogg")
+    try:
+        text = CONFIG.format(db=tmp_path / "loa.db").replace(
+            "http://tiep:s3cret@127.0.0.1:8000/vov1", feeder.url
+        )
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(textwrap.dedent(text), encoding="utf-8")
+        code, out, err = run(cfg, "source", "test", "vov1", "--seconds", "3")
+    finally:
+        feeder.stop()
+    assert code == 0, err
+    assert "mã hóa (codec): vorbis" in out
+    assert "đã phát (played): 3.00 s; mất tín hiệu (drops): 0" in out
+    loud = float(out.split("running measure): ")[1].split(" LUFS")[0])
+    assert -20 < loud < -10  # the tones are at -12 dBFS peak
+
+
+def test_source_test_names_an_unknown_source(station: Path) -> None:
+    code, _, err = run(station, "source", "test", "vov2")
+    assert code != 0
+    assert 'sources: no source "vov2"; did you mean "vov1"?' in err
