@@ -196,3 +196,16 @@ def test_source_test_names_an_unknown_source(station: Path) -> None:
     code, _, err = run(station, "source", "test", "vov2")
     assert code != 0
     assert 'sources: no source "vov2"; did you mean "vov1"?' in err
+
+
+def test_simulate_counts_relayed_minutes_apart_from_topics(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(textwrap.dedent(CONFIG.format(db=tmp_path / "sim.db")), encoding="utf-8")
+    config = load_config(cfg)
+    spec = station_spec(config)
+    spots = [Spot("s1", "chi-so", "chi-so/a.mp3", tmp_path / "a.mp3", "Tin", 60.0)]
+    start = datetime(2021, 3, 1, tzinfo=HCM)
+    airlog = AirLog(open_database(config.database.url), spec.id)
+    result = simulate(spec, airlog, spots, start, start + timedelta(days=3))
+    assert result.relayed_s == {"vov1": 3 * 1800.0}
+    assert set(result.seconds_by_topic) == {"chi-so"}  # the relay is no topic's airtime
