@@ -210,7 +210,8 @@ class RelayAirer:
             results = r._air(
                 "scheduled", slot.name, start, [item], [relay_fields(relay, slot.name, start)]
             )
-            return Outcome("aired", "", None, results)
+            cut = any(e.status in ("interrupted", "skipped") for e in results)
+            return Outcome("cut" if cut else "aired", "", None, results)
         return self._air_live(occ, relay, start, length)
 
     def _air_live(
@@ -285,7 +286,8 @@ class RelayAirer:
         results = handle.results()
         if results and results[-1].status == "failed" and r.output_error():
             return Outcome("device", str(r.output_error()), None, results)
-        return Outcome("cut" if airing.cut else "aired", "", None, results)
+        cut = airing.cut or any(e.status == "interrupted" for e in results)
+        return Outcome("cut" if cut else "aired", "", None, results)
 
     def _step(
         self, book: RelayLog, live: LiveSource, occ: Occurrence, planned: set[str], rate: int
