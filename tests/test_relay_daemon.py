@@ -66,8 +66,7 @@ def test_status_shows_the_relay_and_an_emergency_cuts_it(daemon) -> None:
     walltime.sleep(2)
     assert request(sock, {"cmd": "play", "file": "x", "priority": "emergency"})["ok"]
     wait_for(
-        lambda: sum(1 for r in rows(engine) if r.kind == "relay" and r.status == "completed")
-        == 1,
+        lambda: sum(1 for r in rows(engine) if r.kind == "relay" and r.status == "completed") == 1,
         timeout=30,
     )
     relay = [r for r in rows(engine) if r.kind == "relay"]
