@@ -13,7 +13,7 @@ measured start + n / rate: every mark below is a sample position on the DAC cloc
 - Loudness: a running measure (mean square of the non-silent audio, 3 s time constant) sets
   the gain toward the station's target, bounded to -20..+`max_boost_db` dB.
 - A drop (ffmpeg exits, the connection stalls past `-rw_timeout`): ffmpeg is started again
-  with exponential backoff (0.5 s doubling to 5 s). Back-filling the buffer to `jitter_s`
+  with backoff (0.5 s, 1 s, then every 2 s). Back-filling the buffer to `jitter_s`
   first avoids a stutter of micro-gaps. A gap with no data longer than `MIN_DROP_S` is a drop.
 - A stream that sends silence (below the library's silence level, -50 dBFS) for `timeout_s`
   is down too. After `timeout_s` of silence or no data the fallback fills until the stream
@@ -48,7 +48,7 @@ SILENCE_DB = -50.0  # as audio_library.analysis: below this a stretch is silence
 MIN_DROP_S = 0.25  # a gap without data shorter than this is jitter, not a drop
 LOUDNESS_TAU_S = 3.0
 MIN_GAIN_DB = -20.0
-BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 5.0)
+BACKOFF_S = (0.5, 1.0, 2.0)  # then every 2 s: a dead server costs one connect each
 RW_TIMEOUT_S = 5.0  # a connection that delivers nothing this long is dropped and retried
 READ_BYTES = 8192
 _EMPTY = np.zeros(0, dtype=np.float32)
