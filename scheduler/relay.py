@@ -26,7 +26,8 @@ from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, PlayItem
 from scheduler.output.decoder import StreamDecoder
 from scheduler.output.stream import DOWN, GAP, LIVE, Fallback, LiveSource, Mark
-from scheduler.slots import Occurrence, quiet_overlap
+from scheduler.slot_decision import LoggedRow, decide_slot
+from scheduler.slots import Occurrence
 from scheduler.spec import RelaySpec, StationSpec, shown_url
 
 if TYPE_CHECKING:
@@ -182,29 +183,26 @@ class RelayAirer:
         slot = occ.slot
         relay = slot.relay
         assert relay is not None
-        now = r.clock.now()
         done = r.airlog.rows_between(slot.name, occ.at, occ.end)
-        resuming = bool(done)
-        if done and not (unfinished or done[-1].status in ("interrupted", "failed", "skipped")):
-            return Outcome(
-                "already", f"{slot.name} {occ.at:%Y-%m-%d %H:%M} đã phát (already aired)"
-            )
-        lead = timedelta(seconds=LEAD_S)
-        start = occ.at if now <= occ.at - lead / 2 else now + lead
-        length = (occ.end - start).total_seconds()
+        decision = decide_slot(  # the runner's own decision: never twice, catch-up, quiet
+            at=occ.at,
+            end=occ.end,
+            now=r.clock.now(),
+            rows=[LoggedRow(row.status, row.spot, row.played_s) for row in done],
+            unfinished=unfinished,
+            catch_up=r.station.catch_up,
+            quiet_hours=None if slot.quiet_exempt else r.station.quiet_hours,
+            tz=r.station.tz,
+            lead_s=LEAD_S,
+        )
+        if decision.action == "already":
+            return Outcome("already", f"{slot.name} {decision.why}")
+        if decision.action in ("missed", "skipped"):
+            return r.record_missed(occ, decision.why, status=decision.action)
+        assert decision.start is not None
+        start, length = decision.start, decision.length_s
         if length <= 0:
-            return Outcome("already", "the relay's frame is over")
-        if start > occ.at and not resuming and not r.station.catch_up:
-            return r.record_missed(
-                occ, "daemon was not running at the slot's start (catch_up = false)"
-            )
-        quiet = quiet_overlap(start, length, r.station.quiet_hours, r.station.tz)
-        if quiet is not None and not slot.quiet_exempt:
-            if quiet <= start:
-                return r.record_missed(
-                    occ, "inside quiet hours: only emergencies air then", status="skipped"
-                )
-            length = (quiet - start).total_seconds()
+            return Outcome("already", f"{slot.name}: the relay's frame is over")
         if getattr(r.output, "name", "") == "null":  # the stream plays the whole frame
             item = PlayItem(Path(relay.source), duration_s=length, key=relay.source)
             results = r._air(
