@@ -83,6 +83,7 @@ def sample(pid: int, seconds: float, every: float = 10.0, skip: set[int] | None 
         "rss_last_min_kb": round(float(np.mean(rss[-n:]))),
         "rss_max_kb": max(rss),
         "rss_growth_kb": round(float(np.mean(rss[-n:]) - np.mean(rss[:n]))),
+        "rss_per_minute_kb": [round(float(np.mean(rss[i : i + n]))) for i in range(0, len(rss), n)],
     }
 
 
