@@ -88,6 +88,16 @@ def report_dict(report: Report) -> dict[str, Any]:
             }
             for b in report.broadcasts
         ],
+        "relays": [
+            {
+                "source": r.source,
+                "name": r.name,
+                "stretches": r.stretches,
+                "seconds": r.seconds,
+                "drops": r.drops,
+            }
+            for r in report.relays
+        ],
         "months": [
             {"month": m.key, "plays": m.plays, "seconds": round(m.seconds, 3)}
             for m in report.months

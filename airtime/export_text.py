@@ -175,4 +175,5 @@ def _log_cells(rows: Iterable[Any], tz: ZoneInfo) -> Iterator[tuple[str, ...]]:
         at = row.started_at or row.scheduled_at
         when = at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if at else ""
         slot = row.slot or ("khẩn" if row.kind == "emergency" else "đ.xuất")
-        yield (when, slot, row.topic or "-", row.title or row.path, mmss(row.played_s), row.status)
+        topic = row.topic or (f"tiếp sóng {row.spot}" if row.kind == "relay" else "-")
+        yield (when, slot, topic, row.title or row.path, mmss(row.played_s), row.status)

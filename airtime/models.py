@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-KINDS = ("scheduled", "adhoc", "emergency")
+KINDS = ("scheduled", "adhoc", "emergency", "relay")  # relay: a relayed stream (tiếp sóng)
 # "playing" is an open row: its audio started and has not ended yet.
 STATUSES = ("playing", "completed", "interrupted", "failed", "missed", "skipped")
 

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from airtime.chain import Verification
 from airtime.periods import Period
@@ -123,6 +124,7 @@ class Report:
     weights: dict[str, float] = field(default_factory=dict)  # configured topic -> weight
     sessions: Sessions | None = None
     broadcasts: list[Broadcast] = field(default_factory=list)
+    relays: list[Any] = field(default_factory=list)  # airtime.relay_report.RelayLine per source
 
     @property
     def special_seconds(self) -> float:
@@ -185,7 +187,7 @@ def build_report(
     `months` maps "YYYY-MM" to (plays, seconds) of completed scheduled plays."""
     groups = list(groups)
     done = [g for g in groups if g.status == COMPLETED]
-    scheduled = [g for g in done if g.kind not in SPECIAL_KINDS]
+    scheduled = [g for g in done if g.kind not in (*SPECIAL_KINDS, "relay")]  # relay: apart
 
     by_topic: dict[str | None, list[Group]] = defaultdict(list)
     for g in scheduled:
@@ -204,6 +206,8 @@ def build_report(
     special = [_line(kind, kind, (g for g in done if g.kind == kind)) for kind in SPECIAL_KINDS]
     reliability = dict.fromkeys(RELIABILITY_STATUSES, 0)
     for g in groups:
+        if g.kind == "relay":  # relayed stretches and drops: airtime.relay_report
+            continue
         reliability[g.status] = reliability.get(g.status, 0) + g.count
     return Report(
         station_id=station_id,

@@ -20,7 +20,7 @@ def session_rows(conn: Connection, station: str, lo: datetime, hi: datetime) -> 
         sa.select(T.c.slot, T.c.scheduled_at, T.c.status)
         .where(
             T.c.station == station,
-            T.c.kind == "scheduled",
+            T.c.kind.in_(("scheduled", "relay")),  # a relay slot's session aired as relay rows
             T.c.slot.is_not(None),
             T.c.scheduled_at >= lo,
             T.c.scheduled_at < hi,

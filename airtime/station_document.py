@@ -28,6 +28,7 @@ from airtime.document import (
     vn_number,
     vn_percent,
 )
+from airtime.relay_report import relay_table
 from airtime.report import Report, Sessions, day_ranges
 
 KIND = "BÁO CÁO"
@@ -325,8 +326,10 @@ def station_document(
         results.append(broadcast_table(report))
     else:
         results.append(Paragraph("Trong kỳ không có lượt phát đột xuất hoặc khẩn cấp."))
+    results.append(combined_table(report))
+    if report.relays:  # tiếp sóng: minutes per source, apart from the topics
+        results.append(relay_table(report.relays))
     results += [
-        combined_table(report),
         Heading("4. Độ tin cậy phát sóng và tính toàn vẹn của nhật ký"),
         reliability_table(report),
         Paragraph(success_text(report)),

@@ -104,6 +104,7 @@ def _register() -> None:
         playlist,
         playnow,
         simulate,
+        source,
         station,
         status,
     )
@@ -118,6 +119,7 @@ def _register() -> None:
     cli.add_command(status.status)
     cli.add_command(playnow.play_now)
     cli.add_command(simulate.simulate)
+    cli.add_command(source.source)  # relay sources (tiếp sóng), issue 14
 
 
 _register()

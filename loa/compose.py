@@ -23,7 +23,7 @@ from loa.config import Config
 from loa.errors import LoaError
 from scheduler.lock import LibraryBusy, exclusive
 from scheduler.runner import Spot
-from scheduler.spec import AmplifierSpec, SlotSpec, StationSpec
+from scheduler.spec import AmplifierSpec, RelaySpec, SlotSpec, StationSpec
 
 log = logging.getLogger("loa.compose")
 
@@ -80,6 +80,7 @@ def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> Stat
             pause_s=s.pause,
             intro=jingle(config, f"slots[{i}].intro", s.intro),
             outro=jingle(config, f"slots[{i}].outro", s.outro),
+            relay=relay_spec(config, s),
         )
         for i, s in enumerate(config.slots)
     )
@@ -102,6 +103,14 @@ def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> Stat
             timeout_s=amp.timeout,
         ),
     )
+
+
+def relay_spec(config: Config, slot: Any) -> RelaySpec | None:
+    """The stream a relay slot airs (config check guarantees the source exists)."""
+    source = next((x for x in config.sources if x.id == slot.relay), None)
+    if source is None:
+        return None
+    return RelaySpec(source.id, source.name, source.url, slot.fallback, slot.source_timeout)
 
 
 def demo_slot(

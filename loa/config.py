@@ -186,6 +186,7 @@ PreRoll = Annotated[float, _duration_in(0.1, 120, zero=True)]
 HookTimeout = Annotated[float, _duration_in(1, 120)]
 SlotLength = Annotated[float, _duration_in(1, DAY_S)]
 SlotPause = Annotated[float, _duration_in(0.1, 600, zero=True)]
+SourceTimeout = Annotated[float, _duration_in(1, 600)]
 TimeOfDay = Annotated[time, BeforeValidator(parse_time_of_day)]
 TimeRange = Annotated[tuple[time, time], BeforeValidator(parse_time_range)]
 Slug = Annotated[str, BeforeValidator(_slug)]
@@ -361,6 +362,26 @@ class Topic(Section):
     weight: Weight = Field(default=1.0, description="Tỉ trọng thời lượng (airtime share)")
 
 
+def _stream_url(value: object) -> object:
+    """An http(s) stream URL (Icecast/HTTP in mp3, aac, ogg, opus; HLS .m3u8)."""
+    if isinstance(value, str) and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ValueError(
+            f"{shown(value)} is not an http(s) stream URL, e.g. "
+            '"http://stream.example.vn:8000/vov1" or "https://.../playlist.m3u8"'
+        )
+    return value
+
+
+class Source(Section):
+    """A live programme a slot can relay (tiếp sóng): VOV, the provincial or district station."""
+
+    id: Slug = Field(description="Mã nguồn tiếp sóng (source id a slot's relay names)")
+    name: Line = Field(min_length=1, description="Tên nguồn in trên báo cáo (name on reports)")
+    url: Annotated[str, _text(2000), BeforeValidator(_stream_url)] = Field(
+        description="Địa chỉ luồng http(s): Icecast/HTTP mp3, aac, ogg, opus hoặc HLS .m3u8"
+    )
+
+
 class Slot(Section):
     name: Slug = Field(description="Tên buổi phát (slot name)")
     start: TimeOfDay = Field(description='Giờ bắt đầu "HH:MM" (local start time)')
@@ -377,6 +398,15 @@ class Slot(Section):
     intro: FilePath | None = Field(default=None, description="Nhạc hiệu mở đầu (intro jingle)")
     outro: FilePath | None = Field(default=None, description="Nhạc hiệu kết thúc (outro jingle)")
     pause: SlotPause = Field(default=0.0, description="Khoảng lặng giữa các tin (pause)")
+    relay: Slug | None = Field(
+        default=None, description="Tiếp sóng nguồn này thay cho tin/bài (relay a source's id)"
+    )
+    fallback: Literal["spots", "silence"] = Field(
+        default="spots", description="Khi mất tín hiệu: spots | silence (when the stream dies)"
+    )
+    source_timeout: SourceTimeout = Field(
+        default=10.0, description="Mất tín hiệu bấy lâu thì phát dự phòng (then the fallback)"
+    )
 
     _resolve_jingles = field_validator("intro", "outro")(_resolve)
 
@@ -406,6 +436,7 @@ class Config(Section):
     central: Central = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     topics: list[Topic] = Field(min_length=1, max_length=100)
     slots: list[Slot] = Field(default=[], max_length=200)
+    sources: list[Source] = Field(default=[], max_length=100)
 
     # Set by check_config: the file this config was read from (not a key of the file).
     _source: Path | None = PrivateAttr(default=None)
@@ -566,7 +597,7 @@ def cross_check(
                 f"max_length {format_duration(slot.max_length)}"
             )
         span = f"{_clock(slot.start_s)}-{_clock(slot.start_s + slot.length)}"
-        if quiet is not None and _quiet_overlap(slot, quiet):
+        if quiet is not None and _quiet_overlap(slot, quiet) and slot.relay is None:
             q = quiet
             problems.append(
                 f'slots[{i}].start: "{slot.name}" {span} falls inside quiet_hours '
@@ -583,6 +614,44 @@ def cross_check(
                     f"{_clock(b.start_s)}-{_clock(b.start_s + b.length)} on "
                     f"{', '.join(WEEKDAYS[d] for d in days)}"
                 )
+    return problems
+
+
+def relay_check(
+    quiet: tuple[time, time] | None,
+    sources: Iterable[tuple[int, Source]],
+    slots: Iterable[tuple[int, Slot]],
+) -> list[str]:
+    """Relay slots: their source exists, and they stay out of quiet hours (the 03:15 relay)."""
+    problems: list[str] = []
+    ids: dict[str, int] = {}
+    for i, source in sources:
+        if source.id in ids:
+            problems.append(
+                f'sources[{i}].id: "{source.id}" is already used by sources[{ids[source.id]}]'
+            )
+        ids.setdefault(source.id, i)
+    for i, slot in slots:
+        if slot.relay is None:
+            continue
+        if slot.relay not in ids:
+            close = difflib.get_close_matches(slot.relay, list(ids), n=1, cutoff=0.6)
+            hint = (
+                f'did you mean "{close[0]}"?'
+                if close
+                else "add it under [[sources]] (id, name, url)"
+            )
+            problems.append(
+                f'slots[{i}].relay: "{slot.name}" relays no source "{slot.relay}"; {hint}'
+            )
+        if quiet is not None and _quiet_overlap(slot, quiet):
+            span = f"{_clock(slot.start_s)}-{_clock(slot.start_s + slot.length)}"
+            problems.append(
+                f'slots[{i}].relay: relay slot "{slot.name}" (source "{slot.relay}") {span} '
+                f"touches quiet_hours {_clock(seconds_of_day(quiet[0]))}-"
+                f"{_clock(seconds_of_day(quiet[1]))}; only emergencies air then: "
+                "move the slot or change station.quiet_hours"
+            )
     return problems
 
 
@@ -618,6 +687,9 @@ def validate(raw: dict[str, Any], base_dir: Path) -> tuple[Config | None, list[s
         problems.append('output.path: required when output.backend = "file" (e.g. "data/air.wav")')
     problems.extend(
         cross_check(quiet, _parts(raw, "topics", Topic, ctx), _parts(raw, "slots", Slot, ctx))
+    )
+    problems.extend(
+        relay_check(quiet, _parts(raw, "sources", Source, ctx), _parts(raw, "slots", Slot, ctx))
     )
     return (config if not problems else None), problems
 

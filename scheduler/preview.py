@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from playlists.planner import plan_sequence
-from playlists.types import Plan, Play
+from playlists.types import Plan, PlanItem, Play
 from scheduler.runner import Spot
-from scheduler.slots import occurrences, slot_request
-from scheduler.spec import StationSpec
+from scheduler.slots import Occurrence, occurrences, slot_request
+from scheduler.spec import StationSpec, shown_url
 
 
 def preview(
@@ -23,11 +23,33 @@ def preview(
     start: datetime,
     end: datetime,
 ) -> list[Plan]:
-    requests = [slot_request(station, occ) for occ in occurrences(station, start, end)]
-    return plan_sequence(
+    found = occurrences(station, start, end)
+    requests = [slot_request(station, occ) for occ in found if occ.slot.relay is None]
+    plans = plan_sequence(
         requests,
         [s.candidate() for s in spots],
         history,
         station.weights,
         require_approval=station.require_approval,
     )
+    relays = [relay_plan(station, occ) for occ in found if occ.slot.relay is not None]
+    if not relays:
+        return plans
+    return sorted([*plans, *relays], key=lambda p: p.start)
+
+
+def relay_plan(station: StationSpec, occ: Occurrence) -> Plan:
+    """A relay slot as a plan: one item, role "relay", the stream for the whole frame (the
+    fallback spots are planned only when the stream dies, from the log as it is then)."""
+    relay = occ.slot.relay
+    assert relay is not None
+    item = PlanItem(
+        spot=relay.source,
+        topic="tiếp sóng",
+        path=shown_url(relay.url),
+        title=f"{relay.name} (tiếp sóng, relay)",
+        offset_s=0.0,
+        duration_s=occ.slot.length_s,
+        role="relay",
+    )
+    return Plan(occ.slot.name, occ.at.astimezone(station.tz), occ.slot.length_s, (item,), 0.0)

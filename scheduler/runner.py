@@ -106,6 +106,10 @@ class Runner:
         says so), so the rest airs even if the last row is a completed one (killed between
         two spots)."""
         slot = occ.slot
+        if slot.relay is not None:  # tiếp sóng: the live stream airs (scheduler.relay, issue 14)
+            from scheduler.relay import RelayAirer
+
+            return RelayAirer(self).air(occ, unfinished)
         done = self.airlog.rows_between(slot.name, occ.at, occ.end)
         decision = decide_slot(
             at=occ.at,

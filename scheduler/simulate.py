@@ -43,6 +43,7 @@ class Simulation:
     seconds_by_topic: Counter[str] = field(default_factory=Counter)
     plays_by_topic: Counter[str] = field(default_factory=Counter)
     plays_by_spot: Counter[str] = field(default_factory=Counter)  # completed plays, by spot id
+    relayed_s: Counter[str] = field(default_factory=Counter)  # relay slots: seconds by source
 
     def count(self, item: Broadcast, topic_of: dict[str, str]) -> None:
         """One broadcast the daemon aired (or did not)."""
@@ -51,6 +52,10 @@ class Simulation:
         if item.kind == "slot":
             self.slots += 1
             self.outcomes[item.outcome.status] += 1
+        relay = item.occurrence.slot.relay if item.occurrence is not None else None
+        if relay is not None:  # tiếp sóng: not a topic's airtime
+            self.relayed_s[relay.source] += sum(e.played_s for e in item.outcome.results)
+            return
         for ended in item.outcome.results:
             if ended.status == "completed":
                 topic = topic_of.get(ended.key, "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from scheduler.firing import SlotJob
+from scheduler.relay import relay_lead_s
 from scheduler.runner import LEAD_S
 from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
 from scheduler.spec import StationSpec
@@ -13,7 +14,7 @@ from scheduler.spec import StationSpec
 
 def job_lead_s(station: StationSpec) -> float:
     """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
-    return station.amplifier.pre_roll_s + LEAD_S + 1.0
+    return station.amplifier.pre_roll_s + LEAD_S + 1.0 + relay_lead_s(station)  # relays connect
 
 
 def slot_jobs(station: StationSpec) -> list[SlotJob]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from playlists.types import Candidate
@@ -44,6 +45,27 @@ class Spot:
         )
 
 
+def shown_url(url: str) -> str:
+    """A stream URL as logs, the airtime log and reports show it: never its password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class RelaySpec:
+    """A live stream a slot relays (tiếp sóng) for its frame; see `scheduler.relay`."""
+
+    source: str  # the source id: what the relay rows log
+    name: str
+    url: str
+    fallback: str = "spots"  # spots | silence: what fills while the stream is down
+    timeout_s: float = 10.0  # silent or without data this long: down
+
+
 @dataclass(frozen=True)
 class SlotSpec:
     name: str
@@ -56,6 +78,7 @@ class SlotSpec:
     outro: Spot | None = None
     # Only `loa run --demo`'s slot: someone at the keyboard asked for it to air now.
     quiet_exempt: bool = False
+    relay: RelaySpec | None = None  # a relay slot airs this stream instead of drawing spots
 
 
 @dataclass(frozen=True)

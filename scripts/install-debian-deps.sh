@@ -6,9 +6,10 @@
 # (PortAudio -> PulseAudio/PipeWire); pulseaudio + pulseaudio-utils: the virtual station sink
 # the tests play into and capture from; espeak-ng: Vietnamese speech for `loa output test`
 # and the demo library; postgresql: the central database the aggregation tests use;
-# python3-venv: the virtualenv `make` creates.
+# python3-venv: the virtualenv `make` creates; icecast2: the local live stream the relay tests
+# (tiếp sóng) play from.
 set -euo pipefail
-pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql)
+pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql icecast2)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(liquidsoap)
 missing=()
 for p in "${pkgs[@]}"; do

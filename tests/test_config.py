@@ -313,3 +313,73 @@ def test_wrong_types_get_plain_messages(tmp_path: Path) -> None:
         "output.backend: \"loa\" must be one of 'device', 'file' or 'null'",
         'slots[0].topics: "*" must be a list in brackets, e.g. ["*"]',
     ]
+
+
+RELAY = """
+[[sources]]
+id = "vov1"
+name = "VOV1"
+url = "http://127.0.0.1:8000/vov1"
+"""
+
+
+def test_relay_slot_and_source(tmp_path: Path) -> None:
+    text = (
+        with_slot(name='"thoi-su"', start='"18:00"', length='"30m"', relay='"vov1"')
+        + 'fallback = "silence"\nsource_timeout = "5s"\n'
+        + RELAY
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    slot = config.slots[1]
+    assert (slot.relay, slot.fallback, slot.source_timeout) == ("vov1", "silence", 5.0)
+    assert config.slots[0].relay is None and config.slots[0].source_timeout == 10.0
+    assert config.sources[0].url == "http://127.0.0.1:8000/vov1"
+
+
+def test_relay_slot_in_quiet_hours_is_refused_naming_slot_and_source(tmp_path: Path) -> None:
+    # the December 2025 accident: a relay set to 03:15 after a repair woke the commune
+    text = with_slot(name='"vov-dem"', start='"03:15"', length='"30m"', relay='"vov1"') + RELAY
+    assert problems_of(tmp_path, text) == [
+        'slots[1].relay: relay slot "vov-dem" (source "vov1") 03:15-03:45 touches quiet_hours '
+        "21:30-05:00; only emergencies air then: move the slot or change station.quiet_hours"
+    ]
+
+
+def test_relay_slot_running_into_quiet_hours(tmp_path: Path) -> None:
+    text = with_slot(name='"vov-toi"', start='"21:00"', length='"45m"', relay='"vov1"') + RELAY
+    assert problems_of(tmp_path, text) == [
+        'slots[1].relay: relay slot "vov-toi" (source "vov1") 21:00-21:45 touches quiet_hours '
+        "21:30-05:00; only emergencies air then: move the slot or change station.quiet_hours"
+    ]
+
+
+def test_relay_of_unknown_source_suggests_the_close_one(tmp_path: Path) -> None:
+    text = with_slot(name='"thoi-su"', start='"18:00"', length='"30m"', relay='"vov2"') + RELAY
+    assert problems_of(tmp_path, text) == [
+        'slots[1].relay: "thoi-su" relays no source "vov2"; did you mean "vov1"?'
+    ]
+    text = with_slot(name='"thoi-su"', start='"18:00"', length='"30m"', relay='"tinh"')
+    assert problems_of(tmp_path, text) == [
+        'slots[1].relay: "thoi-su" relays no source "tinh"; '
+        "add it under [[sources]] (id, name, url)"
+    ]
+
+
+def test_source_checks(tmp_path: Path) -> None:
+    text = (
+        BASE
+        + RELAY
+        + RELAY.replace("VOV1", "again")
+        + '\n[[sources]]\nid = "tinh"\nname = "Đài tỉnh"\nurl = "rtsp://x/y"\n'
+        + '\n[[slots]]\nname = "a"\nstart = "18:00"\nlength = "5m"\nrelay = "vov1"\n'
+        + 'fallback = "nhac"\nsource_timeout = "0.5s"\n'
+    )
+    assert problems_of(tmp_path, text) == [
+        "slots[1].fallback: \"nhac\" must be one of 'spots' or 'silence'",
+        'slots[1].source_timeout: "0.5s" is out of range: write a duration from 1s to 10m',
+        'sources[2].url: "rtsp://x/y" is not an http(s) stream URL, e.g. '
+        '"http://stream.example.vn:8000/vov1" or "https://.../playlist.m3u8"',
+        'sources[1].id: "vov1" is already used by sources[0]',
+    ]

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from airtime.document import Letterhead
 from airtime.periods import Period, date_range, day_start
+from airtime.relay_report import relay_lines
 from airtime.report import Due, Report, build_report, count_sessions
 from airtime.report_store import broadcasts, log_began, session_rows
 from airtime.station_document import station_document
@@ -112,6 +113,7 @@ def build(app: App, period: Period, now: datetime | None = None) -> Report:
     )
     report.weights = {t.id: t.weight for t in config.topics}
     report.broadcasts = specials
+    report.relays = relay_lines(groups, [(s.id, s.name) for s in config.sources])
     report.verification = verification
     report.issued = now.date()
     report.place = config.report.place

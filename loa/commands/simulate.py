@@ -92,6 +92,8 @@ def simulate(
         f"Mô phỏng {days} ngày từ {start_day}: {result.slots} buổi, {result.plays} lượt phát, "
         f"{dict(result.outcomes)} trong {took:.1f} s → {mask_credentials(db_url)}"
     )
+    for source, seconds in sorted(result.relayed_s.items()):
+        click.echo(f"tiếp sóng (relay) {source}: {seconds / 60:.1f} phút (minutes)")
     off = 0
     uneven = []
     table = []

@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -51,6 +51,8 @@ class PlayItem:
     key: an opaque id of the caller, echoed in the events.
     start_s: where in the file playing starts (the leading silence the library measured).
     length_s: play at most this long from `start_s` (None: to the end of the file).
+    live: a ready source the output reads instead of decoding `path` (a relayed stream,
+        `scheduler.output.stream.LiveSource`); None for a file.
     """
 
     path: Path
@@ -60,6 +62,7 @@ class PlayItem:
     key: str = ""
     start_s: float = 0.0
     length_s: float | None = None
+    live: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ class EngineOutput:
             for it in plan.items[plan.cur :]:
                 if it.state == DONE:
                     continue
+                if it.source is None and it.item.live is not None:  # a relayed stream
+                    it.source = it.item.live  # type: ignore[assignment]
                 if it.source is None:
                     it.source = StreamDecoder(
                         it.item.path,
