@@ -97,6 +97,7 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 def _register() -> None:
     from loa.commands import (
         airtime_cmd,
+        bulletin,
         central,
         config_cmd,
         library,
@@ -118,6 +119,7 @@ def _register() -> None:
     cli.add_command(status.status)
     cli.add_command(playnow.play_now)
     cli.add_command(simulate.simulate)
+    cli.add_command(bulletin.bulletin)
 
 
 _register()

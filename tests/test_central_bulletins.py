@@ -37,7 +37,9 @@ def send(url: str, path: Path, *extra: str) -> tuple[int, str, str]:
     return loa("central", "--url", url, "send", str(path), "--title", "Tin bão số 9", *extra)
 
 
-def test_a_district_sends_to_its_own_stations_only(tmp_path: Path, district: dict[str, str]) -> None:
+def test_a_district_sends_to_its_own_stations_only(
+    tmp_path: Path, district: dict[str, str]
+) -> None:
     code, out, err = send(district["h-a"], tmp_path / "tin.wav", "--priority", "khan-cap")
     assert code == 0, err
     assert "xa-1, xa-2" in out and "xa-3" not in out
@@ -57,9 +59,11 @@ def test_a_district_sends_to_its_own_stations_only(tmp_path: Path, district: dic
         ).rowcount == 0  # fmt: skip
     code, _, err = loa("central", "--url", district["h-b"], "withdraw", "1")
     assert code == 1 and "no such bulletin that this role sent" in err
-    sender, where, sha, size = connect_as(district["admin"]).execute(
-        "SELECT sender, district, sha256, size FROM central.bulletin WHERE id = 1"
-    ).fetchone()
+    sender, where, sha, size = (
+        connect_as(district["admin"])
+        .execute("SELECT sender, district, sha256, size FROM central.bulletin WHERE id = 1")
+        .fetchone()
+    )
     assert sender.endswith("_d_h-a") and where == "h-a" and len(sha) == 64 and size > 0
     # the province (admin) sends anywhere
     code, out, err = send(district["admin"], tmp_path / "tin.wav", "--priority", "uu-tien",
