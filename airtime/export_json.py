@@ -62,7 +62,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "total": _counts(report.total),
         "combined": {
-            "plays": report.total.plays + sum(s.plays for s in report.special),
+            "plays": report.total.plays
+            + sum(s.plays for s in report.special)
+            + report.bulletins.plays,
             "seconds": report.combined_seconds,
         },
         "sessions": None
@@ -94,6 +96,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "adhoc": _counts(report.special[0]),
         "emergency": _counts(report.special[1]),
+        "bulletins": _counts(report.bulletins),
         "reliability": {
             **report.reliability,
             "success_rate": None if report.success_rate is None else round(report.success_rate, 4),

@@ -17,6 +17,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 KINDS = ("scheduled", "adhoc", "emergency")
+# A bulletin from the district airs under the spot id `bulletin-<id>-<priority>` (issue 13).
+BULLETIN_SPOT_PREFIX = "bulletin-"
 # "playing" is an open row: its audio started and has not ended yet.
 STATUSES = ("playing", "completed", "interrupted", "failed", "missed", "skipped")
 

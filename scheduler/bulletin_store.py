@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from airtime.models import Airtime, UTCDateTime
+from airtime.models import BULLETIN_SPOT_PREFIX, Airtime, UTCDateTime
 
 FOLDER = ".ban-tin"
 PRIORITIES = ("thuong", "uu-tien", "khan-cap")
-SPOT_PREFIX = "bulletin-"
+SPOT_PREFIX = BULLETIN_SPOT_PREFIX
 
 
 class Bulletin(SQLModel, table=True):

@@ -133,3 +133,33 @@ def test_a_corrupted_download_is_not_stored(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.wav*"))
     kept = store_file(tmp_path, 3, hashlib.sha256(data).hexdigest(), data, ".WAV")
     assert kept.file.read_bytes() == data and kept.path.startswith(".ban-tin/3-")
+
+
+def test_reports_count_bulletins_apart_from_the_stations_own_spots() -> None:
+    from airtime.export_json import report_dict
+    from airtime.periods import parse_period
+    from airtime.report import Group, build_report
+
+    groups = [
+        Group("scheduled", "a", "completed", "a-1", 3, 270.0),
+        Group("scheduled", None, "completed", "bulletin-2-uu-tien", 1, 40.0),
+        Group("scheduled", "a", "completed", "bulletin-5-thuong", 2, 60.0),  # in a's rotation
+        Group("emergency", None, "completed", "bulletin-1-khan-cap", 1, 20.0),
+        Group("emergency", None, "completed", "path:x.wav", 1, 10.0),
+        Group("scheduled", None, "interrupted", "bulletin-2-uu-tien", 1, 3.0),
+    ]
+    report = build_report(groups, station_id="xa", station_name="Xã", period=parse_period("2026"),
+                          topics=[("a", "A")], months={})  # fmt: skip
+    assert (report.topics[0].plays, report.topics[0].seconds) == (3, 270.0)
+    assert (report.total.plays, report.total.seconds) == (3, 270.0)
+    assert report.special[1].plays == 1  # the station's own emergency only
+    assert (report.bulletins.plays, report.bulletins.items, report.bulletins.seconds) == (
+        4,
+        3,
+        120.0,
+    )
+    assert report.combined_seconds == 400.0
+    data = report_dict(report)
+    assert data["bulletins"] == {"plays": 4, "items": 3, "seconds": 120.0}
+    assert data["combined"]["plays"] == 8
+    assert report.reliability["interrupted"] == 1
