@@ -13,6 +13,7 @@ from airtime.report import Line, Report
 LOG_KEYS = (
     "id", "station", "slot", "kind", "topic", "spot", "title", "path",
     "scheduled_at", "started_at", "ended_at", "played_s", "status", "error",
+    "bulletin", "priority",  # a bulletin's airing (issue 13); null on every other row
 )  # fmt: skip
 
 
