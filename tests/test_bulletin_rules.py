@@ -163,3 +163,23 @@ def test_reports_count_bulletins_apart_from_the_stations_own_spots() -> None:
     assert data["bulletins"] == {"plays": 4, "items": 3, "seconds": 120.0}
     assert data["combined"]["plays"] == 8
     assert report.reliability["interrupted"] == 1
+
+
+def test_an_accepted_thuong_bulletin_with_a_topic_joins_its_rotation() -> None:
+    from playlists.planner import plan_slot
+
+    rows = [row(5, "thuong", topic="a", accepted_at=NOW, playable_s=5.0)]
+    library = [spot("a1", 5.0), spot("a2", 5.0), spot("b1", 5.0, "b")]
+    spots = [*library, *slot_spots(rows, DAY, {}, Path("/lib"))]
+    request = SlotRequest("sang", datetime(2026, 12, 1, 6, tzinfo=HCM), 20.0)
+
+    def real(req: SlotRequest, given: list[Spot]) -> Plan:
+        return plan_slot(req, [s.candidate() for s in given], [], {"a": 1.0, "b": 1.0})
+
+    plan = head_first(request, spots, [], real)
+    planned = [i.spot for i in plan.items]
+    assert sorted(planned) == ["a1", "a2", "b1", "bulletin-5-thuong"]
+    assert [i.topic for i in plan.items if i.spot == "bulletin-5-thuong"] == ["a"]
+    # not accepted: not a candidate at all
+    waiting = [row(5, "thuong", topic="a", playable_s=5.0)]
+    assert slot_spots(waiting, DAY, {}, Path("/lib")) == []
