@@ -49,6 +49,15 @@ log = logging.getLogger("loa.bulletins")
 
 EventSink = Callable[[str, str, str], None]
 FIRST_RETRY_S = 2.0
+# The LISTEN connection is held open for hours: a network that drops without a reset (a cut
+# cable, a dead village router) is found within about half a minute, then reconnected.
+KEEPALIVE = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30000,
+}
 
 
 class Measured(Protocol):
@@ -113,19 +122,6 @@ class Board:
         self.sent.update(r.id for r in due)
         return [to_spot(r, self.root(), whole=True) for r in due]
 
-    def waiting(self) -> list[store.Bulletin]:
-        """thuong bulletins waiting for the operator (what `loa status` shows)."""
-        day = self.today()
-        return [
-            r
-            for r in self.rows()
-            if r.priority == "thuong"
-            and r.accepted_at is None
-            and r.refused_at is None
-            and r.withdrawn_at is None
-            and (r.valid_until is None or day <= r.valid_until)
-        ]
-
 
 class Fetcher:
     def __init__(
@@ -156,7 +152,7 @@ class Fetcher:
     # ------------------------------------------------------------------ one pass
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
-            self._conn = connect(self.url, autocommit=True)
+            self._conn = connect(self.url, autocommit=True, **KEEPALIVE)
             feed.listen(self._conn)
         return self._conn
 
