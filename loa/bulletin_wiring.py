@@ -14,7 +14,13 @@ from scheduler.bulletins import Board, Fetcher
 
 def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Board:
     """The station's bulletins (the library root of the config in use after a reload)."""
-    return Board(engine, config.station.id, lambda: current().library.root, config.tz)
+    return Board(
+        engine,
+        config.station.id,
+        lambda: current().library.root,
+        config.tz,
+        topics=lambda: current().topic_ids,
+    )
 
 
 def start_fetcher(

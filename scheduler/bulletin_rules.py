@@ -5,7 +5,7 @@ spots and plans out).
 - uu-tien: at the head of the next slot that airs (after its intro jingle, before its spots,
   counted in its length); a slot in quiet hours does not air, so neither does it.
 - thuong: only once the operator accepted it; with a topic it joins that topic's rotation,
-  without one it heads the next slot once.
+  without one (or with a topic this station does not have) it heads the next slot once.
 
 Each airs only inside its validity window (station-local dates, inclusive), only while not
 withdrawn and not refused, and at most `times` times (once by default, except a thuong in its
@@ -15,7 +15,7 @@ topic's rotation, which airs as often as its rotation gives it within its window
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -32,25 +32,30 @@ def valid_on(row: Bulletin, day: date) -> bool:
     )
 
 
-def live(row: Bulletin, day: date, aired: Mapping[str, int]) -> bool:
+def live(
+    row: Bulletin, day: date, aired: Mapping[str, int], topics: Collection[str] | None = None
+) -> bool:
     """May air on `day` at all: valid, not withdrawn, not refused, not aired `times` times."""
     if row.withdrawn_at is not None or row.refused_at is not None or not valid_on(row, day):
         return False
     limit = row.times
-    if limit is None and not (row.priority == "thuong" and row.topic):
+    if limit is None and not in_rotation(row, topics):
         limit = 1
     return limit is None or aired.get(str(row.id), 0) < limit
 
 
-def heads_slot(row: Bulletin) -> bool:
-    """Airs at the head of a slot (uu-tien; a thuong without a topic once accepted)."""
+def in_rotation(row: Bulletin, topics: Collection[str] | None = None) -> bool:
+    """An accepted thuong bulletin of one of the station's topics (`topics`; None: any)."""
+    known = bool(row.topic) and (topics is None or row.topic in topics)
+    return row.priority == "thuong" and known and row.accepted_at is not None
+
+
+def heads_slot(row: Bulletin, topics: Collection[str] | None = None) -> bool:
+    """Airs at the head of a slot: uu-tien; an accepted thuong outside any rotation here."""
     if row.priority == "uu-tien":
         return True
-    return row.priority == "thuong" and not row.topic and row.accepted_at is not None
-
-
-def in_rotation(row: Bulletin) -> bool:
-    return row.priority == "thuong" and bool(row.topic) and row.accepted_at is not None
+    accepted = row.priority == "thuong" and row.accepted_at is not None
+    return accepted and not in_rotation(row, topics)
 
 
 def to_spot(row: Bulletin, root: Path, whole: bool = False) -> Spot:
@@ -80,11 +85,17 @@ def emergencies(
 
 
 def slot_spots(
-    rows: Sequence[Bulletin], day: date, aired: Mapping[str, int], root: Path
+    rows: Sequence[Bulletin],
+    day: date,
+    aired: Mapping[str, int],
+    root: Path,
+    topics: Collection[str] | None = None,
 ) -> list[Spot]:
     """The bulletins a slot on `day` may air: those that head it and those in rotation."""
     return [
-        to_spot(r, root) for r in rows if (heads_slot(r) or in_rotation(r)) and live(r, day, aired)
+        to_spot(r, root)
+        for r in rows
+        if (heads_slot(r, topics) or in_rotation(r, topics)) and live(r, day, aired, topics)
     ]
 
 

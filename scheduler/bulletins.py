@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,7 +69,16 @@ class Measured(Protocol):
 class Board:
     """What the slots and the air worker take from the station's bulletins."""
 
-    def __init__(self, engine: Engine, station: str, root: Callable[[], Path], tz: ZoneInfo):
+    def __init__(
+        self,
+        engine: Engine,
+        station: str,
+        root: Callable[[], Path],
+        tz: ZoneInfo,
+        topics: Callable[[], Collection[str]] | None = None,
+    ) -> None:
+        # the station's topic ids (a thuong bulletin of another topic heads a slot instead)
+        self.topics: Callable[[], Collection[str] | None] = topics or (lambda: None)
         self.engine = engine
         self.station = station
         self.root = root
@@ -89,7 +98,7 @@ class Board:
             mine: list[Spot] = []
             try:
                 aired = store.airings(self.engine, self.station)
-                mine = slot_spots(self.rows(), self.today(), aired, self.root())
+                mine = slot_spots(self.rows(), self.today(), aired, self.root(), self.topics())
             except Exception:  # the bulletins never hold up the station's own spots
                 log.exception("cannot read the bulletins; the slot airs without them")
             return [*library(), *mine]
@@ -106,7 +115,7 @@ class Board:
                 heads = [
                     store.spot_id(r.id, r.priority)
                     for r in sorted(self.rows(), key=lambda r: (r.priority != "uu-tien", r.id))
-                    if heads_slot(r) and live(r, day, aired)
+                    if heads_slot(r, self.topics()) and live(r, day, aired, self.topics())
                 ]
             except Exception:
                 log.exception("cannot read the bulletins; the slot airs without them")

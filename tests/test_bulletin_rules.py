@@ -65,6 +65,11 @@ def test_which_bulletins_a_slot_may_air_and_which_air_at_once() -> None:
         "/lib/.ban-tin/5.wav"
     )  # fmt: skip
     assert [r.id for r in emergencies(rows, DAY, {}, set())] == [1]
+    # a topic this station does not have: it heads the next slot once instead
+    here = slot_spots(rows, DAY, {}, Path("/lib"), topics=["b"])
+    assert [s.id for s in here] == [s.id for s in spots]
+    assert slot_spots(rows, DAY, {"5": 1}, Path("/lib"), topics=["b"])[-1].id != "bulletin-5-thuong"
+    assert slot_spots(rows, DAY, {"5": 1}, Path("/lib"), topics=["a"])[-1].id == "bulletin-5-thuong"
     assert emergencies(rows, DAY, {}, {1}) == []  # handed over already
 
 
