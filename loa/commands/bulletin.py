@@ -113,7 +113,10 @@ def _decide(app: App, bulletin_id: int, verb: str, reason: str | None = None) ->
     now = store.now()
     if verb == "accept":
         store.update(app.engine, bulletin_id, accepted_at=now)
-        where = f"chủ đề {row.topic}" if row.topic else "đầu buổi phát kế tiếp (next slot)"
+        if row.topic and row.topic in app.config.topic_ids:
+            where = f"vòng xoay chủ đề {row.topic} (its topic's rotation)"
+        else:
+            where = "đầu buổi phát kế tiếp (the head of the next slot), một lần (once)"
         click.echo(f"bản tin (bulletin) {bulletin_id}: đã duyệt (accepted), phát ở {where}")
     else:
         note = f"người vận hành từ chối (refused by the operator){': ' + reason if reason else ''}"
