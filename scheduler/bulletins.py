@@ -157,8 +157,23 @@ class Fetcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.retry_soon = False
+        self._verified: dict[int, tuple[int, int]] = {}  # id -> (size, mtime_ns) last hashed
 
     # ------------------------------------------------------------------ one pass
+    def _file_ok(self, root: Path, row: store.Bulletin) -> bool:
+        """The stored file is whole: hashed again only when its size or mtime changed."""
+        try:
+            st = (root / row.path).stat()
+        except OSError:
+            return False
+        mark = (st.st_size, st.st_mtime_ns)
+        if self._verified.get(row.id) == mark:
+            return True
+        if not store.file_ok(root, row):
+            return False
+        self._verified[row.id] = mark
+        return True
+
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed:
             self._conn = connect(self.url, autocommit=True, **KEEPALIVE)
@@ -241,7 +256,7 @@ class Fetcher:
         local = {r.id: r for r in store.all_rows(engine)}
         for offer in feed.offered(conn):
             mine = local.get(offer.id)
-            if mine is None or not store.file_ok(root, mine):
+            if mine is None or not self._file_ok(root, mine):
                 if offer.withdrawn_at is not None and mine is None:
                     continue  # withdrawn before it reached us: nothing to air or report
                 self._receive(conn, offer)
