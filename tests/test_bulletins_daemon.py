@@ -91,6 +91,7 @@ def run_loa() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
+            print(out)  # shown when the test failed
             assert proc.returncode == 0, out
 
 
@@ -144,11 +145,11 @@ def district(tmp_path: Path, pg_admin_url: str) -> dict[str, str]:
 def test_emergency_cuts_in_the_slot_resumes_and_the_district_sees_the_airing(
     tmp_path: Path, district: dict[str, str], run_loa: Callable[[Path], subprocess.Popen[str]]
 ) -> None:
-    start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
-    config = station(tmp_path, district["xa-thu"], [("thu", start, 25)])
+    start = (datetime.now(UTC) + timedelta(seconds=15)).replace(microsecond=0)
+    config = station(tmp_path, district["xa-thu"], [("thu", start, 30)])
     run_loa(config)
-    until(lambda: any(r["status"] == "playing" for r in rows(tmp_path)), 30)
-    time.sleep(1.0)  # well inside the slot's first spot
+    until(lambda: any(r["status"] == "playing" for r in rows(tmp_path)), 45, step=0.1)
+    time.sleep(0.5)  # inside the slot's first spot (3 s)
     bid = sent(district["h-thu"], tmp_path / "tin.wav", "khan-cap")
     aired = until(
         lambda: [r for r in rows(tmp_path) if r["bulletin"] and r["status"] == "completed"], 30
