@@ -190,7 +190,8 @@ def sqlite_rows(db: Path) -> int:
 def many(admin: str, district: str, urls: dict[str, str], tmp: Path) -> dict:
     from audio_library.catalog import probe
     from loa.db import open_database
-    from scheduler.bulletins import Board, Fetcher
+    from scheduler.bulletin_fetch import Fetcher
+    from scheduler.bulletins import Board
 
     stored: dict[str, float] = {}
     lock = threading.Lock()

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from loa.config import Config
-from scheduler.bulletins import Board, Fetcher
+from scheduler.bulletins import Board
 
 
 def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Board:
@@ -29,12 +29,13 @@ def start_fetcher(
     event: Any,
     air_now: Callable[[list[Any]], Any],
     current: Callable[[], Config],
-) -> Fetcher | None:
+) -> Any:
     """The background fetch when `[central] url` is set (else None): polls every push_every
     at the most, and is told at once by NOTIFY."""
     if not config.central.url:
         return None
     from audio_library.catalog import probe
+    from scheduler.bulletin_fetch import Fetcher
 
     def measure(path: Path) -> Any:
         lib = current().library

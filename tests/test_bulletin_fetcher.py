@@ -13,7 +13,8 @@ import pytest
 from audio_library.catalog import probe
 from loa.db import open_database
 from scheduler import bulletin_store as store
-from scheduler.bulletins import Board, Fetcher
+from scheduler.bulletin_fetch import Fetcher
+from scheduler.bulletins import Board
 from tests.audio_media import tone
 from tests.central_support import Relay, central, connect_as, loa, via
 
