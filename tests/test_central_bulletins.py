@@ -155,3 +155,34 @@ def test_the_migration_list_tolerates_a_gap(pg_admin_url: str) -> None:
         versions = [r[0] for r in conn.execute("SELECT version FROM central.schema_version")]
     assert sorted(versions) == [1, 4]
     assert init(pg_admin_url) == (4, 4)
+
+
+def test_a_bundle_from_before_the_bulletin_fields_still_imports(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    import gzip
+    import hashlib
+
+    from tests.central_support import station_config, write_rows
+
+    central(pg_admin_url, ("xa-a", "h-a"))
+    cfg = station_config(tmp_path, "xa-a", write_rows(tmp_path / "a.db", "xa-a", 60), None)
+    new = tmp_path / "new.loa.gz"
+    code, _, err = loa("--config", str(cfg), "airtime", "export", "--period", "2021",
+                       "--output", str(new))  # fmt: skip
+    assert code == 0, err
+    lines = gzip.decompress(new.read_bytes()).split(b"\n")
+    rows = [json.loads(x) for x in lines[1:] if x]
+    assert all(r[-2:] == [None, None] for r in rows)  # bulletin, priority: null
+    # the same rows as a loa before migration 7 wrote them: two values fewer a line
+    old_lines = [json.dumps(r[:-2], ensure_ascii=False, separators=(",", ":")).encode()
+                 for r in rows]  # fmt: skip
+    manifest = json.loads(lines[0])
+    manifest["sha256"] = hashlib.sha256(b"".join(x + b"\n" for x in old_lines)).hexdigest()
+    old = tmp_path / "old.loa.gz"
+    old.write_bytes(gzip.compress(b"\n".join([json.dumps(manifest).encode(), *old_lines, b""])))
+    code, out, err = loa("central", "--url", pg_admin_url, "import", str(old))
+    assert code == 0 and "mới (new) 60" in out, err
+    assert loa("central", "--url", pg_admin_url, "verify")[0] == 0
+    code, out, err = loa("central", "--url", pg_admin_url, "import", str(new))
+    assert code == 0 and "mới (new) 0" in out, err
