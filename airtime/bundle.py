@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from airtime import push as local
-from airtime.chain import FIELDS, ChainRow, canonical_time
+from airtime.chain import BASE, FIELDS, ChainRow, canonical_time
 from airtime.periods import Period
 from airtime.store import T
 
@@ -147,11 +147,13 @@ def read_rows(stream: IO[bytes], name: str, digest: Any) -> Iterator[ChainRow]:
             number += 1
             digest.update(line)
             data = json.loads(line.decode("utf-8"))
-            if not isinstance(data, list) or len(data) != 2 + len(FIELDS):
+            # a bundle of a loa from before the bulletin fields (migration 7) has BASE only
+            if not isinstance(data, list) or len(data) not in (2 + len(FIELDS), 2 + len(BASE)):
                 raise BundleError(f"{name}: line {number}: not a row of {len(FIELDS) + 2} values")
+            given = FIELDS[: len(data) - 2]
             values = tuple(
-                _time(v) if f in TIMES else v for f, v in zip(FIELDS, data[2:], strict=True)
-            )
+                _time(v) if f in TIMES else v for f, v in zip(given, data[2:], strict=True)
+            ) + (None,) * (len(FIELDS) - len(given))
             yield ChainRow(int(data[0]), int(data[0]), str(data[1]), values)
     except (OSError, EOFError) as exc:
         raise BundleError(f"{name}: truncated or damaged after line {number}: {exc}") from None

@@ -47,6 +47,12 @@ FIELDS = (
     "status",
     "error",
 )
+# Migration 7 (bulletins, issue 13): a bulletin's airing carries its id and priority. These
+# enter a row's canonical content only when one of them is set, so every row written before
+# them (and every ordinary row after) hashes exactly as it always did.
+BASE = FIELDS
+EXTRA = ("bulletin", "priority")
+FIELDS = BASE + EXTRA
 _TIMES = frozenset({"scheduled_at", "started_at", "ended_at"})
 OPEN = "playing"
 
@@ -68,9 +74,14 @@ def canonical_time(value: datetime | str | None) -> str | None:
 
 
 def canonical(values: Sequence[Any]) -> bytes:
-    """Canonical bytes of one row given its `FIELDS` values in order."""
+    """Canonical bytes of one row given its `FIELDS` values in order (or only the `BASE`
+    ones: a row from before the `EXTRA` fields)."""
+    values = list(values)
+    if len(values) == len(FIELDS) and all(v is None for v in values[len(BASE) :]):
+        values = values[: len(BASE)]
     out: list[Any] = []
-    for name, value in zip(FIELDS, values, strict=True):
+    names = BASE if len(values) == len(BASE) else FIELDS
+    for name, value in zip(names, values, strict=True):
         if name in _TIMES:
             value = canonical_time(value)
         elif name == "played_s":

@@ -13,6 +13,7 @@ from airtime.report import Line, Report
 LOG_KEYS = (
     "id", "station", "slot", "kind", "topic", "spot", "title", "path",
     "scheduled_at", "started_at", "ended_at", "played_s", "status", "error",
+    "bulletin", "priority",  # a bulletin's airing (issue 13); null on every other row
 )  # fmt: skip
 
 
@@ -62,7 +63,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "total": _counts(report.total),
         "combined": {
-            "plays": report.total.plays + sum(s.plays for s in report.special),
+            "plays": report.total.plays
+            + sum(s.plays for s in report.special)
+            + report.bulletins.plays,
             "seconds": report.combined_seconds,
         },
         "sessions": None
@@ -104,6 +107,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         ],
         "adhoc": _counts(report.special[0]),
         "emergency": _counts(report.special[1]),
+        "bulletins": _counts(report.bulletins),
         "reliability": {
             **report.reliability,
             "success_rate": None if report.success_rate is None else round(report.success_rate, 4),

@@ -120,6 +120,8 @@ def open_play(
     title: str = "",
     path: str = "",
     scheduled_at: datetime | None = None,
+    bulletin: str | None = None,
+    priority: str | None = None,
 ) -> Airtime:
     """Record that a play's first sample reached the device; returns the open row."""
     check_open(kind, started_at, scheduled_at)
@@ -134,6 +136,8 @@ def open_play(
         scheduled_at=scheduled_at,
         started_at=started_at,
         status=OPEN,
+        bulletin=bulletin,
+        priority=priority,
     )
     session.add(row)
     session.commit()
@@ -180,6 +184,8 @@ def record_closed(
     ended_at: datetime | None = None,
     played_s: float = 0.0,
     error: str | None = None,
+    bulletin: str | None = None,
+    priority: str | None = None,
 ) -> Airtime:
     """Write a row that is closed from birth (missed, failed, skipped; or a completed play
     recorded after the fact) and chain it. A row without `started_at` is placed in reports
@@ -199,6 +205,8 @@ def record_closed(
         played_s=float(played_s),
         status=status,
         error=error,
+        bulletin=bulletin,
+        priority=priority,
     )
     _chain(session, row)
     session.add(row)

@@ -17,6 +17,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 KINDS = ("scheduled", "adhoc", "emergency", "relay")  # relay: a relayed stream (tiếp sóng)
+# A bulletin from the district airs under the spot id `bulletin-<id>-<priority>` (issue 13).
+BULLETIN_SPOT_PREFIX = "bulletin-"
 # "playing" is an open row: its audio started and has not ended yet.
 STATUSES = ("playing", "completed", "interrupted", "failed", "missed", "skipped")
 
@@ -79,6 +81,9 @@ class Airtime(SQLModel, table=True):
     played_s: float = Field(default=0.0)
     status: str = Field(default="playing", max_length=16)
     error: str | None = Field(default=None)
+    # Migration 7: a bulletin's airing (issue 13): its central id and priority, else NULL.
+    bulletin: str | None = Field(default=None, max_length=32)
+    priority: str | None = Field(default=None, max_length=16)
     # Integrity chain: sha256(prev_hash + canonical row), set when the row is closed.
     hash: str | None = Field(default=None, max_length=64)
     # Position in the station's chain = the order rows were closed (1, 2, ...); NULL while open.

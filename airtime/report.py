@@ -29,6 +29,7 @@ from datetime import date, datetime
 from typing import Any
 
 from airtime.chain import Verification
+from airtime.models import BULLETIN_SPOT_PREFIX
 from airtime.periods import Period
 
 COMPLETED = "completed"
@@ -125,6 +126,8 @@ class Report:
     sessions: Sessions | None = None
     broadcasts: list[Broadcast] = field(default_factory=list)
     relays: list[Any] = field(default_factory=list)  # airtime.relay_report.RelayLine per source
+    # bulletins from the district, of every priority, counted apart from the station's spots
+    bulletins: Line = field(default_factory=lambda: Line("bulletin", "Bản tin cấp trên"))
 
     @property
     def special_seconds(self) -> float:
@@ -133,8 +136,8 @@ class Report:
 
     @property
     def combined_seconds(self) -> float:
-        """Scheduled plus ad hoc plus emergency airtime (completed plays)."""
-        return round(self.total.seconds + self.special_seconds, 3)
+        """Scheduled plus ad hoc plus emergency plus bulletins' airtime (completed plays)."""
+        return round(self.total.seconds + self.special_seconds + self.bulletins.seconds, 3)
 
     def share(self, line: Line) -> float:
         """The topic's share of the scheduled minutes (0 when nothing aired)."""
@@ -187,6 +190,8 @@ def build_report(
     `months` maps "YYYY-MM" to (plays, seconds) of completed scheduled plays."""
     groups = list(groups)
     done = [g for g in groups if g.status == COMPLETED]
+    bulletins = [g for g in done if is_bulletin(g)]
+    done = [g for g in done if not is_bulletin(g)]
     scheduled = [g for g in done if g.kind not in (*SPECIAL_KINDS, "relay")]  # relay: apart
 
     by_topic: dict[str | None, list[Group]] = defaultdict(list)
@@ -218,7 +223,13 @@ def build_report(
         months=month_lines,
         special=special,
         reliability=reliability,
+        bulletins=_line("bulletin", "Bản tin cấp trên", bulletins),
     )
+
+
+def is_bulletin(group: Group) -> bool:
+    """A bulletin's airing (its spot id marks it), counted apart from the station's spots."""
+    return bool(group.item and group.item.startswith(BULLETIN_SPOT_PREFIX))
 
 
 def count_sessions(

@@ -110,9 +110,17 @@ def totals_text(report: Report) -> str:
         f"tin, bài thuộc {covered}/{len(report.weights)} chủ đề; phát đột xuất "
         f"{vn_number(adhoc.plays)} lượt ({vn_number(minutes(adhoc.seconds), 1)} phút), phát "
         f"khẩn cấp {vn_number(emergency.plays)} lượt ({vn_number(minutes(emergency.seconds), 1)} "
-        f"phút); tổng cộng {vn_number(minutes(report.combined_seconds), 1)} phút "
+        f"phút){_bulletins_text(report)}; tổng cộng "
+        f"{vn_number(minutes(report.combined_seconds), 1)} phút "
         f"({hours_minutes(report.combined_seconds)})."
     )
+
+
+def _bulletins_text(report: Report) -> str:
+    b = report.bulletins
+    if not b.plays:
+        return ""
+    return f", bản tin cấp trên {vn_number(b.plays)} lượt ({vn_number(minutes(b.seconds), 1)} phút)"
 
 
 def success_text(report: Report) -> str:
@@ -220,6 +228,8 @@ def combined_table(report: Report) -> Table:
     adhoc, emergency = report.special
     t = report.total
     lines = [("Phát theo lịch", t), ("Phát đột xuất", adhoc), ("Phát khẩn cấp", emergency)]
+    if report.bulletins.plays:
+        lines.append(("Bản tin cấp trên", report.bulletins))
     return Table(
         "Bảng 5. Tổng thời lượng phát",
         [
@@ -235,7 +245,7 @@ def combined_table(report: Report) -> Table:
         sheet="Tổng thời lượng",
         total=[
             "Tổng cộng",
-            t.plays + adhoc.plays + emergency.plays,
+            t.plays + adhoc.plays + emergency.plays + report.bulletins.plays,
             minutes(report.combined_seconds),
             hours_minutes(report.combined_seconds),
         ],

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from airtime.chain import FIELDS, link  # noqa: E402
+from airtime.chain import BASE, link  # noqa: E402
 from airtime.periods import parse_period  # noqa: E402
 from airtime.report import build_report  # noqa: E402
 from airtime.store import report_data, verify_station  # noqa: E402
@@ -35,7 +35,7 @@ from loa.db import open_database  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TOPICS = [f"chu-de-{i:02d}" for i in range(11)]
-COLS = ("seq", *FIELDS, "hash", "chain_seq")
+COLS = ("seq", *BASE, "hash", "chain_seq")  # rows without a bulletin
 
 
 def fmt(value: datetime) -> str:

@@ -30,10 +30,15 @@ def database_name(url: str) -> str:
     return urlsplit(libpq(url)).path.lstrip("/") or "postgres"
 
 
-def connect(url: str, *, autocommit: bool = False, timeout: float = 10) -> psycopg.Connection:
-    """A connection, or CentralError saying what failed (never the password)."""
+def connect(
+    url: str, *, autocommit: bool = False, timeout: float = 10, **options: object
+) -> psycopg.Connection:
+    """A connection, or CentralError saying what failed (never the password). `options` are
+    more libpq parameters (keepalives for a connection held open)."""
     try:
-        return psycopg.connect(libpq(url), autocommit=autocommit, connect_timeout=int(timeout))
+        return psycopg.connect(
+            libpq(url), autocommit=autocommit, connect_timeout=int(timeout), **options
+        )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CentralError(

@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from airtime.chain import FIELDS, ChainRow, canonical_time, link
+from airtime.chain import BASE, EXTRA, FIELDS, ChainRow, canonical_time, link
 from central.errors import HeadMoved
 
 COLUMNS = ("chain_seq", "hash", *FIELDS)
@@ -71,6 +71,8 @@ _FROM_ARRAYS = (
 )
 _TIMES = tuple(i for i, c in enumerate(COLUMNS) if c in _TIME_COLUMNS)
 _PLAYED = COLUMNS.index("played_s")
+_N_BASE = len(BASE)
+_NO_EXTRA = [None] * len(EXTRA)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -118,7 +120,10 @@ def _staged(row: ChainRow, content: bool = True) -> tuple[list[Any], bytes]:
         out[_PLAYED] = played
         return out, b""
     out[_PLAYED] = repr(played)
-    canonical = _ENCODE(out[2:]).encode("utf-8")
+    content = out[2:]
+    if content[_N_BASE:] == _NO_EXTRA:  # a row without the EXTRA fields hashes as before them
+        content = content[:_N_BASE]
+    canonical = _ENCODE(content).encode("utf-8")
     out[_PLAYED] = played
     return out, canonical
 

@@ -429,10 +429,115 @@ CREATE POLICY district_read ON central.chain_check FOR SELECT TO {district_group
     USING (station IN (SELECT id FROM central.station));
 """
 
+# Bulletins sent down (issue 13). A bulletin is the audio (bytes and their SHA-256, as measured
+# by the library's own probe at send time), its priority under Thông tư 39/2020, an optional
+# topic, a validity window in station-local dates, how often it may air, who sent it (the
+# sender's district, NULL for the province/admin) and when it was withdrawn. `bulletin_station`
+# addresses it; `bulletin_report` is what each station says of it: delivered, accepted, refused.
+# What aired is not here: it is in `airtime` (rows carrying the bulletin's id), as measured.
+V4 = """
+ALTER TABLE central.airtime ADD COLUMN bulletin text, ADD COLUMN priority text;
+CREATE INDEX airtime_bulletin ON central.airtime (bulletin) WHERE bulletin IS NOT NULL;
+
+CREATE TABLE central.bulletin (
+    id bigserial PRIMARY KEY,
+    title text NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
+    priority text NOT NULL CHECK (priority IN ('thuong', 'uu-tien', 'khan-cap')),
+    topic text,
+    valid_from date,
+    valid_until date,
+    times integer CHECK (times > 0),
+    filename text NOT NULL,
+    audio bytea NOT NULL,
+    sha256 text NOT NULL CHECK (length(sha256) = 64),
+    size bigint NOT NULL,
+    duration_s double precision NOT NULL,
+    sender text NOT NULL DEFAULT session_user,
+    district text REFERENCES central.district (code)
+        DEFAULT central.district_of(session_user),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    withdrawn_at timestamptz,
+    CHECK (valid_until IS NULL OR valid_from IS NULL OR valid_from <= valid_until)
+);
+CREATE TABLE central.bulletin_station (
+    bulletin bigint NOT NULL REFERENCES central.bulletin (id),
+    station text NOT NULL REFERENCES central.station (id),
+    PRIMARY KEY (bulletin, station)
+);
+CREATE INDEX bulletin_station_station ON central.bulletin_station (station);
+CREATE TABLE central.bulletin_report (
+    bulletin bigint NOT NULL REFERENCES central.bulletin (id),
+    station text NOT NULL DEFAULT central.station_of(session_user),
+    state text NOT NULL CHECK (state IN ('delivered', 'accepted', 'refused')),
+    at timestamptz NOT NULL,
+    note text,
+    received_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (bulletin, station, state)
+);
+
+-- "something changed" for the stations' LISTEN; they re-read what they may see.
+CREATE FUNCTION central.bulletin_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('loa_bulletin', '');
+    RETURN NULL;
+END $$;
+CREATE TRIGGER bulletin_addressed AFTER INSERT ON central.bulletin_station
+FOR EACH STATEMENT EXECUTE FUNCTION central.bulletin_changed();
+CREATE TRIGGER bulletin_withdrawn AFTER UPDATE OF withdrawn_at ON central.bulletin
+FOR EACH STATEMENT EXECUTE FUNCTION central.bulletin_changed();
+
+GRANT SELECT ON central.bulletin, central.bulletin_station, central.bulletin_report
+    TO {station_group}, {district_group};
+GRANT INSERT ON central.bulletin, central.bulletin_station TO {district_group};
+GRANT UPDATE (withdrawn_at) ON central.bulletin TO {district_group};
+GRANT USAGE ON SEQUENCE central.bulletin_id_seq TO {district_group};
+GRANT INSERT ON central.bulletin_report TO {station_group};
+
+ALTER TABLE central.bulletin ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.bulletin_station ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.bulletin_report ENABLE ROW LEVEL SECURITY;
+
+CREATE FUNCTION central.addressed_to(p_station text) RETURNS SETOF bigint
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = central, pg_temp
+AS $$ SELECT bulletin FROM central.bulletin_station WHERE station = p_station $$;
+REVOKE EXECUTE ON FUNCTION central.addressed_to(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION central.addressed_to(text) TO {station_group};
+
+-- a station: only the bulletins addressed to it, its own addresses and reports
+CREATE POLICY station_read ON central.bulletin FOR SELECT TO {station_group}
+    USING (id IN (SELECT central.addressed_to((SELECT central.station_of(current_user)))));
+CREATE POLICY station_read ON central.bulletin_station FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY station_read ON central.bulletin_report FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY station_insert ON central.bulletin_report FOR INSERT TO {station_group}
+    WITH CHECK (station = (SELECT central.station_of(current_user))
+                AND bulletin IN (SELECT central.addressed_to(station)));
+
+-- a district: sends as itself, withdraws its own, addresses only its own stations
+CREATE POLICY district_read ON central.bulletin FOR SELECT TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)));
+CREATE POLICY district_send ON central.bulletin FOR INSERT TO {district_group}
+    WITH CHECK (district = (SELECT central.district_of(current_user))
+                AND sender = session_user);
+CREATE POLICY district_withdraw ON central.bulletin FOR UPDATE TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)))
+    WITH CHECK (district = (SELECT central.district_of(current_user)));
+CREATE POLICY district_read ON central.bulletin_station FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+CREATE POLICY district_address ON central.bulletin_station FOR INSERT TO {district_group}
+    WITH CHECK (station IN (SELECT id FROM central.station)
+                AND bulletin IN (SELECT id FROM central.bulletin));
+CREATE POLICY district_read ON central.bulletin_report FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
     Migration(2, "stations may create temporary tables (the ingest's COPY staging)", V2),
     Migration(3, "month and year roll-ups, district spots, chain checks, report indexes", V3),
+    Migration(4, "bulletins sent down to stations, their addresses and the stations' reports", V4),
 )
 
 
@@ -472,6 +577,11 @@ def too_new(url: str, version: int) -> str:
     )
 
 
+def _applied(conn: psycopg.Connection) -> set[int]:
+    """The versions recorded (a gap in the numbers is applied later, in order)."""
+    return {int(r[0]) for r in conn.execute("SELECT version FROM central.schema_version")}
+
+
 def _ensure_group(conn: psycopg.Connection, role: str) -> None:
     exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
     if not exists:
@@ -501,8 +611,9 @@ def init(url: str, migrations: Sequence[Migration] = MIGRATIONS) -> tuple[int, i
                 "station_group": sql.Identifier(station_group).as_string(conn),
                 "district_group": sql.Identifier(district_group).as_string(conn),
             }
+            applied = _applied(conn)
             for m in sorted(migrations, key=lambda m: m.version):
-                if m.version <= before:
+                if m.version in applied:
                     continue
                 conn.execute(m.sql.format(**names).encode())
                 conn.execute(

@@ -97,6 +97,7 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
 def _register() -> None:
     from loa.commands import (
         airtime_cmd,
+        bulletin,
         central,
         config_cmd,
         library,
@@ -120,6 +121,7 @@ def _register() -> None:
     cli.add_command(playnow.play_now)
     cli.add_command(simulate.simulate)
     cli.add_command(source.source)  # relay sources (tiếp sóng), issue 14
+    cli.add_command(bulletin.bulletin)
 
 
 _register()

@@ -32,6 +32,7 @@ from sqlmodel import SQLModel
 from airtime.models import Airtime, Event
 from audio_library.models import Spot, SpotMeta
 from loa.errors import DatabaseError
+from scheduler.bulletin_store import Bulletin
 from scheduler.models import DaemonState, PushState
 
 
@@ -50,6 +51,7 @@ TABLES: tuple[sa.Table, ...] = (
     SpotMeta.__table__,  # type: ignore[attr-defined]
     DaemonState.__table__,  # type: ignore[attr-defined]
     PushState.__table__,  # type: ignore[attr-defined]
+    Bulletin.__table__,  # type: ignore[attr-defined]
 )
 
 
@@ -148,6 +150,37 @@ def _v6_push_state(conn: Connection) -> None:
     ).create(conn, checkfirst=True)
 
 
+def _v7_bulletins(conn: Connection) -> None:
+    """Bulletins from the district (issue 13): their table, and the bulletin id and priority
+    of an airing on its airtime row (NULL on every other row, so old rows hash as before)."""
+    conn.exec_driver_sql("ALTER TABLE airtime ADD COLUMN bulletin VARCHAR(32)")
+    conn.exec_driver_sql("ALTER TABLE airtime ADD COLUMN priority VARCHAR(16)")
+    sa.Table(
+        "bulletin",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String, nullable=False),
+        sa.Column("priority", sa.String(16), nullable=False),
+        sa.Column("topic", sa.String(64)),
+        sa.Column("valid_from", sa.Date),
+        sa.Column("valid_until", sa.Date),
+        sa.Column("times", sa.Integer),
+        sa.Column("filename", sa.String, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("path", sa.String, nullable=False),
+        sa.Column("playable_s", sa.Float, nullable=False),
+        sa.Column("trim_start_s", sa.Float, nullable=False),
+        sa.Column("gain_db", sa.Float, nullable=False),
+        sa.Column("sent_at", sa.DateTime),
+        sa.Column("received_at", sa.DateTime, nullable=False),
+        sa.Column("accepted_at", sa.DateTime),
+        sa.Column("refused_at", sa.DateTime),
+        sa.Column("note", sa.String),
+        sa.Column("withdrawn_at", sa.DateTime),
+        sa.Column("reported", sa.String, nullable=False),
+    ).create(conn, checkfirst=True)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "airtime log and station events", _v1_baseline),
     Migration(
@@ -157,6 +190,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "daemon heartbeat and state", _v4_daemon_state),
     Migration(5, "true peak of each spot, to cap the playback gain", _v5_spot_true_peak),
     Migration(6, "background push to the central database", _v6_push_state),
+    Migration(
+        7, "bulletins from the district, and their airings on the airtime rows", _v7_bulletins
+    ),
 )
 
 SCHEMA_TABLE = sa.Table(

@@ -29,6 +29,7 @@ from airtime.chain import OPEN
 from airtime.models import Airtime, Event, new_id
 from playlists.types import Play
 from scheduler.airhold import LIMIT, HoldQueue, apply_close, is_token
+from scheduler.bulletin_store import with_bulletin
 from scheduler.models import DaemonState
 
 # The fields a writer gives (batch or not): `airtime.log.open_play` / `record_closed`'s.
@@ -87,6 +88,7 @@ class AirLog:
 
     # ------------------------------------------------------------------ airtime rows
     def open_play(self, **fields: object) -> int:
+        fields = with_bulletin(fields)  # a bulletin's airing carries its id and priority
         if self._pending is not None:
             _known(fields, OPEN_FIELDS)
             airlog.check_open(
@@ -146,6 +148,7 @@ class AirLog:
         self._held.seq_of.pop(ref, None)  # only once written: a failed close is retried
 
     def record(self, **fields: object) -> None:
+        fields = with_bulletin(fields)
         if self._pending is not None:
             _known(fields, RECORD_FIELDS)
             airlog.check_closed_row(

@@ -44,6 +44,8 @@ def _values(**given: object) -> tuple[object, ...]:
         {"played_s": None, "error": "ffmpeg: lỗi"},
         {"played_s": 1e16, "topic": "chi-so"},
         {"played_s": 0.1 + 0.2},
+        {"bulletin": "7", "priority": "khan-cap", "kind": "emergency"},
+        {"priority": "uu-tien"},
     ],
 )
 def test_the_staged_canonical_bytes_are_the_chains_own(given: dict[str, object]) -> None:

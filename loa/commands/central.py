@@ -20,7 +20,7 @@ import click
 
 from loa.app import App
 from loa.errors import LoaError
-from loa.params import PERIOD
+from loa.params import DATE, PERIOD
 
 
 class CentralFailure(LoaError):
@@ -397,3 +397,164 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         return
     for line in status_lines(stations, now):
         click.echo(line)
+
+
+# ---------------------------------------------------------------- bulletins (issue 13)
+
+PRIORITY_CHOICE = click.Choice(["thuong", "uu-tien", "khan-cap"])
+
+
+def _measure(path: Path) -> Any:
+    """The file measured exactly as the station library measures a spot: refused with the
+    library's own reason."""
+    from audio_library.catalog import probe
+    from central.bulletins import Audio
+
+    try:
+        info = probe(path.expanduser().resolve(), target_lufs=-16.0)
+        data = path.read_bytes()
+    except ValueError as exc:
+        raise LoaError(
+            f"{path}: thư viện sẽ từ chối tệp này (the library refuses it): {exc}"
+        ) from None
+    except OSError as exc:
+        raise LoaError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return Audio(path.name, data, info.playable_s)
+
+
+@central.command("send")
+@url_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", required=True, help="Tiêu đề bản tin (the bulletin's title).")
+@click.option(
+    "--priority", required=True, type=PRIORITY_CHOICE,
+    help="Độ ưu tiên theo TT 39/2020 (thuong: the commune decides; uu-tien: heads the next "
+    "slot; khan-cap: at once, cutting in).",
+)  # fmt: skip
+@click.option("--topic", metavar="ID", help="Chủ đề để xoay vòng (thuong: its topic's rotation).")
+@click.option(
+    "--stations", default="all", show_default=True, metavar="all|district:CODE|ID,ID",
+    help="Gửi đến đài nào (which stations).",
+)  # fmt: skip
+@click.option("--from", "valid_from", type=DATE, help="Hiệu lực từ ngày (valid from, inclusive).")
+@click.option(
+    "--until", "valid_until", type=DATE, help="Hiệu lực đến ngày (valid until, inclusive)."
+)
+@click.option(
+    "--times", type=click.IntRange(min=1), help="Phát tối đa N lần (airs at most N times)."
+)
+@click.pass_context
+def send_cmd(
+    ctx: click.Context,
+    file: Path,
+    title: str,
+    priority: str,
+    topic: str | None,
+    stations: str,
+    valid_from: Any,
+    valid_until: Any,
+    times: int | None,
+) -> None:
+    """Gửi bản tin xuống các đài xã (send a bulletin down to the commune stations)."""
+    from central.bulletins import send
+
+    if not title.strip():
+        raise click.BadParameter("the title is empty", param_hint="--title")
+    audio = _measure(file)
+    with failures():
+        try:
+            sent = send(
+                _url(ctx), audio, title=title.strip(), priority=priority, topic=topic,
+                stations=stations, valid_from=valid_from, valid_until=valid_until, times=times,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--stations") from None
+    click.echo(
+        f"bản tin (bulletin) {sent.id}: {title.strip()} [{priority}], {audio.duration_s:.1f} s, "
+        f"gửi đến {len(sent.stations)} đài (sent to {len(sent.stations)} stations): "
+        + ", ".join(sent.stations)
+    )
+
+
+def _bulletin_json(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, list):
+            out[k] = [_bulletin_json(x) if isinstance(x, dict) else x for x in v]
+        elif hasattr(v, "isoformat"):
+            out[k] = v.isoformat()
+        else:
+            out[k] = v
+    return out
+
+
+@central.command("bulletins")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
+@click.pass_context
+def bulletins_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Danh sách bản tin đã gửi (the bulletins sent: delivered, accepted, aired)."""
+    from central.bulletins import listing
+
+    with failures():
+        rows = listing(_url(ctx))
+    if as_json:
+        click.echo(json.dumps([_bulletin_json(r) for r in rows], ensure_ascii=False, indent=1))
+        return
+    if not rows:
+        click.echo("chưa gửi bản tin nào (no bulletins): `loa central send`")
+    for r in rows:
+        gone = f", THU HỒI (withdrawn) {_shown(r['withdrawn_at'])}" if r["withdrawn_at"] else ""
+        click.echo(
+            f"{r['id']}  [{r['priority']}]  {r['title']}: {r['stations']} đài (stations), "
+            f"nhận (delivered) {r['delivered']}, duyệt (accepted) {r['accepted']}, "
+            f"từ chối (refused) {r['refused']}, lượt phát (airings) {r['aired']}{gone}"
+        )
+
+
+@central.command("bulletin")
+@url_option
+@click.argument("bulletin_id", metavar="ID", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON thay cho bảng (JSON output).")
+@click.pass_context
+def bulletin_cmd(ctx: click.Context, bulletin_id: int, as_json: bool) -> None:
+    """Bản tin ở từng đài: nhận, duyệt, mỗi lượt phát đo được (per station: what became of it)."""
+    from central.bulletins import detail
+
+    with failures():
+        b = detail(_url(ctx), bulletin_id)
+    if as_json:
+        click.echo(json.dumps(_bulletin_json(b), ensure_ascii=False, indent=1))
+        return
+    window = f"{b['valid_from'] or '…'}..{b['valid_until'] or '…'}"
+    click.echo(
+        f"bản tin (bulletin) {b['id']}: {b['title']} [{b['priority']}] chủ đề (topic) "
+        f"{b['topic'] or '-'}, hiệu lực (valid) {window}, tối đa (times) {b['times'] or '-'}, "
+        f"gửi bởi (sent by) {b['sender']} lúc {_shown(b['created_at'])}"
+        + (f", THU HỒI (withdrawn) {_shown(b['withdrawn_at'])}" if b["withdrawn_at"] else "")
+    )
+    for s in b["stations"]:
+        click.echo(
+            f"  {s['station']}: nhận (delivered) {_shown(s['delivered_at']) or '-'}, "
+            f"duyệt (accepted) {_shown(s['accepted_at']) or '-'}"
+        )
+        for a in s["airings"]:
+            click.echo(
+                f"    phát (aired) {_shown(a['started_at']) or '-'} {a['kind']} "
+                f"{a['slot'] or ''} {a['played_s']:.1f} s {a['status']}"
+            )
+        if s["why_not"]:
+            click.echo(f"    {s['why_not']}")
+
+
+@central.command("withdraw")
+@url_option
+@click.argument("bulletin_id", metavar="ID", type=int)
+@click.pass_context
+def withdraw_cmd(ctx: click.Context, bulletin_id: int) -> None:
+    """Thu hồi bản tin: đài chưa phát sẽ không phát (withdraw: not aired once a station knows)."""
+    from central.bulletins import withdraw
+
+    with failures():
+        at = withdraw(_url(ctx), bulletin_id)
+    click.echo(f"bản tin (bulletin) {bulletin_id}: đã thu hồi (withdrawn) {_shown(at)}")

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from loa import bulletin_wiring
 from loa.app import App
 from loa.compose import (
     LibrarySource,
@@ -83,6 +84,9 @@ def run(app: App, demo: bool) -> None:
     )
     output = open_output(config, demo)
     daemon = station_daemon(config, app.config_path, engine, station, source, output, lock, extra)
+    bulletins = bulletin_wiring.board(config, engine, lambda: source.config)  # issue 13
+    daemon.runner.spots = bulletins.source(source)
+    daemon.runner.planner = bulletins.planner(daemon.runner.plan_from_log)
     if demo:
         slot = extra[0]
         click.echo(
@@ -99,11 +103,17 @@ def run(app: App, demo: bool) -> None:
             )
     source.start(config.library.rescan)
     pusher = start_pusher(config, engine, airlog.event, lambda: source.config)
+    fetcher = bulletin_wiring.start_fetcher(
+        config, bulletins, airlog.event, lambda spots: daemon.enqueue_adhoc(spots, "emergency"),
+        lambda: source.config,
+    )  # fmt: skip
     try:
         daemon.run_forever()
     except AlreadyRunning as exc:
         raise LoaError(str(exc)) from None
     finally:
+        if fetcher is not None:
+            fetcher.stop()
         if pusher is not None:
             pusher.stop()
         source.stop()

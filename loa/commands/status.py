@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from loa.app import App
+from loa.commands.bulletin import waiting as waiting_bulletins
 from loa.commands.station import lock_for
 from loa.compose import (
     library_spots,
@@ -129,6 +130,7 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
         ],
         "problems": problems,
         "central": central_status(config, engine),
+        "bulletins_waiting": waiting_bulletins(engine, config.tz),
     }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
@@ -162,6 +164,11 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
     if not data["next"]:
         lines.append("  (không có — none)")
     lines.extend(central_lines(data["central"]))
+    for b in data["bulletins_waiting"]:  # issue 13
+        lines.append(
+            f"Bản tin chờ duyệt (bulletin waiting): {b['id']} {b['title']}: "
+            f"`loa bulletin accept {b['id']}` or `refuse {b['id']}`"
+        )
     lines.append("Sự cố gần đây (recent problems):" if problems else "Sự cố gần đây: không (none)")
     for e in problems:
         first = e["message"].splitlines()[0]

@@ -1,0 +1,53 @@
+"""Wiring the bulletins into `loa run`: the board the runner plans from, and the fetcher."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from loa.config import Config
+from scheduler.bulletins import Board
+
+
+def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Board:
+    """The station's bulletins (the library root of the config in use after a reload)."""
+    return Board(
+        engine,
+        config.station.id,
+        lambda: current().library.root,
+        config.tz,
+        topics=lambda: current().topic_ids,
+    )
+
+
+def start_fetcher(
+    config: Config,
+    bulletins: Board,
+    event: Any,
+    air_now: Callable[[list[Any]], Any],
+    current: Callable[[], Config],
+) -> Any:
+    """The background fetch when `[central] url` is set (else None): polls every push_every
+    at the most, and is told at once by NOTIFY."""
+    if not config.central.url:
+        return None
+    from audio_library.catalog import probe
+    from scheduler.bulletin_fetch import Fetcher
+
+    def measure(path: Path) -> Any:
+        lib = current().library
+        return probe(path, target_lufs=lib.target_loudness, max_boost_db=lib.max_boost)
+
+    fetcher = Fetcher(
+        bulletins,
+        config.central.url,
+        measure,
+        air_now,
+        event=event,
+        poll_s=min(30.0, config.central.push_every),
+    )
+    fetcher.start()
+    return fetcher

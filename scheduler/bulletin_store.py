@@ -1,0 +1,172 @@
+"""The station's bulletins: their rows in the station database and their files in the library.
+
+A bulletin's audio is kept in the library's bulletin folder (`<library root>/.ban-tin/`, a
+hidden folder the library scan leaves alone), named by its central id and SHA-256, written to a
+temporary name and renamed, so a file there is always whole. Its row (migration 7) keeps what
+the district sent (title, priority, topic, validity window, --times, SHA-256), what the station
+measured (playable length, leading silence, gain), and what the station decided and reported:
+received (delivered), accepted or refused by the operator, withdrawn. Rows and files survive a
+restart and a network loss: the station airs what it holds.
+
+How often a bulletin aired is never stored here: it is counted from the airtime log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, SQLModel
+
+from airtime.models import BULLETIN_SPOT_PREFIX, Airtime, UTCDateTime
+
+FOLDER = ".ban-tin"
+PRIORITIES = ("thuong", "uu-tien", "khan-cap")
+SPOT_PREFIX = BULLETIN_SPOT_PREFIX
+
+
+class Bulletin(SQLModel, table=True):
+    """A bulletin the station received from the central database (migration 7)."""
+
+    __tablename__ = "bulletin"
+
+    id: int = Field(primary_key=True)  # the central id
+    title: str
+    priority: str = Field(max_length=16)
+    topic: str | None = Field(default=None, max_length=64)
+    valid_from: date | None = None
+    valid_until: date | None = None
+    times: int | None = None
+    filename: str
+    sha256: str = Field(max_length=64)
+    path: str  # relative to the library root
+    playable_s: float
+    trim_start_s: float = 0.0
+    gain_db: float = 0.0
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    refused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = None  # why refused (by the operator, or the station's library)
+    withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reported: str = ""  # states reported up: "delivered,accepted"
+
+
+B = Bulletin.__table__  # type: ignore[attr-defined]
+A = Airtime.__table__  # type: ignore[attr-defined]
+
+
+def spot_id(bulletin: int, priority: str) -> str:
+    """The spot id a bulletin airs under: `bulletin-<id>-<priority>` (the log and rotation)."""
+    return f"{SPOT_PREFIX}{bulletin}-{priority}"
+
+
+def parse_spot(spot: object) -> tuple[str, str] | None:
+    """(bulletin id, priority) of a bulletin's spot id, None for any other spot."""
+    if not isinstance(spot, str) or not spot.startswith(SPOT_PREFIX):
+        return None
+    number, _, priority = spot.removeprefix(SPOT_PREFIX).partition("-")
+    if not number.isdigit() or priority not in PRIORITIES:
+        return None
+    return number, priority
+
+
+def with_bulletin(fields: dict[str, object]) -> dict[str, object]:
+    """Airtime row fields with `bulletin` and `priority` set when the spot is a bulletin."""
+    found = parse_spot(fields.get("spot"))
+    if found is None or "bulletin" in fields:
+        return fields
+    return {**fields, "bulletin": found[0], "priority": found[1]}
+
+
+@dataclass(frozen=True)
+class Stored:
+    path: str  # relative to the library root
+    file: Path
+
+
+def folder(library_root: Path) -> Path:
+    return library_root / FOLDER
+
+
+def store_file(library_root: Path, bulletin: int, sha256: str, data: bytes, suffix: str) -> Stored:
+    """Write the audio whole (temporary name, fsync, rename); ValueError if its SHA-256 is not
+    `sha256` (a corrupted download: nothing is kept)."""
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise ValueError(f"SHA-256 {got[:12]}… where the district sent {sha256[:12]}…")
+    where = folder(library_root)
+    where.mkdir(parents=True, exist_ok=True)
+    name = f"{bulletin}-{sha256[:12]}{suffix.lower() if suffix else ''}"
+    final = where / name
+    tmp = where / f".{name}.part"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    return Stored(f"{FOLDER}/{name}", final)
+
+
+def file_ok(library_root: Path, row: Bulletin) -> bool:
+    """The stored file is there and still has its SHA-256."""
+    path = library_root / row.path
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == row.sha256
+    except OSError:
+        return False
+
+
+def all_rows(engine: Engine) -> list[Bulletin]:
+    with engine.connect() as conn:
+        return [Bulletin(**dict(r)) for r in conn.execute(B.select().order_by(B.c.id)).mappings()]
+
+
+def get(engine: Engine, bulletin: int) -> Bulletin | None:
+    with engine.connect() as conn:
+        row = conn.execute(B.select().where(B.c.id == bulletin)).mappings().first()
+    return Bulletin(**dict(row)) if row else None
+
+
+def save(engine: Engine, row: Bulletin) -> None:
+    values = row.model_dump()
+    with engine.begin() as conn:
+        done = conn.execute(B.update().where(B.c.id == row.id).values(**values))
+        if done.rowcount == 0:
+            conn.execute(B.insert().values(**values))
+
+
+def update(engine: Engine, bulletin: int, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(B.update().where(B.c.id == bulletin).values(**values))
+
+
+def airings(engine: Engine, station: str) -> dict[str, int]:
+    """{bulletin id: completed airings} from the airtime log (the only record of airings)."""
+    query = (
+        sa.select(A.c.bulletin, sa.func.count())
+        .where(A.c.station == station, A.c.bulletin.is_not(None), A.c.status == "completed")
+        .group_by(A.c.bulletin)
+    )
+    with engine.connect() as conn:
+        return {str(b): int(n) for b, n in conn.execute(query)}
+
+
+def attempts(engine: Engine, station: str) -> dict[str, int]:
+    """{bulletin id: rows of any status}: an emergency bulletin is tried once per start."""
+    query = (
+        sa.select(A.c.bulletin, sa.func.count())
+        .where(A.c.station == station, A.c.bulletin.is_not(None))
+        .group_by(A.c.bulletin)
+    )
+    with engine.connect() as conn:
+        return {str(b): int(n) for b, n in conn.execute(query)}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
