@@ -16,7 +16,10 @@ re-initialises PortAudio so that a device plugged in later is found.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import sys
 import threading
 import time
 from typing import Any
@@ -48,9 +51,26 @@ _open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio 
 
 
 def _sd() -> Any:
+    fresh = "sounddevice" not in sys.modules
     import sounddevice
 
+    if fresh:  # importing it initialised PortAudio, which scanned every ALSA device
+        release_alsa_plugins()
     return sounddevice
+
+
+def release_alsa_plugins() -> None:
+    """Unload the ALSA plugins PortAudio's device scan loaded and no open stream uses.
+
+    Initialising PortAudio opens every PCM of the ALSA configuration; Debian's defines a52,
+    jack, speex, upmix, vdownmix... and the a52 plugin links libavcodec and its codec
+    libraries: ~11 MB of RSS for the daemon's life (BENCHMARKS.md, "Playout"). alsa-lib keeps
+    them in a cache that `snd_config_update_free_global` empties of what no open PCM holds
+    (PortAudio itself calls it when it terminates); the next open re-reads the configuration
+    and loads only the plugins of the device it opens. Harmless if it cannot be done.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libasound.so.2").snd_config_update_free_global()
 
 
 def _device_arg(name: str | int | None) -> str | int | None:
@@ -168,6 +188,7 @@ class DeviceOutput(EngineOutput):
                 # re-scan: the device may have been plugged in or the server restarted
                 sd._terminate()
                 sd._initialize()
+                release_alsa_plugins()
             info = sd.query_devices(self._dev, "output")
             channels = min(2, int(info["max_output_channels"]))
             stream = sd.OutputStream(
