@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # imported on first use: `loa status` may need neither (loa/commands/status.py)
+    from sqlalchemy.engine import Engine
 
-from loa.config import Config, load_config
-from loa.db import open_database
+    from loa.config import Config
 
 
 @dataclass
@@ -23,12 +24,16 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from loa.config import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from loa.db import open_database
+
             self._engine = open_database(self.config.database.url)
         return self._engine
 
