@@ -39,6 +39,8 @@ RUN_ONLY = {
     "audio_library.scan",
 }
 NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg"}
+# the playout path moves ffmpeg's bytes as memoryviews: numpy (~15 MB of RSS) stays out of it
+NOT_FOR_PLAYOUT = {"numpy"}
 # with a daemon running, `loa status` asks it for the whole status: no database or config stack
 NOT_FOR_STATUS_WITH_DAEMON = NOT_FOR_STATUS | {
     "sqlalchemy",
@@ -183,3 +185,19 @@ def test_run_imports_no_report_writer_nor_central_client(tmp_path: Path) -> None
     mods = tops(loaded(out))
     assert "scheduler.daemon" in mods  # it was the daemon that ran
     assert mods & NOT_FOR_RUN == set()
+    assert mods & NOT_FOR_PLAYOUT == set()
+
+
+def test_the_device_output_and_its_decoder_do_not_import_numpy() -> None:
+    code = (
+        "import sys, json\n"
+        "import scheduler.output.device, scheduler.output.decoder, scheduler.output.player\n"
+        "from scheduler.output import open_output\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    mods = tops(set(json.loads(out.stdout)))
+    assert "scheduler.output.device" in mods
+    assert mods & NOT_FOR_PLAYOUT == set()

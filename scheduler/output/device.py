@@ -24,8 +24,6 @@ import threading
 import time
 from typing import Any
 
-import numpy as np
-
 from scheduler.output.base import DeviceInfo
 from scheduler.output.player import EngineOutput
 
@@ -191,7 +189,8 @@ class DeviceOutput(EngineOutput):
                 release_alsa_plugins()
             info = sd.query_devices(self._dev, "output")
             channels = min(2, int(info["max_output_channels"]))
-            stream = sd.OutputStream(
+            # raw: the callback gets a plain buffer, so the playout path needs no numpy
+            stream = sd.RawOutputStream(
                 device=self._dev,
                 samplerate=self.rate,
                 channels=channels,
@@ -231,16 +230,16 @@ class DeviceOutput(EngineOutput):
             stream.latency * 1000,
         )
 
-    def _callback(self, out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, out: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_cb = time.monotonic()
         if status.output_underflow:
             self.underruns += 1
         t0 = time_info.outputBufferDacTime or (time_info.currentTime + self.latency)
         engine = self.engine
         try:
-            engine.render(out, t0)
+            engine.render(memoryview(out).cast("f", (frames, self.channels)), t0)
         except BaseException as e:  # never let an exception kill the stream silently
-            out.fill(0.0)
+            memoryview(out)[:] = bytes(len(out))
             self._cb_error = e
             self._wake.set()
             return
