@@ -123,8 +123,12 @@ class StreamDecoder:
         max_buffer_s: float = 2.0,
         start_s: float = 0.0,
         length_s: float | None = None,
+        on_decoded: Callable[[], None] | None = None,
     ) -> None:
         self.path = Path(path)
+        # True while ffmpeg runs; `on_decoded` is called (from the reader thread) once it is over
+        self.decoding = True
+        self._on_decoded = on_decoded
         self.rate = int(rate)
         self.gain_db = float(gain_db)
         self.max_chunks = max(2, math.ceil(max_buffer_s * rate / CHUNK_FRAMES))
@@ -160,6 +164,12 @@ class StreamDecoder:
 
     def _fail(self, error: str) -> None:
         self._q.put(_End(error))
+        self._decoded()
+
+    def _decoded(self) -> None:
+        self.decoding = False
+        if self._on_decoded is not None:
+            self._on_decoded()
 
     def _reader(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -183,6 +193,7 @@ class StreamDecoder:
             error = f"reading the decoder of {self.path} failed: {e}"
         rc = self._proc.wait()
         if self._closed:
+            self.decoding = False
             return
         if error is None and rc != 0:
             self._stderr.seek(0)
@@ -193,6 +204,7 @@ class StreamDecoder:
         if error:
             log.warning("%s", error)
         self._stderr.close()
+        self._decoded()  # before the end marker can be read: the next decoder starts now
         self._q.put(_End(error))
 
     @property
