@@ -71,7 +71,11 @@ def station(work: Path) -> Path:
 
 def loa(env: dict[str, str], config: Path, *args: str, **kw: Any) -> Any:
     cmd = [sys.executable, "-m", "loa", "--config", str(config), *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, **kw)
+    # cwd: the station's directory, so that `-m loa` finds loa on PYTHONPATH (--root), not in
+    # the directory the bench was started from
+    return subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=True, cwd=config.parent, **kw
+    )
 
 
 def runs(env: dict[str, str], config: Path, n: int) -> dict[str, Any]:
@@ -107,7 +111,7 @@ def main() -> None:
     results: dict[str, Any] = {"root": str(args.root), "runs": args.runs}
     daemon = subprocess.Popen(
         [sys.executable, "-m", "loa", "--config", str(config), "run"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work,
     )  # fmt: skip
     try:
         sock = work / "data" / "loa.sock"
