@@ -12,6 +12,13 @@ if TYPE_CHECKING:  # imported on first use: `loa status` may need neither (loa/c
     from loa.config import Config
 
 
+def open_database(url: str) -> Engine:
+    """`loa.db.open_database`, imported on first use (and a name tests may patch)."""
+    from loa.db import open_database as open_db
+
+    return open_db(url)
+
+
 @dataclass
 class App:
     """What every command may need, loaded on first use."""
@@ -32,8 +39,6 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from loa.db import open_database
-
             self._engine = open_database(self.config.database.url)
         return self._engine
 
