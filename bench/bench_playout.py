@@ -74,7 +74,8 @@ def child_loa(root: Path) -> None:
 
     def play(cmd: dict[str, Any]) -> None:  # in a thread: "stats" is answered meanwhile
         at = datetime.fromtimestamp(cmd["at"], tz=UTC)
-        h = out.play([PlayItem(Path(p)) for p in cmd["files"]], at)
+        # with their lengths, as the daemon's runner hands them over
+        h = out.play([PlayItem(Path(p), duration_s=d) for p, d in cmd["files"]], at)
         if cmd.get("cut_at"):
             time.sleep(max(0.0, cmd["cut_at"] - time.time()))
             h.cut()
@@ -109,7 +110,8 @@ class LoaPlayer:
 
     def play(self, files: list[Path], at: float, cut_at: float | None = None) -> None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        cmd = {"cmd": "play", "files": [str(f) for f in files], "at": at, "cut_at": cut_at}
+        cmd = {"cmd": "play", "files": [(str(f), duration(f)) for f in files], "at": at,
+               "cut_at": cut_at}  # fmt: skip
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
 
@@ -215,6 +217,14 @@ class LiquidsoapPlayer:
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+def duration(path: Path) -> float:
+    """The length of a bench file in seconds (from its name: long60.mp3 is 60 minutes)."""
+    name = path.stem
+    if name.startswith("long"):
+        return float(name.removeprefix("long")) * 60
+    return {"a": 0.5, "b": 0.3}.get(name, 0.0)
 
 
 def sleep_until(t: float) -> None:

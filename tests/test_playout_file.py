@@ -162,7 +162,8 @@ def test_a_slot_of_many_spots_runs_one_ffmpeg_at_a_time(tmp_path: Path) -> None:
     sampler.start()
     out = open_output("file", path=tmp_path / "air.wav", realtime=True)
     try:
-        handle = out.play([PlayItem(p, key=p.name) for p in spots], at, events.append)
+        items = [PlayItem(p, duration_s=3.0, key=p.name) for p in spots]  # as the runner does
+        handle = out.play(items, at, events.append)
         assert handle.wait(60)
     finally:
         out.close()

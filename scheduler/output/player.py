@@ -32,6 +32,16 @@ from scheduler.output.engine import DONE, Engine, EngineItem, EnginePlan, RawEnd
 log = logging.getLogger("loa.output")
 
 PREFETCH = 3  # items with a decoder: the current one and the next two
+# an item this long or longer keeps the next item's decoder waiting until it has been decoded
+# (then >= `max_buffer_s` of it is still to play); shorter ones, or of unknown length, do not:
+# a chain of short spots is decoded in parallel, as the device renders several in one block
+HOLD_S = 3.0
+
+
+def holds_back(item: PlayItem) -> bool:
+    """Does `item`, while its ffmpeg runs, keep the next item's decoder from starting?"""
+    length = item.length_s if item.length_s is not None else item.duration_s
+    return bool(length) and length >= HOLD_S
 
 
 class EngineOutput:
@@ -97,7 +107,8 @@ class EngineOutput:
         play, and the next one needs ~0.05 s to its first samples (it wakes the service thread
         when it is over). So a slot of many spots runs one ffmpeg, not three at once: each
         costs ~32 MB of RSS (BENCHMARKS.md, "Playout"). A source that does not say whether it
-        is still decoding (no `decoding` attribute) does not hold the next one back."""
+        is still decoding (no `decoding` attribute) does not hold the next one back, nor does
+        a short item (see `holds_back`)."""
         count = 0
         busy = False  # an earlier item's decoder still runs its ffmpeg
         for plan in self.engine.plans():
@@ -116,7 +127,7 @@ class EngineOutput:
                         length_s=it.item.length_s,
                         on_decoded=self._wake.set,
                     )
-                busy = busy or bool(getattr(it.source, "decoding", False))
+                busy = busy or (holds_back(it.item) and bool(getattr(it.source, "decoding", False)))
                 count += 1
                 if count >= PREFETCH:
                     return
