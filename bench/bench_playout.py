@@ -12,9 +12,12 @@ alternate), and the sink's monitor is recorded and measured (tests/audio_capture
   1-minute and a 60-minute mp3, with the machine idle and with both cores loaded (process + child
   processes: loa's ffmpeg decoder is counted with it; from /proc/<pid>/stat utime+stime over the
   window, so other load on the machine does not count); underruns the player reported meanwhile;
-- loa's profile: the CPU of each of its threads over the same windows (`--threads`).
+- loa's profile: the CPU of each of its threads over the same windows (`--threads`);
+- the same while playing a slot of four 1-minute mp3s (every decoder of the slot counted);
+- PSS beside RSS (pages shared between loa and its ffmpeg children counted once).
 
     python bench/bench_playout.py [--runs 20] [--cpu-seconds 15] [--json results.json]
+        [--root DIR]   # loa's code from another checkout (`git archive C | tar -x -C DIR`)
 
 Needs: pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 liquidsoap (Debian).
 """
@@ -42,8 +45,9 @@ SPOTS_S = 0.8  # 500 ms + 300 ms
 
 
 # -- players ---------------------------------------------------------------------------------
-def child_loa() -> None:
+def child_loa(root: Path) -> None:
     """Runs in a child process: one DeviceOutput for its life, commands on stdin."""
+    sys.path.insert(0, str(root))
     import threading
     from datetime import UTC, datetime
 
@@ -70,7 +74,8 @@ def child_loa() -> None:
 
     def play(cmd: dict[str, Any]) -> None:  # in a thread: "stats" is answered meanwhile
         at = datetime.fromtimestamp(cmd["at"], tz=UTC)
-        h = out.play([PlayItem(Path(p)) for p in cmd["files"]], at)
+        # with their lengths, as the daemon's runner hands them over
+        h = out.play([PlayItem(Path(p), duration_s=d) for p, d in cmd["files"]], at)
         if cmd.get("cut_at"):
             time.sleep(max(0.0, cmd["cut_at"] - time.time()))
             h.cut()
@@ -94,10 +99,10 @@ def child_loa() -> None:
 class LoaPlayer:
     name = "loa"
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = ROOT) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--child-loa"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            [sys.executable, __file__, "--child-loa", str(root)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root,
         )  # fmt: skip
         assert self.proc.stdout is not None
         json.loads(self.proc.stdout.readline())
@@ -105,7 +110,8 @@ class LoaPlayer:
 
     def play(self, files: list[Path], at: float, cut_at: float | None = None) -> None:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        cmd = {"cmd": "play", "files": [str(f) for f in files], "at": at, "cut_at": cut_at}
+        cmd = {"cmd": "play", "files": [(str(f), duration(f)) for f in files], "at": at,
+               "cut_at": cut_at}  # fmt: skip
         self.proc.stdin.write(json.dumps(cmd) + "\n")
         self.proc.stdin.flush()
 
@@ -213,6 +219,14 @@ class LiquidsoapPlayer:
         self.proc.wait(10)
 
 
+def duration(path: Path) -> float:
+    """The length of a bench file in seconds (from its name: long60.mp3 is 60 minutes)."""
+    name = path.stem
+    if name.startswith("long"):
+        return float(name.removeprefix("long")) * 60
+    return {"a": 0.5, "b": 0.3}.get(name, 0.0)
+
+
 def sleep_until(t: float) -> None:
     while (d := t - time.time()) > 0.003:
         time.sleep(d - 0.002)
@@ -271,6 +285,12 @@ def ticks_rss(pid: int) -> tuple[int, int]:
     return int(fields[11]) + int(fields[12]), rss
 
 
+def pss(pid: int) -> int:
+    """Proportional set size in KiB: a page shared by n processes counts 1/n in each."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+
+
 def thread_ticks(pid: int) -> dict[int, tuple[str, int]]:
     """native thread id -> (kernel name, utime + stime ticks) of every thread of pid."""
     out = {}
@@ -285,30 +305,38 @@ def thread_ticks(pid: int) -> dict[int, tuple[str, int]]:
     return out
 
 
-def cpu_rss(player: Any, path: Path | None, seconds: float) -> dict[str, Any]:
-    """CPU % of one core and peak RSS of the player and its children over `seconds`, while it
-    plays `path` (from 2 s after its start) or, with no path, while it waits with nothing to
-    play; the underruns it reported meanwhile; loa's CPU per thread."""
+def cpu_rss(player: Any, path: Path | list[Path] | None, seconds: float) -> dict[str, Any]:
+    """CPU % of one core and peak RSS (and PSS) of the player and its children over
+    `seconds`, while it plays `path` (a file or a slot of files; from 2 s after its start) or,
+    with no path, while it waits with nothing to play; the underruns it reported meanwhile;
+    loa's CPU per thread."""
     if path is not None:
         at = time.time() + LEAD_S
-        player.play([path], at, cut_at=at + 2 + seconds + 0.5)
+        files = path if isinstance(path, list) else [path]
+        player.play(files, at, cut_at=at + 2 + seconds + 0.5)
         sleep_until(at + 2)
     before = player.stats()
     base = {p: ticks_rss(p)[0] for p in tree(player.proc.pid)}
     threads0 = thread_ticks(player.proc.pid)
     last: dict[int, int] = {}
     rss_seen: list[int] = []
+    pss_seen: list[int] = []
+    procs_seen: list[int] = []
     t0 = time.time()
     while time.time() - t0 < seconds:
-        total = 0
+        total = total_pss = n = 0
         for p in tree(player.proc.pid):
             try:
                 ticks, rss = ticks_rss(p)
+                total_pss += pss(p)
             except (OSError, StopIteration):
                 continue
             last[p] = ticks
             total += rss
+            n += 1
         rss_seen.append(total)
+        pss_seen.append(total_pss)
+        procs_seen.append(n)
         time.sleep(0.25)
     wall = time.time() - t0
     threads1 = thread_ticks(player.proc.pid)
@@ -328,6 +356,8 @@ def cpu_rss(player: Any, path: Path | None, seconds: float) -> dict[str, Any]:
         "decoder_cpu_pct": child / CLK_TCK / wall * 100,
         "rss_mb": max(rss_seen) / 1024,
         "rss_first_last_mb": [rss_seen[0] / 1024, rss_seen[-1] / 1024],
+        "pss_mb": max(pss_seen) / 1024,
+        "processes_max": max(procs_seen),
         "underruns": after["underruns"] - before["underruns"],
         "threads": per_thread,
     }
@@ -344,10 +374,11 @@ def main() -> None:
     ap.add_argument("--cpu-seconds", type=float, default=15.0)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--threads", action="store_true", help="print loa's CPU per thread")
-    ap.add_argument("--child-loa", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--root", type=Path, default=ROOT, help="the loa checkout to measure")
+    ap.add_argument("--child-loa", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_loa:
-        child_loa()
+        child_loa(args.child_loa)
         return
     from tests.audio_fixture import start_virtual_audio, stop_virtual_audio
     from tests.audio_media import ffmpeg
@@ -362,7 +393,7 @@ def main() -> None:
         ffmpeg("-f", "lavfi", "-i", f"sine=f=440:d={minutes * 60}:sample_rate=44100",
                "-ac", "1", "-c:a", "libmp3lame", "-b:a", "64k", str(p))  # fmt: skip
         longs[minutes] = p
-    players = [LoaPlayer(), LiquidsoapPlayer(work)]
+    players = [LoaPlayer(args.root.resolve()), LiquidsoapPlayer(work)]
     results: dict[str, Any] = {"runs": args.runs, "timing": {}, "cpu": {}}
     try:
         for cond in ("idle", "loaded"):
@@ -389,15 +420,19 @@ def main() -> None:
                 load = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                         for _ in range(os.cpu_count() or 2)]  # fmt: skip
             for p in players:
-                what: dict[str, Path | None] = {"nothing to play": None}
+                what: dict[str, Path | list[Path] | None] = {"nothing to play": None}
                 what.update({f"{m}-min mp3": f for m, f in longs.items()})
+                what["slot of 4 x 1-min mp3"] = [longs[1]] * 4
                 for label, path in what.items():
                     secs = args.cpu_seconds * (2 if path is None else 1)
                     r = cpu_rss(p, path, secs)
+                    r["load_1min"] = os.getloadavg()[0]
                     results["cpu"][f"{cond} | {p.name} | {label}"] = r
                     print(f"{cond} {p.name} {label}: CPU {r['cpu_pct']:.2f} %"
                           f" (decoder {r['decoder_cpu_pct']:.2f})  RSS {r['rss_mb']:.1f} MB"
-                          f"  underruns {r['underruns']}", flush=True)  # fmt: skip
+                          f"  PSS {r['pss_mb']:.1f} MB  processes {r['processes_max']}"
+                          f"  underruns {r['underruns']}  load {r['load_1min']:.2f}",
+                          flush=True)  # fmt: skip
                     if args.threads and r["threads"]:
                         for name, pct in sorted(r["threads"].items(), key=lambda kv: -kv[1]):
                             print(f"    {pct:6.2f} %  {name}")
@@ -424,12 +459,15 @@ def print_table(results: dict[str, Any]) -> None:
             print(f"| {cond} | {name} | {s[0]:.2f} / {s[1]:.2f} | {g[0]:.2f} / {g[1]:.2f} |"
                   f" {min(ln):.1f}–{max(ln):.1f} |")  # fmt: skip
     print(f"\nload average (1 min) before the runs: {results.get('loadavg_before')}")
-    print("\n| machine | player | playing | CPU % of a core (decoder) | RSS MB peak"
-          " (first → last) | underruns |\n|---|---|---|---|---|---|")  # fmt: skip
+    print(
+        "\n| machine | player | playing | CPU % of a core (decoder) | RSS MB peak"
+        " (first → last) | PSS MB | processes | underruns |\n|---|---|---|---|---|---|---|---|"
+    )
     for name, r in results["cpu"].items():
         first, last = r["rss_first_last_mb"]
         print(f"| {name} | {r['cpu_pct']:.2f} ({r['decoder_cpu_pct']:.2f}) |"
-              f" {r['rss_mb']:.1f} ({first:.1f} → {last:.1f}) | {r['underruns']} |")  # fmt: skip
+              f" {r['rss_mb']:.1f} ({first:.1f} → {last:.1f}) | {r['pss_mb']:.1f} |"
+              f" {r['processes_max']} | {r['underruns']} |")  # fmt: skip
 
 
 if __name__ == "__main__":

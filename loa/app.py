@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # imported on first use: `loa status` may need neither (loa/commands/status.py)
+    from sqlalchemy.engine import Engine
 
-from loa.config import Config, load_config
-from loa.db import open_database
+    from loa.config import Config
+
+
+def open_database(url: str) -> Engine:
+    """`loa.db.open_database`, imported on first use (and a name tests may patch)."""
+    from loa.db import open_database as open_db
+
+    return open_db(url)
 
 
 @dataclass
@@ -23,6 +31,8 @@ class App:
     @property
     def config(self) -> Config:
         if self._config is None:
+            from loa.config import load_config
+
             self._config = load_config(self.config_path)
         return self._config
 

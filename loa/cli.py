@@ -1,12 +1,16 @@
 """The `loa` command: one group, one place that maps errors to a message and an exit code.
 
-Each command family lives in its own module under `loa/commands/` and is registered below.
-Commands receive an `App` (the context object) that loads config.toml and opens the database
-lazily, so `loa --help` and `loa config check` never touch the database.
+Each command family lives in its own module under `loa/commands/` and is registered in
+`COMMANDS` below; a module is imported only when its command runs (or for `loa --help`), so a
+command loads only the libraries it uses (`loa status` with a daemon running loads neither
+SQLAlchemy nor pydantic: tests/test_playout_imports.py). Commands receive an `App` (the context
+object) that loads config.toml and opens the database lazily, so `loa --help` and
+`loa config check` never touch the database.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -36,7 +40,48 @@ class LoaFailure(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
+# name -> "module:attribute" of its click command; one line per command
+COMMANDS = {
+    "config": "loa.commands.config_cmd:config",
+    "airtime": "loa.commands.airtime_cmd:airtime",
+    "central": "loa.commands.central:central",
+    "library": "loa.commands.library:library",
+    "output": "loa.commands.output:output",
+    "playlist": "loa.commands.playlist:playlist",
+    "run": "loa.commands.station:run",
+    "status": "loa.commands.status:status",
+    "play-now": "loa.commands.playnow:play_now",
+    "simulate": "loa.commands.simulate:simulate",
+    "source": "loa.commands.source:source",  # relay sources (tiếp sóng), issue 14
+    "bulletin": "loa.commands.bulletin:bulletin",  # bulletins from the district, issue 13
+}
+
+
 class LoaGroup(click.Group):
+    """The top-level group: commands of `COMMANDS` are imported on first use."""
+
+    @property  # type: ignore[override]
+    def commands(self) -> dict[str, click.Command]:  # every command, e.g. for the docs tests
+        for name in COMMANDS:
+            self.get_command(None, name)  # type: ignore[arg-type]
+        return self._loaded
+
+    @commands.setter
+    def commands(self, value: dict[str, click.Command]) -> None:
+        self._loaded = dict(value)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._loaded and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name].split(":")
+            self._loaded[cmd_name] = getattr(importlib.import_module(module), attr)
+        return self._loaded.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self._loaded) | set(COMMANDS))
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        self._loaded[name or cmd.name or ""] = cmd
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -92,39 +137,6 @@ def cli(ctx: click.Context, config_path: Path, debug: bool) -> None:
     app = App(config_path=config_path, debug=debug)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-def _register() -> None:
-    from loa.commands import (
-        airtime_cmd,
-        bulletin,
-        central,
-        config_cmd,
-        library,
-        output,
-        playlist,
-        playnow,
-        simulate,
-        source,
-        station,
-        status,
-    )
-
-    cli.add_command(config_cmd.config)
-    cli.add_command(airtime_cmd.airtime)
-    cli.add_command(central.central)
-    cli.add_command(library.library)
-    cli.add_command(output.output)
-    cli.add_command(playlist.playlist)
-    cli.add_command(station.run)
-    cli.add_command(status.status)
-    cli.add_command(playnow.play_now)
-    cli.add_command(simulate.simulate)
-    cli.add_command(source.source)  # relay sources (tiếp sóng), issue 14
-    cli.add_command(bulletin.bulletin)
-
-
-_register()
 
 
 def main() -> None:

@@ -379,6 +379,7 @@ def station_daemon(
     """`loa run`'s daemon for `station` (`station_spec(config, extra_slots)`): the wall
     clock, APScheduler's slot firing, the control socket, the configured output; a reload
     reads config.toml again (and the library follows it)."""
+    from loa.status_report import LoadedConfig, StatusControl, config_mtime_ns
     from scheduler.airlog import AirLog
     from scheduler.clock import SystemClock
     from scheduler.control import ControlServer
@@ -389,12 +390,15 @@ def station_daemon(
     airlog = AirLog(engine, config.station.id)
     clock = SystemClock()
     runner = Runner(station, airlog, output, clock, source)
+    loaded = LoadedConfig(config_path, config, config_mtime_ns(config_path))
 
     def load_station() -> StationSpec:
         from loa.config import load_config
 
+        mtime = config_mtime_ns(config_path)
         new_config = load_config(config_path)
         source.config = new_config
+        loaded.config, loaded.mtime_ns = new_config, mtime
         return station_spec(new_config, extra_slots)
 
     return Daemon(
@@ -403,7 +407,8 @@ def station_daemon(
         runner=runner,
         lock=lock,
         resolve_adhoc=lambda request: resolve_adhoc(source.config, engine, request),
-        control=ControlServer(config.daemon.socket),
+        # it answers `loa status` whole too (loa/status_report.py)
+        control=StatusControl(ControlServer(config.daemon.socket), lambda: loaded, engine),
         firing=WallFiring(),
         config_path=config_path,
         clock=clock,

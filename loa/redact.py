@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 MASK = "***"
 # scheme://anything but a space, a quote or a bracket
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`()\[\]]+")
@@ -23,6 +20,10 @@ _KEYWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s,;)]+
 
 
 def _mask_url(url: str) -> str:
+    # imported here: most texts hold no URL, and `loa status` never needs SQLAlchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
         if parsed.password is not None:

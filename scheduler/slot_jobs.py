@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from scheduler.firing import SlotJob
-from scheduler.relay import relay_lead_s
 from scheduler.runner import LEAD_S
 from scheduler.slots import EarlyTrigger, Occurrence, occurrences, slot_trigger
 from scheduler.spec import StationSpec
@@ -14,7 +13,12 @@ from scheduler.spec import StationSpec
 
 def job_lead_s(station: StationSpec) -> float:
     """How early a slot's job fires before the slot (pre-roll + hand-over + margin)."""
-    return station.amplifier.pre_roll_s + LEAD_S + 1.0 + relay_lead_s(station)  # relays connect
+    relay_s = 0.0
+    if any(s.relay is not None for s in station.slots):  # relays connect first; only a station
+        from scheduler.relay import relay_lead_s  # that relays loads the stream reader (numpy)
+
+        relay_s = relay_lead_s(station)
+    return station.amplifier.pre_roll_s + LEAD_S + 1.0 + relay_s
 
 
 def slot_jobs(station: StationSpec) -> list[SlotJob]:

@@ -18,7 +18,7 @@ def read_all(dec: StreamDecoder, timeout: float = 30.0) -> np.ndarray:
     while not dec.finished:
         chunk = dec.read(10_000)
         if len(chunk):
-            parts.append(chunk.copy())
+            parts.append(np.array(chunk, np.float32))  # a memoryview of float32: copied
         else:
             assert time.monotonic() < end, "decoder stalled"
             time.sleep(0.001)

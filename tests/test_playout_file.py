@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import wave
 from datetime import UTC, datetime, timedelta
@@ -123,3 +125,54 @@ def test_file_backend_needs_a_path() -> None:
 def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
     with open_output("file", path=tmp_path / "air.wav") as out, pytest.raises(ValueError):
         out.play([PlayItem(tmp_path / "x.wav")], datetime(2021, 3, 1, 6, 0))
+
+
+def ffmpeg_children() -> int:
+    """ffmpeg processes whose parent is this test process (decoders run in their own session,
+    but are still its children)."""
+    n = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            if comm.startswith("ffmpeg") and int(rest.split()[1]) == os.getpid():
+                n += 1
+    return n
+
+
+def test_a_slot_of_many_spots_runs_one_ffmpeg_at_a_time(tmp_path: Path) -> None:
+    # each decoder costs ~32 MB of RSS: the next one starts when the one before has decoded
+    # its file, and the spots still follow each other without a gap
+    spots = [tone(tmp_path / f"s{i}.mp3", 400 + 100 * i, 3.0, rate=44100) for i in range(4)]
+    at = datetime(2021, 3, 1, 6, 0, tzinfo=UTC)
+    events: list[object] = []
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            seen.append(ffmpeg_children())
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    out = open_output("file", path=tmp_path / "air.wav", realtime=True)
+    try:
+        items = [PlayItem(p, duration_s=3.0, key=p.name) for p in spots]  # as the runner does
+        handle = out.play(items, at, events.append)
+        assert handle.wait(60)
+    finally:
+        out.close()
+        stop.set()
+        sampler.join()
+    starts = [e for e in events if isinstance(e, ItemStarted)]
+    ends = [e for e in events if isinstance(e, ItemEnded)]
+    assert [e.status for e in ends] == ["completed"] * 4
+    for prev, nxt in zip(ends, starts[1:], strict=False):
+        assert nxt.started_at == prev.ended_at  # no gap between spots
+    assert max(seen) == 1, f"ffmpeg processes at once: {sorted(set(seen))}"
+    assert len(seen) > 100  # the sampler ran while the slot played

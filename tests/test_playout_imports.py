@@ -39,6 +39,21 @@ RUN_ONLY = {
     "audio_library.scan",
 }
 NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg"}
+# the playout path moves ffmpeg's bytes as memoryviews: numpy (~15 MB of RSS) stays out of it
+NOT_FOR_PLAYOUT = {"numpy"}
+# with a daemon running, `loa status` asks it for the whole status: no database or config stack
+NOT_FOR_STATUS_WITH_DAEMON = NOT_FOR_STATUS | {
+    "sqlalchemy",
+    "sqlmodel",
+    "pydantic",
+    "apscheduler",
+    "mutagen",
+    "loa.config",
+    "loa.db",
+    "loa.compose",
+    "loa.status_report",
+    "scheduler.airlog",
+}
 
 
 def station(tmp_path: Path) -> Path:
@@ -99,18 +114,90 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
     assert {m for m in RUN_ONLY if m in mods} == set()
 
 
-def test_run_imports_no_report_writer_nor_central_client(tmp_path: Path) -> None:
-    config, out = station(tmp_path), tmp_path / "modules.json"
+def start_daemon(config: Path, out: Path) -> subprocess.Popen[str]:
     proc = loa(config, out, "run")
-    sock = tmp_path / "data" / "loa.sock"
+    sock = config.parent / "data" / "loa.sock"
     end = time.monotonic() + 60
     while not sock.exists() and proc.poll() is None and time.monotonic() < end:
         time.sleep(0.1)
     assert sock.exists(), proc.communicate(timeout=10)[0] if proc.poll() is not None else ""
     time.sleep(1.5)  # a heartbeat and the first library scan
+    return proc
+
+
+def status_json(config: Path, out: Path) -> dict:
+    proc = loa(config, out, "status", "--json")
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    return json.loads(text)
+
+
+def test_status_with_a_daemon_asks_it_and_imports_no_database_stack(tmp_path: Path) -> None:
+    config = station(tmp_path)
+    daemon = start_daemon(config, tmp_path / "run.json")
+    try:
+        live = status_json(config, tmp_path / "fast.json")
+        proc = loa(config, tmp_path / "text.json", "status")
+        text, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, text
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=60)
+    for dump in ("fast.json", "text.json"):
+        mods = tops(loaded(tmp_path / dump))
+        assert "scheduler.control" in mods  # it did ask the daemon
+        assert mods & NOT_FOR_STATUS_WITH_DAEMON == set(), dump
+    assert live["alive"] is True and live["pid"] == daemon.pid
+    assert "đang chạy (running), pid " + str(daemon.pid) in text
+    # the daemon's answer is the one the command builds from the database itself
+    mods_before = tops(loaded(tmp_path / "fast.json"))
+    alone = status_json(config, tmp_path / "slow.json")
+    assert "sqlalchemy" in tops(loaded(tmp_path / "slow.json")) - mods_before
+    assert alone["alive"] is False
+    for key in ("station", "next", "problems", "central", "config_error"):
+        assert live[key] == alone[key], key
+
+
+def test_status_reads_the_file_itself_when_it_changed_since_the_daemon_read_it(
+    tmp_path: Path,
+) -> None:
+    config = station(tmp_path)
+    daemon = start_daemon(config, tmp_path / "run.json")
+    try:
+        # a refused edit: the daemon's answer would be about the old config
+        config.write_text(config.read_text("utf-8").replace('length = "15m"', 'length = "x"'))
+        proc = loa(config, tmp_path / "bad.json", "status")
+        text, _ = proc.communicate(timeout=60)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=60)
+    assert proc.returncode == 3, text  # the config error's exit code, with the problem named
+    assert "slots[0].length" in text
+    assert "loa.config" in loaded(tmp_path / "bad.json")
+
+
+def test_run_imports_no_report_writer_nor_central_client(tmp_path: Path) -> None:
+    config, out = station(tmp_path), tmp_path / "modules.json"
+    proc = start_daemon(config, out)
     proc.send_signal(signal.SIGTERM)
     text, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, text
     mods = tops(loaded(out))
     assert "scheduler.daemon" in mods  # it was the daemon that ran
     assert mods & NOT_FOR_RUN == set()
+    assert mods & NOT_FOR_PLAYOUT == set()
+
+
+def test_the_device_output_and_its_decoder_do_not_import_numpy() -> None:
+    code = (
+        "import sys, json\n"
+        "import scheduler.output.device, scheduler.output.decoder, scheduler.output.player\n"
+        "from scheduler.output import open_output\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    mods = tops(set(json.loads(out.stdout)))
+    assert "scheduler.output.device" in mods
+    assert mods & NOT_FOR_PLAYOUT == set()

@@ -1,25 +1,32 @@
-"""`loa status`: is the daemon alive, what is on air, the next slots, recent problems."""
+"""`loa status`: is the daemon alive, what is on air, the next slots, recent problems.
+
+The running daemon answers the whole status over its control socket (loa/status_report.py,
+`status_handler`): this module then needs only the standard library and click, and the answer
+takes a fraction of the time that importing SQLAlchemy and pydantic would (BENCHMARKS.md,
+"`loa status`"). The daemon's answer is used only while it runs on config.toml as the file
+is now (same path, same modification time, no refused edit); otherwise, and with no daemon,
+the command validates the config and reads the database itself, as before.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import tomllib
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from loa.app import App
-from loa.commands.bulletin import waiting as waiting_bulletins
-from loa.commands.station import lock_for
-from loa.compose import (
-    library_spots,
-    station_spec,
-)
-from loa.errors import ConfigError
-from scheduler.airlog import AirLog
 from scheduler.control import NoDaemon, request
-from scheduler.preview import preview
+
+if TYPE_CHECKING:
+    from loa.app import App
+    from loa.errors import ConfigError
+
+REPORT_CMD = "status-report"  # = loa.status_report.REPORT_CMD (not imported: it is heavy)
+DEFAULT_SOCKET = "data/loa.sock"  # = the default of [daemon] socket in loa/config.py
 
 
 def _ago(moment: datetime, now: datetime) -> str:
@@ -40,115 +47,85 @@ def _ago(moment: datetime, now: datetime) -> str:
 def status(ctx: click.Context, as_json: bool, days: int) -> None:
     """Tình trạng đài: daemon, đang phát, buổi tới, sự cố gần đây (station status)."""
     app: App = ctx.obj
+    data = _from_daemon(app.config_path, days)
+    if data is None:
+        from loa.errors import ConfigError
+
+        try:
+            config = app.config
+        except ConfigError as exc:
+            # An edit the running daemon refused: say so, and still show what the daemon does.
+            _status_with_bad_config(app, exc, as_json)
+            ctx.exit(exc.exit_code)
+        data = _from_database(app, config, days)
+    _show(data, as_json)
+
+
+def _socket_path(config_path: Path) -> Path | None:
+    """`[daemon] socket` read with tomllib alone, resolved as loa/config.py does; None if the
+    file cannot be read (then the full validation says why)."""
+    base = config_path.resolve().parent
     try:
-        config = app.config
-    except ConfigError as exc:
-        # An edit the running daemon refused: say so, and still show what the daemon does.
-        _status_with_bad_config(app, exc, as_json)
-        ctx.exit(exc.exit_code)
-    engine = app.engine
-    airlog = AirLog(engine, config.station.id)
-    now = datetime.now(UTC)
+        raw = tomllib.loads(config_path.read_text("utf-8"))
+        value = (raw.get("daemon") or {}).get("socket", DEFAULT_SOCKET)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(value, str) or not value:
+        return None
+    return base / Path(value).expanduser()
+
+
+def _from_daemon(config_path: Path, days: int) -> dict[str, Any] | None:
+    """The daemon's whole status, if it runs on config.toml as the file is now."""
+    sock = _socket_path(config_path)
+    if sock is None:
+        return None
+    try:
+        reply = request(sock, {"cmd": REPORT_CMD, "days": days}, timeout=3)
+        mtime = os.stat(config_path).st_mtime_ns
+        same = os.path.samefile(reply.get("config_path") or "", config_path)
+    except (NoDaemon, OSError, ValueError, AttributeError):
+        return None
+    if not reply.get("ok") or not isinstance(reply.get("report"), dict):
+        return None  # an older daemon, or one that cannot report: read the database
+    if not same or reply.get("config_mtime_ns") != mtime or reply.get("config_error"):
+        return None  # config.toml changed since the daemon read it: validate it here
+    return reply["report"]
+
+
+def _from_database(app: App, config: Any, days: int) -> dict[str, Any]:
+    from loa.commands.station import lock_for
+    from loa.status_report import build_status
+
     live: dict[str, Any] | None = None
     try:
         live = request(config.daemon.socket, {"cmd": "status"}, timeout=3)
     except (NoDaemon, OSError, ValueError):
         live = None
-    state = airlog.daemon_state()
     lock_pid = lock_for(config).held_by_other()
-    alive = bool(live and live.get("ok")) or lock_pid is not None
-    playing = (
-        _live_playing(live["playing"], config.tz)
-        if live and isinstance(live.get("playing"), list)
-        else [
-            {
-                "slot": r.slot,
-                "kind": r.kind,
-                "title": r.title,
-                "path": r.path,
-                "started_at": r.started_at.astimezone(config.tz).isoformat(timespec="milliseconds")
-                if r.started_at
-                else None,
-            }
-            for r in airlog.open_rows()
-        ]
-        if alive
-        else []
-    )
-    station = station_spec(config)
-    start = now.astimezone(config.tz)
-    plans = preview(
-        station,
-        library_spots(config, engine),
-        airlog.history(),
-        start,
-        start + timedelta(days=days),
-    )
-    problems = [
-        {
-            "at": e.at.astimezone(config.tz).isoformat(timespec="seconds"),
-            "level": e.level,
-            "source": e.source,
-            "message": e.message,
-        }
-        for e in airlog.events(limit=10)
-        if e.level in ("error", "warning")
-    ]
-    outage = (live or {}).get("database")
-    if outage:  # the daemon cannot write its database now: the event itself waits in memory
-        problems.insert(
-            0,
-            {
-                "at": datetime.fromisoformat(outage["since"])
-                .astimezone(config.tz)
-                .isoformat(timespec="seconds"),
-                "level": "error",
-                "source": "database",
-                "message": f"không ghi được cơ sở dữ liệu (cannot write the database): "
-                f"{outage['error']}; {outage['held']} airtime writes held in memory",
-            },
-        )
-    data = {
-        "station": {"id": config.station.id, "name": config.station.name},
-        "alive": alive,
-        "pid": (live or {}).get("pid")
-        or (int(lock_pid) if lock_pid and lock_pid.isdigit() else None),
-        "heartbeat_at": state.heartbeat_at.astimezone(config.tz).isoformat(timespec="seconds")
-        if state
-        else None,
-        "config_error": (live or {}).get("config_error"),
-        "on_air": playing,
-        "next": [
-            {
-                "slot": p.slot,
-                "start": p.start.isoformat(),
-                "items": len(p.items),
-                "seconds": round(sum(i.duration_s for i in p.items), 1),
-                "titles": [i.title for i in p.items],
-            }
-            for p in plans
-        ],
-        "problems": problems,
-        "central": central_status(config, engine),
-        "bulletins_waiting": waiting_bulletins(engine, config.tz),
-    }
+    return build_status(config, app.engine, live, lock_pid, days)
+
+
+def _show(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=1))
         return
-    lines = [f"{config.station.name} ({config.station.id})"]
-    if alive:
+    now = datetime.now(UTC)
+    beat = data["heartbeat_at"]
+    lines = [f"{data['station']['name']} ({data['station']['id']})"]
+    if data["alive"]:
         lines.append(
             f"Daemon: đang chạy (running), pid {data['pid']}"
-            + (f", nhịp cuối {_ago(state.heartbeat_at, now)} trước" if state else "")
+            + (f", nhịp cuối {_ago(datetime.fromisoformat(beat), now)} trước" if beat else "")
         )
     else:
-        last = f"; nhịp cuối (last heartbeat) {data['heartbeat_at']}" if state else ""
+        last = f"; nhịp cuối (last heartbeat) {beat}" if beat else ""
         lines.append(f"Daemon: KHÔNG chạy (not running){last}")
     if data["config_error"]:
         lines.append("Sửa config.toml bị từ chối (edit refused), đang chạy cấu hình cũ:")
         lines.extend(f"  {line}" for line in str(data["config_error"]).splitlines())
-    if playing:
-        for p in playing:
+    if data["on_air"]:
+        for p in data["on_air"]:
             lines.append(
                 f"Đang phát (on air): {p['title']} [{p['kind']} {p['slot'] or ''}] "
                 f"từ {str(p['started_at'])[11:19]}"
@@ -164,39 +141,17 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
     if not data["next"]:
         lines.append("  (không có — none)")
     lines.extend(central_lines(data["central"]))
-    for b in data["bulletins_waiting"]:  # issue 13
+    for b in data.get("bulletins_waiting") or ():  # issue 13
         lines.append(
             f"Bản tin chờ duyệt (bulletin waiting): {b['id']} {b['title']}: "
             f"`loa bulletin accept {b['id']}` or `refuse {b['id']}`"
         )
+    problems = data["problems"]
     lines.append("Sự cố gần đây (recent problems):" if problems else "Sự cố gần đây: không (none)")
     for e in problems:
         first = e["message"].splitlines()[0]
         lines.append(f"  {e['at'][:19].replace('T', ' ')} {e['level']} {e['source']}: {first}")
     click.echo("\n".join(lines))
-
-
-def central_status(config: Any, engine: Any) -> dict[str, Any] | None:
-    """The background push: last success, rows waiting, last error (None: no [central])."""
-    if not config.central.url:
-        return None
-    from airtime.push import chain_length
-    from scheduler.pusher import read_state
-
-    state = read_state(engine, config.station.id) or {}
-    with engine.connect() as conn:
-        total = chain_length(conn, config.station.id)
-
-    def shown(value: Any) -> str | None:
-        return value.astimezone(config.tz).isoformat(timespec="seconds") if value else None
-
-    return {
-        "pushed_at": shown(state.get("pushed_at")),
-        "attempt_at": shown(state.get("attempt_at")),
-        "waiting": total - int(state.get("central_head") or 0),
-        "error": state.get("error"),
-        "failures": int(state.get("failures") or 0),
-    }
 
 
 def central_lines(central: dict[str, Any] | None) -> list[str]:
@@ -209,28 +164,8 @@ def central_lines(central: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _live_playing(rows: list[dict[str, Any]], tz: Any) -> list[dict[str, Any]]:
-    """What the daemon says is on air (the database may lag while its writes are held)."""
-    return [
-        {
-            **r,
-            "started_at": datetime.fromisoformat(r["started_at"])
-            .astimezone(tz)
-            .isoformat(timespec="milliseconds")
-            if r.get("started_at")
-            else None,
-        }
-        for r in rows
-    ]
-
-
 def _status_with_bad_config(app: App, error: ConfigError, as_json: bool) -> None:
-    socket = app.config_path.resolve().parent / "data" / "loa.sock"
-    try:
-        raw = tomllib.loads(app.config_path.read_text("utf-8"))
-        socket = app.config_path.resolve().parent / raw["daemon"]["socket"]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
+    socket = _socket_path(app.config_path) or app.config_path.resolve().parent / DEFAULT_SOCKET
     try:
         live = request(socket, {"cmd": "status"}, timeout=3)
     except (NoDaemon, OSError, ValueError):

@@ -47,7 +47,8 @@ class PlayItem:
     path: the audio file (any format ffmpeg decodes).
     gain_db: loudness gain applied while playing (e.g. target LUFS - measured LUFS).
     offset_s: earliest start, in seconds from the plan's start instant.
-    duration_s: the expected length; only the null backend uses it (it plays nothing).
+    duration_s: the expected length; the null backend plays that long (it plays nothing), the
+        others start the next decoder after a long item has been decoded (player.HOLD_S).
     key: an opaque id of the caller, echoed in the events.
     start_s: where in the file playing starts (the leading silence the library measured).
     length_s: play at most this long from `start_s` (None: to the end of the file).

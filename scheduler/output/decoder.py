@@ -11,7 +11,8 @@ loudspeaker network is mono) and applies the loudness gain (``-af volume``, in f
 nothing clips here); Python only moves its bytes. The engine copies that one channel to every
 channel of the device. `ffmpeg_command` is the one place an item's gain enters the output.
 
-`read` never blocks: the audio callback calls it.
+`read` never blocks: the audio callback calls it. It returns memoryviews of native float32
+(format "f") over ffmpeg's bytes, not numpy arrays: the playout path does not import numpy.
 
 ffmpeg runs in a session of its own, so a signal to the daemon's terminal or process group
 (closing the terminal of `make run` sends SIGHUP to the group) does not reach it; and it is
@@ -36,8 +37,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from audio_library.analysis import ffmpeg_exe  # the one ffmpeg binary (imageio-ffmpeg)
 
 log = logging.getLogger("loa.output.decoder")
@@ -46,7 +45,8 @@ log = logging.getLogger("loa.output.decoder")
 # audio at 48 kHz (the reader thread wakes ~3 times a second while a spot plays)
 CHUNK_FRAMES = 16384
 FIRST_CHUNK_FRAMES = 2048
-_EMPTY = np.zeros(0, dtype=np.float32)
+NATIVE_F32 = "f32le" if sys.byteorder == "little" else "f32be"  # what memoryview "f" reads
+_EMPTY = memoryview(b"").cast("f")
 
 
 def _pdeathsig() -> Callable[[], None] | None:
@@ -96,7 +96,7 @@ def ffmpeg_command(
         "0:a:0",
         *gain,
         "-f",
-        "f32le",
+        NATIVE_F32,
         "-ac",
         "1",
         "-ar",
@@ -123,13 +123,17 @@ class StreamDecoder:
         max_buffer_s: float = 2.0,
         start_s: float = 0.0,
         length_s: float | None = None,
+        on_decoded: Callable[[], None] | None = None,
     ) -> None:
         self.path = Path(path)
+        # True while ffmpeg runs; `on_decoded` is called (from the reader thread) once it is over
+        self.decoding = True
+        self._on_decoded = on_decoded
         self.rate = int(rate)
         self.gain_db = float(gain_db)
         self.max_chunks = max(2, math.ceil(max_buffer_s * rate / CHUNK_FRAMES))
-        self._q: queue.Queue[np.ndarray | _End] = queue.Queue(maxsize=self.max_chunks)
-        self._cur: np.ndarray = _EMPTY
+        self._q: queue.Queue[memoryview | _End] = queue.Queue(maxsize=self.max_chunks)
+        self._cur: memoryview = _EMPTY
         self._pos = 0
         self._closed = False
         self.finished = False  # every decoded frame has been read (or it failed)
@@ -160,6 +164,12 @@ class StreamDecoder:
 
     def _fail(self, error: str) -> None:
         self._q.put(_End(error))
+        self._decoded()
+
+    def _decoded(self) -> None:
+        self.decoding = False
+        if self._on_decoded is not None:
+            self._on_decoded()
 
     def _reader(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
@@ -174,14 +184,16 @@ class StreamDecoder:
                 if not data:
                     break
                 usable = len(data) - len(data) % 4
-                # a view of the bytes ffmpeg wrote, not a copy (short only at the very end)
-                chunk = np.frombuffer(data, dtype="<f4", count=usable // 4)
+                # a view of the bytes ffmpeg wrote, not a copy (short only at the very end);
+                # ffmpeg writes the machine's own float (`NATIVE_F32`)
+                chunk = memoryview(data)[:usable].cast("f")
                 self.frames_decoded += len(chunk)
                 self._q.put(chunk)  # blocks when the buffer is full: back-pressure
         except (OSError, ValueError) as e:
             error = f"reading the decoder of {self.path} failed: {e}"
         rc = self._proc.wait()
         if self._closed:
+            self.decoding = False
             return
         if error is None and rc != 0:
             self._stderr.seek(0)
@@ -192,6 +204,7 @@ class StreamDecoder:
         if error:
             log.warning("%s", error)
         self._stderr.close()
+        self._decoded()  # before the end marker can be read: the next decoder starts now
         self._q.put(_End(error))
 
     @property
@@ -199,7 +212,7 @@ class StreamDecoder:
         """Frames decoded but not yet read (for tests and diagnostics)."""
         return self.frames_decoded - self.frames_read
 
-    def read(self, max_frames: int) -> np.ndarray:
+    def read(self, max_frames: int) -> memoryview:
         """Up to `max_frames` frames; empty if none is ready yet or the stream is finished
         (then `finished` is True and `error` tells a failure from a normal end). Never blocks."""
         if self._pos >= len(self._cur):

@@ -16,12 +16,13 @@ re-initialises PortAudio so that a device plugged in later is found.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import sys
 import threading
 import time
 from typing import Any
-
-import numpy as np
 
 from scheduler.output.base import DeviceInfo
 from scheduler.output.player import EngineOutput
@@ -48,9 +49,26 @@ _open_outputs: set[int] = set()  # ids of outputs with a stream open (PortAudio 
 
 
 def _sd() -> Any:
+    fresh = "sounddevice" not in sys.modules
     import sounddevice
 
+    if fresh:  # importing it initialised PortAudio, which scanned every ALSA device
+        release_alsa_plugins()
     return sounddevice
+
+
+def release_alsa_plugins() -> None:
+    """Unload the ALSA plugins PortAudio's device scan loaded and no open stream uses.
+
+    Initialising PortAudio opens every PCM of the ALSA configuration; Debian's defines a52,
+    jack, speex, upmix, vdownmix... and the a52 plugin links libavcodec and its codec
+    libraries: ~11 MB of RSS for the daemon's life (BENCHMARKS.md, "Playout"). alsa-lib keeps
+    them in a cache that `snd_config_update_free_global` empties of what no open PCM holds
+    (PortAudio itself calls it when it terminates); the next open re-reads the configuration
+    and loads only the plugins of the device it opens. Harmless if it cannot be done.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libasound.so.2").snd_config_update_free_global()
 
 
 def _device_arg(name: str | int | None) -> str | int | None:
@@ -168,9 +186,11 @@ class DeviceOutput(EngineOutput):
                 # re-scan: the device may have been plugged in or the server restarted
                 sd._terminate()
                 sd._initialize()
+                release_alsa_plugins()
             info = sd.query_devices(self._dev, "output")
             channels = min(2, int(info["max_output_channels"]))
-            stream = sd.OutputStream(
+            # raw: the callback gets a plain buffer, so the playout path needs no numpy
+            stream = sd.RawOutputStream(
                 device=self._dev,
                 samplerate=self.rate,
                 channels=channels,
@@ -210,16 +230,16 @@ class DeviceOutput(EngineOutput):
             stream.latency * 1000,
         )
 
-    def _callback(self, out: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+    def _callback(self, out: Any, frames: int, time_info: Any, status: Any) -> None:
         self._last_cb = time.monotonic()
         if status.output_underflow:
             self.underruns += 1
         t0 = time_info.outputBufferDacTime or (time_info.currentTime + self.latency)
         engine = self.engine
         try:
-            engine.render(out, t0)
+            engine.render(memoryview(out).cast("f", (frames, self.channels)), t0)
         except BaseException as e:  # never let an exception kill the stream silently
-            out.fill(0.0)
+            memoryview(out)[:] = bytes(len(out))
             self._cb_error = e
             self._wake.set()
             return

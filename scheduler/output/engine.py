@@ -7,27 +7,41 @@ block; the file backend calls it from its writer with the file position. Nothing
 blocks, logs or allocates more than the block's arithmetic: it is safe in an audio callback.
 
 Sources (decoders) are attached to items by the non-realtime side before they are needed.
+
+Samples travel as buffers of native float32 (`memoryview`s of ffmpeg's bytes, or numpy arrays:
+anything with the buffer protocol), and the block is written through a memoryview: copying a
+mono chunk to each channel is a strided memoryview assignment, done in C. The playout path
+therefore does not import numpy (~15 MB of RSS for the daemon's life; BENCHMARKS.md,
+"Playout"). Only a fade, a few thousand frames once per cut, is computed in Python.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import numpy as np
+from typing import Any, Protocol
 
 from scheduler.output.base import PlayHandle, PlayItem, Status
 
 PENDING, PLAYING, DONE = 0, 1, 2
+
+# a 1-D buffer of native float32 samples: memoryview("f"), array("f"), numpy float32...
+Samples = Any
+
+
+def floats(buf: Any) -> memoryview:
+    """A flat memoryview of format "f" over `buf` (C-contiguous float32), without a copy."""
+    view = memoryview(buf)
+    return view if view.format == "f" and view.ndim == 1 else view.cast("B").cast("f")
 
 
 class Source(Protocol):
     finished: bool
     error: str | None
 
-    def read(self, max_frames: int) -> np.ndarray: ...
+    def read(self, max_frames: int) -> Samples: ...
 
     def close(self) -> None: ...
 
@@ -80,6 +94,7 @@ class Engine:
     events: deque[RawEvent] = field(default_factory=deque)
     last_end: float = -math.inf
     starved: int = 0  # blocks cut short because a source had no data ready
+    _zeros: memoryview = field(default_factory=lambda: floats(array("f")), repr=False)
 
     def submit(self, plan: EnginePlan) -> None:
         self.queue.append(plan)
@@ -94,14 +109,20 @@ class Engine:
         return ([cur] if cur is not None else []) + list(self.queue)
 
     # -- the block renderer -------------------------------------------------------------------
-    def render(self, out: np.ndarray, t0: float) -> int:
-        """Fill `out` (frames x channels, float32) for a block starting at `t0`.
+    def render(self, out: Any, t0: float) -> int:
+        """Fill `out` (frames x channels, float32: a 2-D numpy array or memoryview) for a
+        block starting at `t0`.
 
         Returns how many frames are valid: all of them, or fewer if a source had no data
         ready (the rest is silence; a file writer retries from there, a device plays it).
         """
-        out.fill(0.0)
-        frames = len(out)
+        shape = memoryview(out).shape or (0,)
+        frames = shape[0]
+        ch = shape[1] if len(shape) > 1 else 1
+        flat = floats(out)
+        if len(self._zeros) < len(flat):  # once, at the first block (or a larger one)
+            self._zeros = floats(array("f", bytes(4 * len(flat))))
+        flat[:] = self._zeros[: len(flat)]
         rate = self.rate
         self._cut_queued(t0)
         i = 0
@@ -150,13 +171,15 @@ class Engine:
                 it.state = PLAYING
                 self.events.append(RawStart(plan, it.index, t0 + i / rate))
             n = len(chunk)
+            src_f = floats(chunk)
             if plan.fade is not None:
                 done, total = plan.fade
-                gain = 1.0 - (done + np.arange(1, n + 1, dtype=np.float32)) / total
-                out[i : i + n] = (chunk * gain)[:, None]
+                src_f = floats(
+                    array("f", [x * (1.0 - (done + k) / total) for k, x in enumerate(src_f, 1)])
+                )
                 plan.fade[0] += n
-            else:
-                out[i : i + n] = chunk[:, None]
+            for c in range(ch):  # the mono chunk on every channel of the device
+                flat[i * ch + c : (i + n) * ch : ch] = src_f
             it.frames += n
             i += n
             if plan.fade is not None and plan.fade[0] >= plan.fade[1]:

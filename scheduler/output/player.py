@@ -2,8 +2,8 @@
 
 `EngineOutput` owns an `Engine` (the timeline, run by the audio callback or the file writer)
 and does the non-realtime work around it from its own service thread: it starts the decoders
-of the next items before they are due (`PREFETCH` items ahead, so the next spot is decoded
-while the current one plays), and delivers the engine's raw events to the plans' handles as
+of the next items before they are due (up to `PREFETCH` items ahead, one ffmpeg at a time: see
+`prefetch`), and delivers the engine's raw events to the plans' handles as
 `ItemStarted`/`ItemEnded`, converted from the output clock to UTC, never before the instant
 they describe (``hold=True``) so an ``ItemStarted`` means the sample is at the DAC now.
 """
@@ -31,7 +31,17 @@ from scheduler.output.engine import DONE, Engine, EngineItem, EnginePlan, RawEnd
 
 log = logging.getLogger("loa.output")
 
-PREFETCH = 3  # items with a running decoder: the current one and the next two
+PREFETCH = 3  # items with a decoder: the current one and the next two
+# an item this long or longer keeps the next item's decoder waiting until it has been decoded
+# (then >= `max_buffer_s` of it is still to play); shorter ones, or of unknown length, do not:
+# a chain of short spots is decoded in parallel, as the device renders several in one block
+HOLD_S = 3.0
+
+
+def holds_back(item: PlayItem) -> bool:
+    """Does `item`, while its ffmpeg runs, keep the next item's decoder from starting?"""
+    length = item.length_s if item.length_s is not None else item.duration_s
+    return bool(length) and length >= HOLD_S
 
 
 class EngineOutput:
@@ -90,8 +100,17 @@ class EngineOutput:
 
     # -- non-realtime service ----------------------------------------------------------------
     def prefetch(self) -> None:
-        """Start decoders for the next `PREFETCH` items that will play."""
+        """Start decoders for the next `PREFETCH` items that will play, one ffmpeg at a time.
+
+        An item's decoder starts once the decoder before it has decoded its whole file: that
+        ffmpeg has exited with up to `max_buffer_s` (+ a pipe's 0.34 s) of audio still to
+        play, and the next one needs ~0.05 s to its first samples (it wakes the service thread
+        when it is over). So a slot of many spots runs one ffmpeg, not three at once: each
+        costs ~32 MB of RSS (BENCHMARKS.md, "Playout"). A source that does not say whether it
+        is still decoding (no `decoding` attribute) does not hold the next one back, nor does
+        a short item (see `holds_back`)."""
         count = 0
+        busy = False  # an earlier item's decoder still runs its ffmpeg
         for plan in self.engine.plans():
             for it in plan.items[plan.cur :]:
                 if it.state == DONE:
@@ -99,6 +118,8 @@ class EngineOutput:
                 if it.source is None and it.item.live is not None:  # a relayed stream
                     it.source = it.item.live  # type: ignore[assignment]
                 if it.source is None:
+                    if busy:
+                        return
                     it.source = StreamDecoder(
                         it.item.path,
                         self.rate,
@@ -106,7 +127,9 @@ class EngineOutput:
                         self.max_buffer_s,
                         start_s=it.item.start_s,
                         length_s=it.item.length_s,
+                        on_decoded=self._wake.set,
                     )
+                busy = busy or (holds_back(it.item) and bool(getattr(it.source, "decoding", False)))
                 count += 1
                 if count >= PREFETCH:
                     return

@@ -33,6 +33,7 @@ import re
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +46,7 @@ from scheduler.spec import shown_url
 log = logging.getLogger("loa.output.stream")
 
 SILENCE_DB = -50.0  # as audio_library.analysis: below this a stretch is silence
+HLS_JITTER_S = 3.0  # the least jitter buffer of an HLS stream (three 1-second segments)
 MIN_DROP_S = 0.25  # a gap without data shorter than this is jitter, not a drop
 LOUDNESS_TAU_S = 3.0
 MIN_GAIN_DB = -20.0
@@ -184,6 +186,10 @@ class LiveSource:
         self.rate = int(rate)
         self.total = max(0, round(length_s * self.rate))
         self.timeout = max(1, round(timeout_s * self.rate))
+        if urllib.parse.urlsplit(url).path.lower().endswith(".m3u8"):
+            # HLS comes in bursts of a segment each: one second of buffer underruns between
+            # them and counted every segment's wait as a drop
+            jitter_s = max(jitter_s, HLS_JITTER_S)
         self.jitter = max(1, round(jitter_s * self.rate))
         self.fade = max(0, round(fade_ms * self.rate / 1000))
         self.max_buffer = max(self.jitter * 2, round(max_buffer_s * self.rate))
