@@ -56,10 +56,12 @@ SELECT DISTINCT ON (r.topics_key) r.topics_key, r.schedule -> 'topics'
 # The period's parts, each its own range condition on the coarsest roll-up that covers it
 # (whole years, whole months, edge days; an absent part is left out, never planned as a
 # scan), summed per (station, topic, kind, status), then per station in the database.
+# Relayed time (kind `relay`, tiếp sóng) is not propaganda airtime: it is left out of every
+# figure here, as the station's own report keeps it apart (airtime.relay_report).
 PART = """
 SELECT r.station, r.topic, r.kind, r.status, r.plays, r.seconds
   FROM central.{table} r {join}
- WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s {where}"""
+ WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s AND r.kind <> 'relay' {where}"""
 FIGURES = """
 WITH c AS MATERIALIZED ({cells}),
 done AS MATERIALIZED (
@@ -122,7 +124,7 @@ SPOT_PART = """
 SELECT {district} AS district, r.topic, r.spot
   FROM central.{table} r {join}
  WHERE r.{column} BETWEEN %({name}_lo)s AND %({name}_hi)s
-   AND r.kind NOT IN ('adhoc', 'emergency') AND r.status = 'completed' {where}"""
+   AND r.kind NOT IN ('adhoc', 'emergency', 'relay') AND r.status = 'completed' {where}"""
 IN_DISTRICT = "JOIN central.station s ON s.id = r.station"
 TABLES = {
     "year": ("rollup_year", "year"),

@@ -340,3 +340,37 @@ def test_the_province_computes_each_station_as_its_district_does(province: dict)
         assert [t["plays"] for t in part["topics"]] == [
             t["plays"] for t in one["districts"][0]["topics"]
         ]
+
+
+def test_relayed_time_is_not_counted_as_propaganda_airtime(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """A relay slot's rows (kind `relay`: stretches and drops) stay out of the district's
+    plays, minutes and problems, as they stay out of the station's own report."""
+    from airtime.log import chain_in_order
+    from airtime.models import new_id
+    from airtime.store import T
+
+    urls = central(pg_admin_url, ("xa-r", "h-r"))
+    db = write_rows(tmp_path / "xa-r.db", "xa-r", 60, datetime(2021, 3, 1, 6, tzinfo=UTC))
+    engine = open_database(db)
+    at = datetime(2021, 3, 5, 11, tzinfo=UTC)
+    relay = [
+        dict(id=new_id(), station="xa-r", slot="vov", kind="relay", topic=None, spot="vov1",
+             title="VOV1", path="http://127.0.0.1/vov1", scheduled_at=at, started_at=at,
+             ended_at=at.replace(minute=30), played_s=1800.0, status=status, error=None)
+        for status in ("completed", "failed")
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        chain_in_order(conn, "xa-r", relay)
+        conn.execute(T.insert(), relay)
+    with engine.connect() as source:
+        push(source, urls["xa-r"], "xa-r", Report(SCHEDULE, "test"))
+    engine.dispose()
+    config = station_config(tmp_path / "xa-r", "xa-r", db, None)
+    own = station_json(config, "2021-03")
+    data = central_json(pg_admin_url, "--period", "2021-03", "--district", "h-r")
+    (line,) = data["districts"][0]["stations"]
+    assert own["total"]["plays"] == 54  # write_rows: 60 plays, every 11th interrupted
+    assert line["plays"] == own["total"]["plays"]
+    assert line["seconds"] == pytest.approx(own["total"]["seconds"], abs=1e-6)
