@@ -207,7 +207,7 @@ class Station(Section):
         return ZoneInfo(self.timezone)
 
 
-class Library(Section):
+class LibrarySection(Section):
     root: FilePath = Field(
         default=Path("audio_library/demo"),
         validate_default=True,
@@ -254,7 +254,7 @@ class Database(Section):
         return value
 
 
-class Output(Section):
+class OutputSection(Section):
     backend: Literal["device", "file", "null"] = Field(
         default="device", description="device | file | null"
     )
@@ -264,7 +264,7 @@ class Output(Section):
     _resolve_path = field_validator("path")(_resolve)
 
 
-class Report(Section):
+class ReportSection(Section):
     recipient: Line = Field(
         default="Phòng Văn hóa và Thông tin huyện",
         description="Nơi nhận báo cáo (recipient printed on the report)",
@@ -290,7 +290,7 @@ class Report(Section):
     )
 
 
-class Daemon(Section):
+class DaemonSection(Section):
     catch_up: bool = Field(
         default=True,
         description="Vào lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
@@ -414,11 +414,11 @@ class Slot(Section):
 
 class Config(Section):
     station: Station
-    library: Library = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    library: LibrarySection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     database: Database = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    output: Output = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    report: Report = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    daemon: Daemon = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    output: OutputSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    report: ReportSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    daemon: DaemonSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     amplifier: Amplifier = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     central: Central = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     topics: list[Topic] = Field(min_length=1, max_length=100)
