@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from audio_library.files import hash_file, spot_id
-from audio_library.models import STATUS_REMOVED, Spot, SpotMeta
+from audio_library.models import STATUS_REMOVED, SpotMeta, SpotRow
 
 
 class CatalogError(Exception):
@@ -65,7 +65,7 @@ class SpotRecord:
         }
 
 
-def _record(root: Path, spot: Spot, meta: SpotMeta | None) -> SpotRecord:
+def _record(root: Path, spot: SpotRow, meta: SpotMeta | None) -> SpotRecord:
     duration = spot.duration_s
     playable = max(0.0, (duration or 0.0) - spot.trim_start_s - spot.trim_end_s)
     return SpotRecord(
@@ -95,13 +95,13 @@ def list_spots(
     engine: Engine, root: Path, *, topic: str | None = None, include_removed: bool = True
 ) -> list[SpotRecord]:
     """The catalogue, by topic then path (removed rows after the present ones)."""
-    query = select(Spot, SpotMeta).join(SpotMeta, SpotMeta.id == Spot.id, isouter=True)  # type: ignore[arg-type]
+    query = select(SpotRow, SpotMeta).join(SpotMeta, SpotMeta.id == SpotRow.id, isouter=True)  # type: ignore[arg-type]
     if topic is not None:
-        query = query.where(Spot.topic == topic)
+        query = query.where(SpotRow.topic == topic)
     if not include_removed:
-        query = query.where(Spot.status != STATUS_REMOVED)
-    removed_last = sa.case((Spot.status == STATUS_REMOVED, 1), else_=0)
-    query = query.order_by(Spot.topic, removed_last, Spot.path, Spot.seq)  # type: ignore[arg-type]
+        query = query.where(SpotRow.status != STATUS_REMOVED)
+    removed_last = sa.case((SpotRow.status == STATUS_REMOVED, 1), else_=0)
+    query = query.order_by(SpotRow.topic, removed_last, SpotRow.path, SpotRow.seq)  # type: ignore[arg-type]
     with Session(engine) as session:
         return [_record(root, s, m) for s, m in session.exec(query).all()]
 
@@ -114,7 +114,7 @@ def resolve(engine: Engine, root: Path, target: str) -> str:
     with Session(engine) as session:
         if 6 <= len(text) <= 16 and all(c in "0123456789abcdef" for c in text):
             ids = session.exec(
-                select(Spot.id).where(Spot.id.startswith(text)).distinct()  # type: ignore[attr-defined]
+                select(SpotRow.id).where(SpotRow.id.startswith(text)).distinct()  # type: ignore[attr-defined]
             ).all()
             if len(ids) == 1:
                 return ids[0]
@@ -126,9 +126,11 @@ def resolve(engine: Engine, root: Path, target: str) -> str:
         relative = _relative(root, text)
         if relative is not None:
             row = session.exec(
-                select(Spot)
-                .where(Spot.path == relative)
-                .order_by(sa.case((Spot.status == STATUS_REMOVED, 1), else_=0), Spot.seq.desc())  # type: ignore[union-attr]
+                select(SpotRow)
+                .where(SpotRow.path == relative)
+                .order_by(
+                    sa.case((SpotRow.status == STATUS_REMOVED, 1), else_=0), SpotRow.seq.desc()
+                )  # type: ignore[union-attr]
             ).first()
             if row is not None:
                 return row.id
@@ -212,8 +214,8 @@ def known_files(engine: Engine) -> dict[str, tuple[int, int, str]]:
     """path -> (size, mtime_ns, status) of every present row, for `check`."""
     with Session(engine) as session:
         rows = session.exec(
-            select(Spot.path, Spot.size, Spot.mtime_ns, Spot.status).where(
-                Spot.status != STATUS_REMOVED
+            select(SpotRow.path, SpotRow.size, SpotRow.mtime_ns, SpotRow.status).where(
+                SpotRow.status != STATUS_REMOVED
             )
         ).all()
     return {path: (size, mtime, status) for path, size, mtime, status in rows}

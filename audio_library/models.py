@@ -23,7 +23,8 @@ STATUS_REJECTED = "rejected"
 STATUS_REMOVED = "removed"
 
 
-class Spot(SQLModel, table=True):
+# A catalogue row (table `spot`); `playlists.types.Spot` is what the planner draws from.
+class SpotRow(SQLModel, table=True):
     __tablename__ = "spot"
     __table_args__ = (
         sa.Index("ix_spot_id", "id"),

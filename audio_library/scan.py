@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from audio_library.analysis import Analysis, analyse
 from audio_library.files import Found, discover, hash_file, spot_id
-from audio_library.models import STATUS_OK, STATUS_REJECTED, STATUS_REMOVED, Spot
+from audio_library.models import STATUS_OK, STATUS_REJECTED, STATUS_REMOVED, SpotRow
 from audio_library.safeio import HASH_TIMEOUT_S, Abandoned, with_deadline
 from audio_library.tags import Tags, read_tags
 from audio_library.verdict import (
@@ -199,11 +199,11 @@ class _Scan:
         self.max_boost = max_boost_db
         self.report = report
         self.trouble: dict[str, str] = {}  # path -> why it cannot be read (not catalogued)
-        self.without_peak: list[tuple[Found, Spot]] = []  # measured before peaks were
-        rows = session.exec(select(Spot).order_by(Spot.seq)).all()  # type: ignore[arg-type]
-        self.live: dict[str, Spot] = {r.path: r for r in rows if r.status != STATUS_REMOVED}
+        self.without_peak: list[tuple[Found, SpotRow]] = []  # measured before peaks were
+        rows = session.exec(select(SpotRow).order_by(SpotRow.seq)).all()  # type: ignore[arg-type]
+        self.live: dict[str, SpotRow] = {r.path: r for r in rows if r.status != STATUS_REMOVED}
         # One primary row per content (the original, not a copy); the latest wins.
-        self.primary: dict[str, Spot] = {r.id: r for r in rows if r.problem != "duplicate"}
+        self.primary: dict[str, SpotRow] = {r.id: r for r in rows if r.problem != "duplicate"}
         self.present: set[str] = set()  # paths whose catalogued content is confirmed on disk
         self.seen: set[str] = set()  # every path found on disk with content that was decided
         self.new_ids: dict[str, str] = {}  # id -> path, of content first seen in this scan
@@ -276,18 +276,18 @@ class _Scan:
                 on_done(1)
         return new
 
-    def _refresh(self, row: Spot, f: Found) -> None:
+    def _refresh(self, row: SpotRow, f: Found) -> None:
         row.size, row.mtime_ns, row.disk_path = f.size, f.mtime_ns, f.disk_path
         self.session.add(row)
 
-    def _remove(self, row: Spot, reason: str) -> None:
+    def _remove(self, row: SpotRow, reason: str) -> None:
         self.live.pop(row.path, None)
         row.status = STATUS_REMOVED
         row.reason = reason
         row.removed_at = _now()
         self.session.add(row)
 
-    def _move(self, row: Spot, f: Found) -> None:
+    def _move(self, row: SpotRow, f: Found) -> None:
         if self.live.get(row.path) is row:
             del self.live[row.path]
         row.topic, row.path = f.topic, f.path
@@ -302,7 +302,7 @@ class _Scan:
 
     def _duplicate(self, f: Found, sha: str, original_path: str) -> None:
         refusal = duplicate(original_path)
-        row = Spot(
+        row = SpotRow(
             id=spot_id(sha),
             topic=f.topic,
             path=f.path,
@@ -338,7 +338,7 @@ class _Scan:
         a = m.analysis
         duration = a.decoded_s if a is not None and a.ok else None
         lead, trail = a.trim(duration) if a is not None and duration else (0.0, 0.0)
-        row = Spot(
+        row = SpotRow(
             id=spot_id(m.sha256),
             topic=f.topic,
             path=f.path,
@@ -426,7 +426,7 @@ class _Scan:
         return [{"path": r.path, "reason": r.reason or ""} for r in rows]
 
 
-def _needs_peak(row: Spot) -> bool:
+def _needs_peak(row: SpotRow) -> bool:
     """A row that airs (or could) whose true peak was never measured."""
     return (
         row.peak_dbtp is None

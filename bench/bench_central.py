@@ -41,12 +41,12 @@ import psycopg  # noqa: E402
 from airtime import push as local  # noqa: E402
 from central import ingest  # noqa: E402
 from central.conn import connect  # noqa: E402
-from central.push import Report, push  # noqa: E402
+from central.push import StationReport, push  # noqa: E402
 from loa.db import open_database  # noqa: E402
 from tests.central_support import central, write_rows  # noqa: E402
 from tests.pg_fixture import libpq, start_cluster  # noqa: E402
 
-REPORT = Report(
+REPORT = StationReport(
     {"topics": [{"id": f"t{i}", "weight": 1.0} for i in range(11)], "slots": []}, "bench"
 )
 YEAR_ROWS = 10_000 * 30 * 365  # ~110 M

@@ -45,7 +45,7 @@ def main() -> None:
     try:
         for run in range(args.runs):
             lead = leads[run % len(leads)]
-            starved = out.engine.starved  # type: ignore[attr-defined]
+            starved = out.mixer.starved  # type: ignore[attr-defined]
             cap = MonitorCapture().wait_ready()
             at = datetime.now(UTC) + timedelta(seconds=lead)
             events: list[object] = []
@@ -57,7 +57,7 @@ def main() -> None:
             print(
                 f"run {run:2d} lead {lead:.1f} s: start error {(t_on - at.timestamp()) * 1000:7.2f}"
                 f" ms, reported - captured {(s - t_on) * 1000:6.2f} ms, starved"
-                f" {out.engine.starved - starved}, load {os.getloadavg()[0]:.1f}",  # type: ignore[attr-defined]
+                f" {out.mixer.starved - starved}, load {os.getloadavg()[0]:.1f}",  # type: ignore[attr-defined]
                 flush=True,
             )
             time.sleep(0.5)

@@ -59,13 +59,13 @@ def child_loa(root: Path) -> None:
     def callback_thread() -> None:  # PortAudio's thread: learn its id from inside the callback
         native.setdefault(threading.get_native_id(), "PortAudio callback")
 
-    engine_render = out.engine.render  # type: ignore[attr-defined]
+    mixer_render = out.mixer.render  # type: ignore[attr-defined]
 
     def render(o: Any, t0: float) -> int:
         callback_thread()
-        return engine_render(o, t0)
+        return mixer_render(o, t0)
 
-    out.engine.render = render  # type: ignore[attr-defined,method-assign]
+    out.mixer.render = render  # type: ignore[attr-defined,method-assign]
     say = threading.Lock()
 
     def reply(obj: dict[str, Any]) -> None:

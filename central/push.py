@@ -37,7 +37,7 @@ log = logging.getLogger("loa.central.push")
 
 
 @dataclass(frozen=True)
-class Report:
+class StationReport:
     """What the station tells the district besides its log."""
 
     schedule: dict[str, Any]
@@ -152,7 +152,7 @@ def push(
     source: Connection,
     url: str,
     station: str,
-    report: Report | None = None,
+    report: StationReport | None = None,
     batch: int = BATCH,
 ) -> PushResult:
     """Push `station`'s log (and events, heartbeat, schedule when `report` is given)."""

@@ -421,10 +421,10 @@ def station_daemon(
 
 def central_report(config: Config) -> Any:
     """What the station tells the district besides its log: schedule and loa version."""
-    from central.push import Report
+    from central.push import StationReport
     from loa import __version__
 
-    return Report(
+    return StationReport(
         schedule={
             "station": config.station.name,
             "timezone": config.station.timezone,

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from airtime.models import Airtime, Event
-from audio_library.models import Spot, SpotMeta
+from audio_library.models import SpotMeta, SpotRow
 from loa.errors import DatabaseError
 from scheduler.bulletin_store import Bulletin
 from scheduler.models import DaemonState, PushState
@@ -47,7 +47,7 @@ class Migration:
 TABLES: tuple[sa.Table, ...] = (
     Airtime.__table__,  # type: ignore[attr-defined]
     Event.__table__,  # type: ignore[attr-defined]
-    Spot.__table__,  # type: ignore[attr-defined]
+    SpotRow.__table__,  # type: ignore[attr-defined]
     SpotMeta.__table__,  # type: ignore[attr-defined]
     DaemonState.__table__,  # type: ignore[attr-defined]
     PushState.__table__,  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from playlists.pools import Library
+from playlists.pools import SpotPool
 from playlists.state import DEFAULT_HORIZON_DAYS, US, RotationState, seconds_to_us, to_us
 from playlists.types import Candidate, Plan, PlanItem, Play, SlotRequest
 
@@ -57,7 +57,7 @@ class Rotation:
         self.weights = check_weights(weights)
         self.require_approval = require_approval
         self.state = RotationState.from_history(history, until=start, horizon_days=horizon_days)
-        self.library = Library(
+        self.library = SpotPool(
             candidates,
             self.state,
             day=start.date().toordinal(),

@@ -132,7 +132,7 @@ def _remove(items: list[tuple[int, str]], item: tuple[int, str]) -> None:
         del items[at]
 
 
-class Library:
+class SpotPool:
     """The rotation's view of the candidates: per-topic pools standing at one date."""
 
     __slots__ = ("candidate", "day", "duration_us", "pools")

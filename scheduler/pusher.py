@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from central.errors import CentralError
-from central.push import Report, push
+from central.push import StationReport, push
 from scheduler.models import PushState
 
 log = logging.getLogger("loa.pusher")
@@ -50,7 +50,7 @@ class Pusher:
         station: str,
         url: str,
         every_s: float,
-        report: Callable[[], Report] | None = None,
+        report: Callable[[], StationReport] | None = None,
         event: EventSink | None = None,
         first_retry_s: float = FIRST_RETRY_S,
     ) -> None:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from airtime.log import chain_in_order
 from airtime.models import new_id
 from airtime.store import T
-from central.push import Report, push
+from central.push import StationReport, push
 from loa.db import open_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ def write_station(db: Path, rows: list[dict[str, Any]]) -> str:
 def push_station(db_url: str, central_url: str, station: str) -> None:
     engine = open_database(db_url)
     with engine.connect() as source:
-        push(source, central_url, station, Report(SCHEDULE, "demo"))
+        push(source, central_url, station, StationReport(SCHEDULE, "demo"))
     engine.dispose()
 
 

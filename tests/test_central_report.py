@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from airtime.chain import BASE
 from airtime.store import T
-from central.push import Report, push
+from central.push import StationReport, push
 from central.schema import MIGRATIONS, init, latest_version
 from loa.db import open_database
 from tests.central_support import (
@@ -53,7 +53,7 @@ def province(tmp_path: Path, pg_admin_url: str) -> dict[str, object]:
         db = write_rows(tmp_path / f"{s}.db", s, n, start)
         engine = open_database(db)
         with engine.connect() as source:
-            push(source, urls[s], s, Report(SCHEDULE, "test"))
+            push(source, urls[s], s, StationReport(SCHEDULE, "test"))
         engine.dispose()
         configs[s] = station_config(tmp_path / s, s, db, None)
     code, out, err = loa("central", "--url", pg_admin_url, "add-district", "h-a", "--name",
@@ -243,7 +243,7 @@ def test_the_month_roll_up_equals_the_day_roll_up_after_every_push(
         url = write_rows(db, "xa-m", n, datetime(2021, 1, 30, 6, tzinfo=UTC))
         engine = open_database(url)
         with engine.connect() as source:
-            push(source, urls["xa-m"], "xa-m", Report(SCHEDULE, "test"))
+            push(source, urls["xa-m"], "xa-m", StationReport(SCHEDULE, "test"))
         engine.dispose()
         assert_months_equal_days(pg_admin_url)
     assert scalar(pg_admin_url, "select sum(plays) from central.rollup_month") == 365
@@ -377,7 +377,7 @@ def test_relayed_time_is_not_counted_as_propaganda_airtime(
         chain_in_order(conn, "xa-r", relay)
         conn.execute(T.insert(), relay)
     with engine.connect() as source:
-        push(source, urls["xa-r"], "xa-r", Report(SCHEDULE, "test"))
+        push(source, urls["xa-r"], "xa-r", StationReport(SCHEDULE, "test"))
     engine.dispose()
     config = station_config(tmp_path / "xa-r", "xa-r", db, None)
     own = station_json(config, "2021-03")

@@ -9,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from central.push import Report, push
+from central.push import StationReport, push
 from loa.db import open_database
 from tests.central_support import central, connect_as, loa, scalar, write_rows
 
@@ -28,7 +28,7 @@ def province(tmp_path: Path, pg_admin_url: str) -> dict[str, str]:
     for s, url in urls.items():
         engine = open_database(write_rows(tmp_path / f"{s}.db", s, 60))
         with engine.connect() as source:
-            push(source, url, s, Report({"slots": []}, "test"))
+            push(source, url, s, StationReport({"slots": []}, "test"))
         engine.dispose()
     code, out, err = loa("central", "--url", pg_admin_url, "add-district", "h-a", "--name",
                          "Huyện A")  # fmt: skip

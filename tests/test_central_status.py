@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from airtime.models import Event
-from central.push import Report, push
+from central.push import StationReport, push
 from central.status import order, problem_kind
 from loa.db import open_database
 from tests.central_support import central, connect_as, loa, write_rows
@@ -30,7 +30,7 @@ def _push(tmp: Path, station: str, url: str, events: list[tuple[timedelta, str, 
             conn.execute(E.insert().values(at=now - back, level=level, source=source,
                                            message=message))  # fmt: skip
     with engine.connect() as source:
-        push(source, url, station, Report({"topics": [], "slots": []}, "9.9"))
+        push(source, url, station, StationReport({"topics": [], "slots": []}, "9.9"))
     engine.dispose()
 
 

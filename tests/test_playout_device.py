@@ -131,7 +131,7 @@ def test_the_right_content_comes_out(device: DeviceOutput, tmp_path: Path) -> No
     lag, corr = best_lag(cap.x, ref, cap.frame_of(s.started_at.timestamp()), RATE // 50)
     assert corr > 0.95, (
         f"correlation with the decoded source only {corr:.3f}; underruns {device.underruns},"
-        f" starved {device.engine.starved}, onset {sounding(cap.x)[0] - lag}, len {len(cap.x)},"
+        f" starved {device.mixer.starved}, onset {sounding(cap.x)[0] - lag}, len {len(cap.x)},"
         f" lag {lag}, ref {len(ref)}"
     )
     assert abs(lag - cap.frame_of(s.started_at.timestamp())) / RATE < 0.005

@@ -174,7 +174,15 @@ def sequence(db_url: str) -> list[tuple[str, str, str | None]]:
     return [(r["kind"], r["status"], r["spot"]) for r in rows]
 
 
-def test_an_emergency_in_a_slot_airs_the_same_on_both_clocks(small_station, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("priority", "kind", "cut"),
+    [("emergency", "emergency", 1), ("priority", "adhoc", 0)],
+)
+def test_a_broadcast_in_a_slot_airs_the_same_on_both_clocks(
+    small_station, tmp_path, priority: str, kind: str, cut: int
+) -> None:
+    """An emergency cuts in (the cut spot interrupted, the slot resumed); a priority broadcast
+    waits for the slot to end: the same rows, in the same order, on both clocks."""
     config_path, start = small_station
     config = load_config(config_path)
     wall_url = f"sqlite:///{tmp_path}/wall.db"
@@ -198,7 +206,7 @@ def test_an_emergency_in_a_slot_airs_the_same_on_both_clocks(small_station, tmp_
             walltime.sleep(0.02)
         walltime.sleep(0.8)  # inside the second spot
         cut_at = datetime.now(HCM)
-        daemon.enqueue_adhoc([emergency], "emergency")
+        daemon.enqueue_adhoc([emergency], priority)
         end_of_slot = start + timedelta(seconds=13)
         while datetime.now(HCM) < end_of_slot or daemon.runner.current is not None:
             walltime.sleep(0.05)
@@ -208,12 +216,14 @@ def test_an_emergency_in_a_slot_airs_the_same_on_both_clocks(small_station, tmp_
         output.close()
     wall = sequence(wall_url)
     sim_url = f"sqlite:///{tmp_path}/sim.db"
-    event = SeasonEvent(0, cut_at, "broadcast", priority="emergency", spot=emergency.id)
+    event = SeasonEvent(0, cut_at, "broadcast", priority=priority, spot=emergency.id)
     replay(
         config, open_database(sim_url), spots, [event],
         start - timedelta(minutes=1), start + timedelta(minutes=1),
     )  # fmt: skip
     simulated = sequence(sim_url)
-    assert ("emergency", "completed", emergency.id) in wall
-    assert [s for _, s, _ in wall].count("interrupted") == 1
+    assert (kind, "completed", emergency.id) in wall
+    assert [s for _, s, _ in wall].count("interrupted") == cut
+    if not cut:  # after every row of the slot
+        assert wall[-1] == (kind, "completed", emergency.id)
     assert simulated == wall

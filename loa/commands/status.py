@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from loa.errors import ConfigError
 
 REPORT_CMD = "status-report"  # = loa.status_report.REPORT_CMD (not imported: it is heavy)
-DEFAULT_SOCKET = "data/loa.sock"  # = the default of [daemon] socket in loa/config.py
+DEFAULT_SOCKET = "data/loa.sock"  # = the default of [daemon] socket in loa/config/schema.py
 
 
 def _ago(moment: datetime, now: datetime) -> str:
@@ -62,7 +62,7 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
 
 
 def _socket_path(config_path: Path) -> Path | None:
-    """`[daemon] socket` read with tomllib alone, resolved as loa/config.py does; None if the
+    """`[daemon] socket` read with tomllib alone, resolved as loa.config does; None if the
     file cannot be read (then the full validation says why)."""
     base = config_path.resolve().parent
     try:

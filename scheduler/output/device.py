@@ -1,6 +1,6 @@
 """The sound-card backend: one PortAudio output stream (sounddevice) for the daemon's life.
 
-The stream is opened once and kept open; its callback asks the `Engine` for each block with the
+The stream is opened once and kept open; its callback asks the `Mixer` for each block with the
 block's DAC time (``outputBufferDacTime``), so a plan starts at its instant to the sample,
 whenever threads wake. Everything else (decoding ahead, events, reopening a failed device)
 happens on the service thread.
@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from scheduler.output.base import DeviceInfo
-from scheduler.output.player import EngineOutput
+from scheduler.output.player import MixerOutput
 
 log = logging.getLogger("loa.output.device")
 
@@ -110,7 +110,7 @@ def list_devices() -> list[DeviceInfo]:
     return result
 
 
-class DeviceOutput(EngineOutput):
+class DeviceOutput(MixerOutput):
     """Plays plans on a sound device chosen by name (see `list_devices`)."""
 
     name = "device"
@@ -235,15 +235,15 @@ class DeviceOutput(EngineOutput):
         if status.output_underflow:
             self.underruns += 1
         t0 = time_info.outputBufferDacTime or (time_info.currentTime + self.latency)
-        engine = self.engine
+        mixer = self.mixer
         try:
-            engine.render(memoryview(out).cast("f", (frames, self.channels)), t0)
+            mixer.render(memoryview(out).cast("f", (frames, self.channels)), t0)
         except BaseException as e:  # never let an exception kill the stream silently
             memoryview(out)[:] = bytes(len(out))
             self._cb_error = e
             self._wake.set()
             return
-        if engine.events:
+        if mixer.events:
             self._wake.set()  # an item started or ended: deliver, start the next decoders
 
     def _check_stream(self) -> None:
@@ -266,7 +266,7 @@ class DeviceOutput(EngineOutput):
         self._next_try = time.monotonic() + self._backoff
         self._backoff = min(self._backoff * 2, self.retry_max_s)
         # the plan on air and any due plan fail; later plans wait for the device to come back
-        self.engine.fail_due(time.time() + self._offset, self.error)
+        self.mixer.fail_due(time.time() + self._offset, self.error)
 
     def _drop_stream(self) -> None:
         stream, self._stream = self._stream, None
@@ -291,7 +291,7 @@ class DeviceOutput(EngineOutput):
                     if time.monotonic() >= self._next_try:
                         self._open()
                     if self._stream is None:
-                        self.engine.fail_due(
+                        self.mixer.fail_due(
                             time.time() + self._offset, self.error or "device unavailable"
                         )
                 elif time.monotonic() >= self._next_check:
@@ -311,7 +311,7 @@ class DeviceOutput(EngineOutput):
             sleep = min(sleep, due - time.time())
         if self._stream is None:
             sleep = min(sleep, self._next_try - mono)
-            starts = [p.start_s - self._offset for p in self.engine.plans()]
+            starts = [p.start_s - self._offset for p in self.mixer.plans()]
             if starts:
                 sleep = min(sleep, min(starts) - time.time())
         return min(CHECK_S, max(0.001, sleep))
@@ -324,4 +324,4 @@ class DeviceOutput(EngineOutput):
         self._wake.set()
         self._thread.join(5)
         self._drop_stream()
-        self._shutdown_engine("output closed")
+        self._shutdown_mixer("output closed")

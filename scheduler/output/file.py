@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 
 from scheduler.output.base import OutputError
-from scheduler.output.engine import EnginePlan
-from scheduler.output.player import EngineOutput
+from scheduler.output.mixer import MixPlan
+from scheduler.output.player import MixerOutput
 
 log = logging.getLogger("loa.output.file")
 
 
-class FileOutput(EngineOutput):
+class FileOutput(MixerOutput):
     name = "file"
 
     def __init__(
@@ -63,7 +63,7 @@ class FileOutput(EngineOutput):
         self._thread = threading.Thread(target=self._writer, name="loa-output-file", daemon=True)
         self._thread.start()
 
-    def _before_submit(self, plan: EnginePlan) -> None:
+    def _before_submit(self, plan: MixPlan) -> None:
         if self.origin is None:
             self.origin = plan.start_s
         self._wake.set()
@@ -78,7 +78,7 @@ class FileOutput(EngineOutput):
         while not self._stop.is_set():
             self.prefetch()
             self.dispatch(hold=self.realtime)
-            if self.origin is None or (not self.realtime and not self.engine.busy):
+            if self.origin is None or (not self.realtime and not self.mixer.busy):
                 self._wake.wait(0.01)
                 self._wake.clear()
                 continue
@@ -86,7 +86,7 @@ class FileOutput(EngineOutput):
             if self.realtime and time.time() < t0 - 0.05:
                 time.sleep(0.005)
                 continue
-            n = self.engine.render(buf, t0)
+            n = self.mixer.render(buf, t0)
             if n:
                 pcm = np.clip(buf[:n], -1.0, 1.0 - 1 / 32768) * 32768.0
                 self._wav.writeframes(np.round(pcm).astype("<i2").tobytes())
@@ -102,6 +102,6 @@ class FileOutput(EngineOutput):
         self._stop.set()
         self._wake.set()
         self._thread.join(10)
-        self._shutdown_engine("output closed")
+        self._shutdown_mixer("output closed")
         self._wav.close()
         log.info("wrote %s (%.1f s)", self.path, self.frames_written / self.rate)

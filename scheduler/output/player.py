@@ -1,6 +1,6 @@
 """What the device and file backends share: plans in, decoders ahead, events out.
 
-`EngineOutput` owns an `Engine` (the timeline, run by the audio callback or the file writer)
+`MixerOutput` owns an `Mixer` (the timeline, run by the audio callback or the file writer)
 and does the non-realtime work around it from its own service thread: it starts the decoders
 of the next items before they are due (up to `PREFETCH` items ahead, one ffmpeg at a time: see
 `prefetch`), and delivers the engine's raw events to the plans' handles as
@@ -27,7 +27,7 @@ from scheduler.output.base import (
     to_epoch,
 )
 from scheduler.output.decoder import StreamDecoder
-from scheduler.output.engine import DONE, Engine, EngineItem, EnginePlan, RawEnd, RawEvent
+from scheduler.output.mixer import DONE, Mixer, MixItem, MixPlan, RawEnd, RawEvent
 
 log = logging.getLogger("loa.output")
 
@@ -44,12 +44,12 @@ def holds_back(item: PlayItem) -> bool:
     return bool(length) and length >= HOLD_S
 
 
-class EngineOutput:
+class MixerOutput:
     name = "engine"
 
     def __init__(self, rate: int, *, max_buffer_s: float = 2.0) -> None:
         self.rate = int(rate)
-        self.engine = Engine(self.rate)
+        self.mixer = Mixer(self.rate)
         self.max_buffer_s = max_buffer_s
         self._pending: list[RawEvent] = []
         self._closed = False
@@ -70,10 +70,10 @@ class EngineOutput:
         handle = PlayHandle(items, on_event)
         if not handle.items:
             return handle
-        plan = EnginePlan(
+        plan = MixPlan(
             handle=handle,
             start_s=to_epoch(at) + self.clock_offset(),
-            items=[EngineItem(i, it) for i, it in enumerate(handle.items)],
+            items=[MixItem(i, it) for i, it in enumerate(handle.items)],
         )
 
         def cut(fade_ms: float) -> None:
@@ -82,17 +82,17 @@ class EngineOutput:
 
         handle._cut = cut
         self._before_submit(plan)
-        self.engine.submit(plan)
+        self.mixer.submit(plan)
         self._wake.set()  # start its decoders now
         return handle
 
-    def _before_submit(self, plan: EnginePlan) -> None:
+    def _before_submit(self, plan: MixPlan) -> None:
         """Hook for subclasses (the file backend fixes its origin on the first plan)."""
 
     def close(self) -> None:
         raise NotImplementedError
 
-    def __enter__(self) -> EngineOutput:
+    def __enter__(self) -> MixerOutput:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -111,7 +111,7 @@ class EngineOutput:
         a short item (see `holds_back`)."""
         count = 0
         busy = False  # an earlier item's decoder still runs its ffmpeg
-        for plan in self.engine.plans():
+        for plan in self.mixer.plans():
             for it in plan.items[plan.cur :]:
                 if it.state == DONE:
                     continue
@@ -138,7 +138,7 @@ class EngineOutput:
         """Deliver raw events whose instant has come (all of them if not `hold`).
 
         Returns the POSIX time of the next event held back, None if none is."""
-        ev = self.engine.events
+        ev = self.mixer.events
         while ev:
             self._pending.append(ev.popleft())
         if not self._pending:
@@ -174,7 +174,7 @@ class EngineOutput:
         else:
             plan.handle._deliver(ItemStarted(raw.index, key, from_epoch(t), measured=True))
 
-    def _shutdown_engine(self, error: str) -> None:
+    def _shutdown_mixer(self, error: str) -> None:
         """Fail what is left and deliver every event now. Only once render() has stopped."""
-        self.engine.abort(time.time() + self.clock_offset(), error)
+        self.mixer.abort(time.time() + self.clock_offset(), error)
         self.dispatch(hold=False)  # closes the decoders of the ended items

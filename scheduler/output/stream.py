@@ -1,4 +1,4 @@
-"""A relayed live stream (tiếp sóng) as a source of the playout engine.
+"""A relayed live stream (tiếp sóng) as a source of the playout mixer.
 
 `LiveSource` decodes an http(s) stream (Icecast/HTTP mp3, aac, ogg, opus; HLS .m3u8) with
 ffmpeg, mono float32 at the output's rate, the same way `decoder.StreamDecoder` decodes a file,

@@ -1,22 +1,11 @@
-"""The config.toml schema (pydantic) and its checks.
-
-`load_config(path)` returns a validated `Config` or raises `ConfigError` whose `problems` list
-every problem at once, one `key.path: message` line each. Field-level rules live on the models;
-rules that relate several keys (overlapping slots, slots in quiet hours, unknown topics) live in
-`cross_check`, which runs on every part that validated on its own, so one bad slot does not hide
-the problems of another.
-"""
+"""The config.toml schema: pydantic models of every section, their field rules and limits."""
 
 from __future__ import annotations
 
-import codecs
-import contextlib
 import difflib
 import math
 import re
-import tomllib
 import unicodedata
-from collections.abc import Iterable, Sequence
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -29,12 +18,10 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_validator,
 )
 
-from loa.errors import ConfigError
 from loa.units import (
     format_duration,
     normalize_days,
@@ -220,7 +207,7 @@ class Station(Section):
         return ZoneInfo(self.timezone)
 
 
-class Library(Section):
+class LibrarySection(Section):
     root: FilePath = Field(
         default=Path("audio_library/demo"),
         validate_default=True,
@@ -267,7 +254,7 @@ class Database(Section):
         return value
 
 
-class Output(Section):
+class OutputSection(Section):
     backend: Literal["device", "file", "null"] = Field(
         default="device", description="device | file | null"
     )
@@ -277,7 +264,7 @@ class Output(Section):
     _resolve_path = field_validator("path")(_resolve)
 
 
-class Report(Section):
+class ReportSection(Section):
     recipient: Line = Field(
         default="Phòng Văn hóa và Thông tin huyện",
         description="Nơi nhận báo cáo (recipient printed on the report)",
@@ -303,7 +290,7 @@ class Report(Section):
     )
 
 
-class Daemon(Section):
+class DaemonSection(Section):
     catch_up: bool = Field(
         default=True,
         description="Vào lại giữa buổi phát: phát phần còn vừa (back inside a slot: air what fits)",
@@ -427,11 +414,11 @@ class Slot(Section):
 
 class Config(Section):
     station: Station
-    library: Library = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    library: LibrarySection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     database: Database = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    output: Output = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    report: Report = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
-    daemon: Daemon = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    output: OutputSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    report: ReportSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
+    daemon: DaemonSection = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     amplifier: Amplifier = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     central: Central = Field(default_factory=dict, validate_default=True)  # type: ignore[arg-type]
     topics: list[Topic] = Field(min_length=1, max_length=100)
@@ -455,341 +442,3 @@ class Config(Section):
 
     def slot_topics(self, slot: Slot) -> list[str]:
         return self.topic_ids if "*" in slot.topics else list(slot.topics)
-
-
-# ---------------------------------------------------------------- error formatting
-
-
-def format_loc(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        part = part if isinstance(part, int) or len(part) <= 64 else part[:64] + "…"
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _model_at(loc: Sequence[int | str]) -> type[BaseModel] | None:
-    """The model class whose field the last element of `loc` would be."""
-    model: Any = Config
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _message(error: Any) -> str:
-    loc = error["loc"]
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        model = _model_at(loc)
-        known = list(model.model_fields) if model else []
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f'did you mean "{close[0]}"?' if close else f"known keys: {', '.join(known)}"
-        return f"unknown key; {hint}"
-    if kind == "missing":
-        return "required key is missing"
-    got = shown(error.get("input"))
-    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (error.get("ctx") or {}).items()}
-    plain = {
-        "greater_than": f"{got} must be greater than {ctx.get('gt')}",
-        "greater_than_equal": f"{got} must be at least {ctx.get('ge')}",
-        "less_than_equal": f"{got} must be at most {ctx.get('le')}",
-        "float_parsing": f"{got} is not a number",
-        "float_type": f"{got} is not a number",
-        "bool_parsing": f"{got} is not true or false",
-        "bool_type": f"{got} is not true or false",
-        "string_type": f"{got} must be text in quotes",
-        "string_too_short": "must not be empty",
-        "string_too_long": f"{got} is too long: at most {ctx.get('max_length')} characters",
-        "too_short": "must not be empty",
-        "too_long": f"too many: at most {ctx.get('max_length')}",
-        "finite_number": f"{got} is not a finite number",
-        "list_type": f'{got} must be a list in brackets, e.g. ["*"]',
-        "model_type": f"{got} must be a table of keys, e.g. [station]",
-        "literal_error": f"{got} must be one of {ctx.get('expected')}",
-    }
-    if kind in plain:
-        return plain[kind]
-    msg = str(error["msg"])
-    return msg.removeprefix("Value error, ")
-
-
-def _problems(exc: ValidationError, prefix: Sequence[int | str] = ()) -> list[str]:
-    return [f"{format_loc([*prefix, *e['loc']])}: {_message(e)}" for e in exc.errors()]
-
-
-# ---------------------------------------------------------------- cross-key checks
-
-
-def _clock(s: float) -> str:
-    s = int(s) % 86400
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}" + (f":{s % 60:02d}" if s % 60 else "")
-
-
-def _week_intervals(slot: Slot) -> list[tuple[float, float, int]]:
-    """(start, end, weekday) in seconds from Monday 00:00; an end may pass the week's end."""
-    return [
-        (d * 86400 + slot.start_s, d * 86400 + slot.start_s + slot.length, d)
-        for d in sorted(slot.weekdays)
-    ]
-
-
-def _overlap_days(a: Slot, b: Slot) -> list[int]:
-    week = 7 * 86400
-    days = set()
-    for a0, a1, day in _week_intervals(a):
-        for b0, b1, _ in _week_intervals(b):
-            for shift in (-week, 0, week):
-                if a0 < b1 + shift and b0 + shift < a1:
-                    days.add(day)
-    return sorted(days)
-
-
-def _quiet_overlap(slot: Slot, quiet: tuple[time, time]) -> bool:
-    from scheduler.slots import daily_window_in_quiet_hours  # the one quiet-hours rule
-
-    return daily_window_in_quiet_hours(slot.start_s, slot.length, quiet)
-
-
-def cross_check(
-    quiet: tuple[time, time] | None,
-    topics: Iterable[tuple[int, Topic]],
-    slots: Iterable[tuple[int, Slot]],
-) -> list[str]:
-    problems: list[str] = []
-    topics, slots = list(topics), list(slots)
-    ids: dict[str, int] = {}
-    for i, topic in topics:
-        if topic.id in ids:
-            problems.append(
-                f'topics[{i}].id: "{topic.id}" is already used by topics[{ids[topic.id]}]'
-            )
-        ids.setdefault(topic.id, i)
-    names: dict[str, int] = {}
-    for i, slot in slots:
-        if slot.name in names:
-            problems.append(
-                f'slots[{i}].name: "{slot.name}" is already used by slots[{names[slot.name]}]'
-            )
-        names.setdefault(slot.name, i)
-        for j, topic_id in enumerate(slot.topics):
-            if topic_id != "*" and topic_id not in ids:
-                close = difflib.get_close_matches(topic_id, list(ids), n=1, cutoff=0.6)
-                hint = f'did you mean "{close[0]}"?' if close else "see [[topics]] for the ids"
-                problems.append(f'slots[{i}].topics[{j}]: no topic "{topic_id}"; {hint}')
-        if slot.max_length is not None and slot.length > slot.max_length:
-            problems.append(
-                f"slots[{i}].length: {format_duration(slot.length)} is longer than "
-                f"max_length {format_duration(slot.max_length)}"
-            )
-        span = f"{_clock(slot.start_s)}-{_clock(slot.start_s + slot.length)}"
-        if quiet is not None and _quiet_overlap(slot, quiet) and slot.relay is None:
-            q = quiet
-            problems.append(
-                f'slots[{i}].start: "{slot.name}" {span} falls inside quiet_hours '
-                f"{_clock(seconds_of_day(q[0]))}-{_clock(seconds_of_day(q[1]))}; "
-                "only emergencies air then: move the slot or change station.quiet_hours"
-            )
-    for n, (i, a) in enumerate(slots):
-        for j, b in slots[:n]:
-            days = _overlap_days(a, b)
-            if days:
-                problems.append(
-                    f'slots[{i}].start: "{a.name}" {_clock(a.start_s)}-'
-                    f'{_clock(a.start_s + a.length)} overlaps slots[{j}] "{b.name}" '
-                    f"{_clock(b.start_s)}-{_clock(b.start_s + b.length)} on "
-                    f"{', '.join(WEEKDAYS[d] for d in days)}"
-                )
-    return problems
-
-
-def relay_check(
-    quiet: tuple[time, time] | None,
-    sources: Iterable[tuple[int, Source]],
-    slots: Iterable[tuple[int, Slot]],
-) -> list[str]:
-    """Relay slots: their source exists, and they stay out of quiet hours (the 03:15 relay)."""
-    problems: list[str] = []
-    ids: dict[str, int] = {}
-    for i, source in sources:
-        if source.id in ids:
-            problems.append(
-                f'sources[{i}].id: "{source.id}" is already used by sources[{ids[source.id]}]'
-            )
-        ids.setdefault(source.id, i)
-    for i, slot in slots:
-        if slot.relay is None:
-            continue
-        if slot.relay not in ids:
-            close = difflib.get_close_matches(slot.relay, list(ids), n=1, cutoff=0.6)
-            hint = (
-                f'did you mean "{close[0]}"?'
-                if close
-                else "add it under [[sources]] (id, name, url)"
-            )
-            problems.append(
-                f'slots[{i}].relay: "{slot.name}" relays no source "{slot.relay}"; {hint}'
-            )
-        if quiet is not None and _quiet_overlap(slot, quiet):
-            span = f"{_clock(slot.start_s)}-{_clock(slot.start_s + slot.length)}"
-            problems.append(
-                f'slots[{i}].relay: relay slot "{slot.name}" (source "{slot.relay}") {span} '
-                f"touches quiet_hours {_clock(seconds_of_day(quiet[0]))}-"
-                f"{_clock(seconds_of_day(quiet[1]))}; only emergencies air then: "
-                "move the slot or change station.quiet_hours"
-            )
-    return problems
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _parts(raw: dict[str, Any], key: str, model: type[BaseModel], ctx: dict[str, Any]) -> list:
-    items = raw.get(key)
-    good = []
-    if isinstance(items, list):
-        for i, item in enumerate(items):
-            with contextlib.suppress(ValidationError):
-                good.append((i, model.model_validate(item, context=ctx)))
-    return good
-
-
-def validate(raw: dict[str, Any], base_dir: Path) -> tuple[Config | None, list[str]]:
-    """Validate parsed TOML. Returns the config (None if invalid) and every problem found."""
-    ctx = {"base_dir": base_dir}
-    problems: list[str] = []
-    config: Config | None = None
-    try:
-        config = Config.model_validate(raw, context=ctx)
-    except ValidationError as exc:
-        problems.extend(_problems(exc))
-    station = raw.get("station") if isinstance(raw.get("station"), dict) else {}
-    try:
-        quiet = parse_time_range(station["quiet_hours"]) if "quiet_hours" in station else None
-    except ValueError:
-        quiet = None  # reported by the field check
-    output = raw.get("output") if isinstance(raw.get("output"), dict) else {}
-    if output.get("backend") == "file" and not output.get("path"):
-        problems.append('output.path: required when output.backend = "file" (e.g. "data/air.wav")')
-    problems.extend(
-        cross_check(quiet, _parts(raw, "topics", Topic, ctx), _parts(raw, "slots", Slot, ctx))
-    )
-    problems.extend(
-        relay_check(quiet, _parts(raw, "sources", Source, ctx), _parts(raw, "slots", Slot, ctx))
-    )
-    return (config if not problems else None), problems
-
-
-_TOML_POS = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
-
-
-SAVE_AS_UTF8 = (
-    "lưu lại tệp với bảng mã UTF-8 (save the file as UTF-8: in Notepad, Save As, Encoding: UTF-8)"
-)
-
-
-def decode_config(data: bytes) -> str:
-    """The text of config.toml: UTF-8, with or without the BOM Windows Notepad writes.
-    Any other encoding is a ValueError that names it and says how to save the file."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in data[:200]:
-        raise ValueError(
-            f"tệp ở bảng mã UTF-16, không phải UTF-8 (the file is UTF-16); {SAVE_AS_UTF8}"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ValueError(
-            f"line {line}: tệp không phải UTF-8, có lẽ Windows-1258 hay TCVN3 (the file is not "
-            f"UTF-8, byte 0x{data[exc.start]:02x} is not UTF-8; perhaps Windows-1258/cp1258 or "
-            f"TCVN3); {SAVE_AS_UTF8}"
-        ) from None
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse the file; syntax errors become a ConfigError naming the line and column."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError(
-            str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
-        ) from None
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(
-            str(path), [f"the file is larger than {MAX_FILE_BYTES // 1000} kB: is it config.toml?"]
-        )
-    try:
-        text = decode_config(data)
-    except ValueError as exc:
-        raise ConfigError(str(path), [str(exc)]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = _TOML_POS.match(str(exc))
-        if not match:
-            raise ConfigError(str(path), [f"TOML syntax error: {exc}"]) from None
-        line_no = int(match["line"])
-        lines = text.splitlines()
-        shown = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
-        raise ConfigError(
-            str(path),
-            [
-                f"line {line_no}, column {match['col']}: TOML syntax error: {match['msg']}",
-                f"    {shown[:200]}",
-            ],
-        ) from None
-    except RecursionError:
-        raise ConfigError(
-            str(path), ["lists or tables are nested too deeply (more than a few levels)"]
-        ) from None
-    except ValueError as exc:  # tomllib: an integer of more than 4300 digits
-        raise ConfigError(str(path), [f"TOML value out of range: {exc}"]) from None
-
-
-def check_config(path: Path) -> tuple[Config | None, list[str]]:
-    """(config or None, problems); never raises for a bad file, only for an unreadable one."""
-    raw = read_toml(path)
-    config, problems = validate(raw, path.resolve().parent)
-    if config is not None:
-        config._source = path.resolve()
-    return config, problems
-
-
-def load_config(path: Path) -> Config:
-    config, problems = check_config(path)
-    if config is None:
-        raise ConfigError(str(path), problems)
-    return config
-
-
-def iter_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
-    """Every documented key as `section.key` (`topics[].weight`), for the reference in README."""
-    keys: list[str] = []
-    for name, field in model.model_fields.items():
-        inner = _inner_model(field.annotation)
-        is_list = getattr(field.annotation, "__origin__", None) is list
-        path = f"{prefix}{name}{'[]' if is_list and inner is not None else ''}"
-        if inner is not None:
-            keys.extend(iter_keys(inner, path + "."))
-        else:
-            keys.append(path)
-    return keys

@@ -1,6 +1,6 @@
 """The playout timeline: turns queued plans into PCM blocks and raw events.
 
-Pure logic over an abstract output clock (seconds, float): `Engine.render(out, t0)` fills one
+Pure logic over an abstract output clock (seconds, float): `Mixer.render(out, t0)` fills one
 block whose first frame sounds at ``t0`` and records what started and ended inside it, at
 sample precision. The device backend calls it from the audio callback with the DAC time of the
 block; the file backend calls it from its writer with the file position. Nothing here sleeps,
@@ -47,7 +47,7 @@ class Source(Protocol):
 
 
 @dataclass(eq=False)
-class EngineItem:
+class MixItem:
     index: int
     item: PlayItem
     source: Source | None = None
@@ -56,10 +56,10 @@ class EngineItem:
 
 
 @dataclass(eq=False)
-class EnginePlan:
+class MixPlan:
     handle: PlayHandle
     start_s: float  # on the output clock
-    items: list[EngineItem]
+    items: list[MixItem]
     cur: int = 0
     cut_request: float | None = None  # fade length in ms, set from another thread
     fade: list[int] | None = None  # [frames done, frames total]
@@ -68,14 +68,14 @@ class EnginePlan:
 
 @dataclass(frozen=True)
 class RawStart:
-    plan: EnginePlan
+    plan: MixPlan
     index: int
     t: float
 
 
 @dataclass(frozen=True)
 class RawEnd:
-    plan: EnginePlan
+    plan: MixPlan
     index: int
     t: float
     frames: int
@@ -87,23 +87,23 @@ RawEvent = RawStart | RawEnd
 
 
 @dataclass(eq=False)
-class Engine:
+class Mixer:
     rate: int
-    queue: deque[EnginePlan] = field(default_factory=deque)
-    plan: EnginePlan | None = None
+    queue: deque[MixPlan] = field(default_factory=deque)
+    plan: MixPlan | None = None
     events: deque[RawEvent] = field(default_factory=deque)
     last_end: float = -math.inf
     starved: int = 0  # blocks cut short because a source had no data ready
     _zeros: memoryview = field(default_factory=lambda: floats(array("f")), repr=False)
 
-    def submit(self, plan: EnginePlan) -> None:
+    def submit(self, plan: MixPlan) -> None:
         self.queue.append(plan)
 
     @property
     def busy(self) -> bool:
         return self.plan is not None or bool(self.queue)
 
-    def plans(self) -> list[EnginePlan]:
+    def plans(self) -> list[MixPlan]:
         """The current plan then the queued ones (a snapshot, for the non-realtime side)."""
         cur = self.plan
         return ([cur] if cur is not None else []) + list(self.queue)
@@ -189,7 +189,7 @@ class Engine:
                 self._finish(plan, t, "skipped", None)
         return frames
 
-    def _start_cut(self, plan: EnginePlan, t: float) -> bool:
+    def _start_cut(self, plan: MixPlan, t: float) -> bool:
         """Begin a requested cut. True if a fade is now running, False if the plan is over."""
         it = plan.items[plan.cur] if plan.cur < len(plan.items) else None
         total = round((plan.cut_request or 0.0) * self.rate / 1000.0)
@@ -203,14 +203,14 @@ class Engine:
         return False
 
     def _end(
-        self, plan: EnginePlan, it: EngineItem, t: float, status: Status, error: str | None = None
+        self, plan: MixPlan, it: MixItem, t: float, status: Status, error: str | None = None
     ) -> None:
         it.state = DONE
         self.events.append(RawEnd(plan, it.index, t, it.frames, status, error))
         if plan.cur == it.index:
             plan.cur += 1
 
-    def _finish(self, plan: EnginePlan, t: float, status: Status, error: str | None) -> None:
+    def _finish(self, plan: MixPlan, t: float, status: Status, error: str | None) -> None:
         """End every item of `plan` not yet ended with `status` (played frames kept)."""
         for it in plan.items[plan.cur :]:
             if it.state != DONE:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scheduler.output.base import PlayHandle, PlayItem
-from scheduler.output.engine import Engine, EngineItem, EnginePlan, RawStart
+from scheduler.output.mixer import Mixer, MixItem, MixPlan, RawStart
 
 RATE = 1000  # one frame per millisecond keeps the arithmetic readable
 
@@ -44,18 +44,16 @@ class FakeSource:
         self.closed = True
 
 
-def plan(engine: Engine, start: float, specs: list[tuple[np.ndarray, float]]) -> EnginePlan:
+def plan(engine: Mixer, start: float, specs: list[tuple[np.ndarray, float]]) -> MixPlan:
     items = [PlayItem(Path(f"s{i}.wav"), offset_s=off) for i, (_d, off) in enumerate(specs)]
-    p = EnginePlan(
-        PlayHandle(items, None), start, [EngineItem(i, it) for i, it in enumerate(items)]
-    )
+    p = MixPlan(PlayHandle(items, None), start, [MixItem(i, it) for i, it in enumerate(items)])
     for it, (data, _off) in zip(p.items, specs, strict=True):
         it.source = FakeSource(data)
     engine.submit(p)
     return p
 
 
-def run(engine: Engine, t0: float, seconds: float, block: int = 64) -> np.ndarray:
+def run(engine: Mixer, t0: float, seconds: float, block: int = 64) -> np.ndarray:
     out = []
     n_blocks = int(np.ceil(seconds * RATE / block))
     for b in range(n_blocks):
@@ -66,7 +64,7 @@ def run(engine: Engine, t0: float, seconds: float, block: int = 64) -> np.ndarra
     return np.concatenate(out)
 
 
-def events(engine: Engine) -> list[tuple]:
+def events(engine: Mixer) -> list[tuple]:
     res = []
     for e in engine.events:
         if isinstance(e, RawStart):
@@ -77,7 +75,7 @@ def events(engine: Engine) -> list[tuple]:
 
 
 def test_items_start_at_their_instant_and_follow_each_other_without_gap() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     a, b = np.full(100, 0.5), np.full(50, -0.25)
     plan(eng, 10.0137, [(a, 0.0), (b, 0.0)])  # starts between two frames of a block
     out = run(eng, 10.0, 0.3)
@@ -97,7 +95,7 @@ def test_items_start_at_their_instant_and_follow_each_other_without_gap() -> Non
 
 
 def test_offsets_make_pauses_but_never_overlap() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     plan(eng, 0.0, [(np.ones(100), 0.0), (np.ones(30), 0.150), (np.ones(30), 0.160)])
     run(eng, 0.0, 0.4)
     starts = [e[2] for e in events(eng) if e[0] == "start"]
@@ -105,14 +103,14 @@ def test_offsets_make_pauses_but_never_overlap() -> None:
 
 
 def test_late_plan_starts_at_once_and_reports_when() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     plan(eng, 5.0, [(np.ones(10), 0.0)])
     run(eng, 5.5, 0.1)
     assert events(eng)[0] == ("start", 0, 5500)
 
 
 def test_plans_queue_behind_each_other() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     plan(eng, 0.0, [(np.ones(200), 0.0)])
     plan(eng, 0.1, [(np.ones(10), 0.0)])  # wants to start while the first still plays
     run(eng, 0.0, 0.3)
@@ -120,7 +118,7 @@ def test_plans_queue_behind_each_other() -> None:
 
 
 def test_cut_fades_linearly_then_skips_the_rest() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     p = plan(eng, 0.0, [(np.ones(1000), 0.0), (np.ones(100), 0.0)])
     first = run(eng, 0.0, 0.128)  # two blocks of 64
     p.cut_request = 50.0  # 50 frames at 1 kHz
@@ -137,7 +135,7 @@ def test_cut_fades_linearly_then_skips_the_rest() -> None:
 
 
 def test_cut_before_start_skips_everything_without_sound() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     p = plan(eng, 1.0, [(np.ones(10), 0.0), (np.ones(10), 0.0)])
     run(eng, 0.0, 0.1)
     p.cut_request = 50.0
@@ -147,7 +145,7 @@ def test_cut_before_start_skips_everything_without_sound() -> None:
 
 
 def test_cut_of_a_queued_plan_leaves_the_playing_one_alone() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     plan(eng, 0.0, [(np.ones(300), 0.0)])
     q = plan(eng, 0.0, [(np.ones(10), 0.0)])
     run(eng, 0.0, 0.064)
@@ -159,7 +157,7 @@ def test_cut_of_a_queued_plan_leaves_the_playing_one_alone() -> None:
 
 
 def test_a_source_not_ready_stops_the_block_where_data_ends() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     p = plan(eng, 0.0, [(np.ones(100), 0.0)])
     src = p.items[0].source
     assert isinstance(src, FakeSource)
@@ -172,7 +170,7 @@ def test_a_source_not_ready_stops_the_block_where_data_ends() -> None:
 
 
 def test_failures_are_reported_and_the_plan_goes_on() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     p = plan(eng, 0.0, [(np.ones(30), 0.0), (np.ones(30), 0.0), (np.ones(20), 0.0)])
     p.items[0].source = FakeSource(np.zeros(0), error="cannot decode s0.wav")
     broken = FakeSource(np.ones(30), error="stream broke")
@@ -189,7 +187,7 @@ def test_failures_are_reported_and_the_plan_goes_on() -> None:
 
 
 def test_abort_fails_what_is_left_keeping_what_aired() -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     plan(eng, 0.0, [(np.ones(300), 0.0), (np.ones(10), 0.0)])
     plan(eng, 5.0, [(np.ones(10), 0.0)])
     run(eng, 0.0, 0.128)
@@ -206,7 +204,7 @@ def test_abort_fails_what_is_left_keeping_what_aired() -> None:
 
 @pytest.mark.parametrize("fade_ms", [0.0, 10.0])
 def test_cut_with_zero_or_short_fade(fade_ms: float) -> None:
-    eng = Engine(RATE)
+    eng = Mixer(RATE)
     p = plan(eng, 0.0, [(np.ones(500), 0.0)])
     run(eng, 0.0, 0.064)
     p.cut_request = fade_ms
