@@ -26,7 +26,6 @@ from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, PlayItem
 from scheduler.output.decoder import StreamDecoder
 from scheduler.output.stream import DOWN, GAP, LIVE, Fallback, LiveSource, Mark
-from scheduler.slot_decision import LoggedRow, decide_slot
 from scheduler.slots import Occurrence
 from scheduler.spec import RelaySpec, StationSpec, shown_url
 
@@ -177,28 +176,16 @@ class RelayAirer:
         self.runner = runner
 
     def air(self, occ: Occurrence, unfinished: bool = False) -> Outcome:
-        from scheduler.runner import LEAD_S, Outcome
+        from scheduler.runner import Outcome
 
         r = self.runner
         slot = occ.slot
         relay = slot.relay
         assert relay is not None
-        done = r.airlog.rows_between(slot.name, occ.at, occ.end)
-        decision = decide_slot(  # the runner's own decision: never twice, catch-up, quiet
-            at=occ.at,
-            end=occ.end,
-            now=r.clock.now(),
-            rows=[LoggedRow(row.status, row.spot, row.played_s) for row in done],
-            unfinished=unfinished,
-            catch_up=r.station.catch_up,
-            quiet_hours=None if slot.quiet_exempt else r.station.quiet_hours,
-            tz=r.station.tz,
-            lead_s=LEAD_S,
-        )
-        if decision.action == "already":
-            return Outcome("already", f"{slot.name} {decision.why}")
-        if decision.action in ("missed", "skipped"):
-            return r.record_missed(occ, decision.why, status=decision.action)
+        # the runner's own decision: never twice, catch-up, quiet hours
+        decision, outcome = r.decide(occ, unfinished)
+        if outcome is not None:
+            return outcome
         assert decision.start is not None
         start, length = decision.start, decision.length_s
         if length <= 0:

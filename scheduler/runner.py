@@ -22,7 +22,7 @@ from scheduler.airlog import AirLog
 from scheduler.clock import Clock
 from scheduler.hooks import run_hook
 from scheduler.output.base import Event, ItemEnded, ItemStarted, Output, PlayHandle, PlayItem
-from scheduler.slot_decision import LoggedRow, after_air, decide_slot
+from scheduler.slot_decision import LoggedRow, SlotDecision, after_air, decide_slot
 from scheduler.slots import Occurrence, quiet_overlap, slot_request
 from scheduler.spec import Spot, StationSpec
 
@@ -99,17 +99,13 @@ class Runner:
         )
 
     # ------------------------------------------------------------------ one slot
-    def air_slot(self, occ: Occurrence, unfinished: bool = False) -> Outcome:
-        """Air one occurrence of a slot; safe to call again for the same one (never twice).
-
-        `unfinished`: the daemon died while this occurrence was on air (its last heartbeat
-        says so), so the rest airs even if the last row is a completed one (killed between
-        two spots)."""
+    def decide(
+        self, occ: Occurrence, unfinished: bool = False
+    ) -> tuple[SlotDecision, Outcome | None]:
+        """`decide_slot` on this occurrence's logged rows, and the outcome when it is not to
+        air (already aired: nothing; missed or skipped: its row written). One rule for spot
+        slots and relay slots (scheduler.relay)."""
         slot = occ.slot
-        if slot.relay is not None:  # tiếp sóng: the live stream airs (scheduler.relay, issue 14)
-            from scheduler.relay import RelayAirer
-
-            return RelayAirer(self).air(occ, unfinished)
         done = self.airlog.rows_between(slot.name, occ.at, occ.end)
         decision = decide_slot(
             at=occ.at,
@@ -123,9 +119,25 @@ class Runner:
             lead_s=LEAD_S,
         )
         if decision.action == "already":
-            return Outcome("already", f"{slot.name} {decision.why}")
+            return decision, Outcome("already", f"{slot.name} {decision.why}")
         if decision.action in ("missed", "skipped"):
-            return self.record_missed(occ, decision.why, status=decision.action)
+            return decision, self.record_missed(occ, decision.why, status=decision.action)
+        return decision, None
+
+    def air_slot(self, occ: Occurrence, unfinished: bool = False) -> Outcome:
+        """Air one occurrence of a slot; safe to call again for the same one (never twice).
+
+        `unfinished`: the daemon died while this occurrence was on air (its last heartbeat
+        says so), so the rest airs even if the last row is a completed one (killed between
+        two spots)."""
+        slot = occ.slot
+        if slot.relay is not None:  # tiếp sóng: the live stream airs (scheduler.relay, issue 14)
+            from scheduler.relay import RelayAirer
+
+            return RelayAirer(self).air(occ, unfinished)
+        decision, outcome = self.decide(occ, unfinished)
+        if outcome is not None:
+            return outcome
         assert decision.start is not None
         start, length, resuming = decision.start, decision.length_s, decision.resuming
         try:
