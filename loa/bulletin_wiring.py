@@ -23,12 +23,26 @@ def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Boar
     )
 
 
+def attach(daemon: Any, bulletins: Board, library: Any, event: Any) -> Any:
+    """The runner plans from the library and the bulletins, and airs through the guard that
+    takes a withdrawn bulletin off the air (scheduler.bulletin_guard); returns the guard."""
+    from scheduler.bulletin_guard import GuardedOutput
+
+    bulletins.event = event
+    runner = daemon.runner
+    runner.spots = bulletins.source(library)
+    runner.planner = bulletins.planner(runner.plan_from_log)
+    runner.output = GuardedOutput(runner.output, bulletins.is_withdrawn)
+    return runner.output
+
+
 def start_fetcher(
     config: Config,
     bulletins: Board,
     event: Any,
     air_now: Callable[[list[Any]], Any],
     current: Callable[[], Config],
+    on_withdrawn: Callable[[int], Any] | None = None,
 ) -> Any:
     """The background fetch when `[central] url` is set (else None): polls every push_every
     at the most, and is told at once by NOTIFY."""
@@ -48,6 +62,7 @@ def start_fetcher(
         air_now,
         event=event,
         poll_s=min(30.0, config.central.push_every),
+        on_withdrawn=on_withdrawn,
     )
     fetcher.start()
     return fetcher
