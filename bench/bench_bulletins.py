@@ -232,7 +232,7 @@ def sqlite_rows(db: Path) -> int:
 
 
 def many(admin: str, district: str, urls: dict[str, str], tmp: Path) -> dict:
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
     from loa.db import open_database
     from scheduler.bulletin_fetch import Fetcher
     from scheduler.bulletins import Board

@@ -48,7 +48,7 @@ def start_fetcher(
     at the most, and is told at once by NOTIFY."""
     if not config.central.url:
         return None
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
     from scheduler.bulletin_fetch import Fetcher
 
     def measure(path: Path) -> Any:

@@ -154,11 +154,11 @@ RETRY_S = (10.0, 30.0, 60.0, 120.0, 300.0)
 MAX_ATTEMPTS = len(RETRY_S) + 1
 
 
-def retry_after(failures: int) -> float | None:
+def retry_after(failures: int, delays: Sequence[float] = RETRY_S) -> float | None:
     """Seconds to wait before the next attempt after `failures` failed ones; None: give up."""
     if failures < 1:
         return 0.0
-    return RETRY_S[failures - 1] if failures <= len(RETRY_S) else None
+    return delays[failures - 1] if failures <= len(delays) else None
 
 
 def done_since(

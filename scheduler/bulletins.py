@@ -28,6 +28,7 @@ from playlists.types import Plan, SlotRequest
 from scheduler import bulletin_store as store
 from scheduler.bulletin_rules import (
     MAX_ATTEMPTS,
+    RETRY_S,
     Planner,
     emergencies,
     head_first,
@@ -64,6 +65,7 @@ class Board:
         self.tz = tz
         self.event: EventSink | None = None  # station events (the wiring sets the airlog's)
         self.started_at = store.now()  # failed attempts are counted since the daemon started
+        self.retry_s: Sequence[float] = RETRY_S  # the waits between attempts (tests shorten)
         self.sent: set[int] = set()  # khan-cap ones handed to the air worker, not yet settled
         self.handed: dict[int, Any] = {}  # bulletin -> the broadcast it airs in (its .done)
         self.failures: dict[int, int] = {}  # failed attempts since the start
@@ -187,7 +189,8 @@ class Board:
         last = store.last_airing(self.engine, self.station, bulletin)
         why = f"{last[0]}{f': {last[1]}' if last and last[1] else ''}" if last else "no row"
         n = self.failures[bulletin] = self.failures.get(bulletin, 0) + 1
-        after = retry_after(n)
+        after = retry_after(n, self.retry_s)
+        total = len(self.retry_s) + 1
         if after is None:
             self.given_up.add(bulletin)
             self._tell(
@@ -202,7 +205,7 @@ class Board:
             bulletin,
             "warning",
             f"phát khẩn cấp lỗi, thử lại sau {after:.0f} s (the emergency's airing failed, "
-            f"attempt {n + 1} of {MAX_ATTEMPTS} in {after:.0f} s): {why}",
+            f"attempt {n + 1} of {total} in {after:.0f} s): {why}",
         )
         self._later(after)
 
