@@ -66,3 +66,35 @@ def start_fetcher(
     )
     fetcher.start()
     return fetcher
+
+
+def view(config: Config, engine: Engine) -> Any:
+    """The station's bulletins as `loa playlist preview` and `loa status` plan them (None when
+    it holds none)."""
+    from scheduler import bulletin_store as store
+    from scheduler.bulletin_preview import BulletinView
+
+    rows = store.all_rows(engine)
+    if not rows:
+        return None
+    aired = store.airings(engine, config.station.id)
+    return BulletinView(rows, aired, config.library.root, config.topic_ids)
+
+
+def plan_bulletins(plan: Any) -> list[dict[str, Any]]:
+    """The bulletins heading a plan: title, priority, length (what the plan views show)."""
+    from scheduler.bulletin_store import parse_spot
+
+    out = []
+    for item in plan.items:
+        found = parse_spot(item.spot) if item.role == "bulletin" else None
+        if found is not None:
+            out.append(
+                {
+                    "bulletin": int(found[0]),
+                    "title": item.title,
+                    "priority": found[1],
+                    "seconds": round(item.duration_s, 1),
+                }
+            )
+    return out
