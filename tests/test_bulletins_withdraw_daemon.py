@@ -51,3 +51,5 @@ def test_a_khan_cap_bulletin_withdrawn_on_air_is_cut(
 
     (airing,) = until(central_airing, 30)  # type: ignore[misc]
     assert airing["status"] == "interrupted"
+    code, out, _ = loa("central", "--url", district["h-thu"], "bulletin", str(bid))
+    assert code == 0 and "withdrawn: cut off the air after" in out
