@@ -176,17 +176,21 @@ class Board:
         return out
 
     def _settle(self, bulletin: int, monotonic: float) -> None:
-        """Its broadcast is over: still live means the airing failed (or was cut short):
-        schedule the next attempt, or give up."""
+        """Its broadcast is over: an airing that did not complete (failed, or cut short) of
+        one still live is tried again later, or given up. One that completed stays handed
+        over until the next start (a khan-cap `--times N` airs once per start, as before)."""
         self.handed.pop(bulletin, None)
-        self.sent.discard(bulletin)
         row = store.get(self.engine, bulletin)
         aired = store.airings(self.engine, self.station)
+        last = store.last_airing(self.engine, self.station, bulletin)
         if row is None or not live(row, self.today(), aired, self.topics()):
             self.failures.pop(bulletin, None)
             self._told.pop(bulletin, None)
             return
-        last = store.last_airing(self.engine, self.station, bulletin)
+        if last is not None and last[0] == "completed":
+            self.failures.pop(bulletin, None)
+            return
+        self.sent.discard(bulletin)
         why = f"{last[0]}{f': {last[1]}' if last and last[1] else ''}" if last else "no row"
         n = self.failures[bulletin] = self.failures.get(bulletin, 0) + 1
         after = retry_after(n, self.retry_s)

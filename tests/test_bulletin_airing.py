@@ -84,7 +84,9 @@ class Station:
     def air_now(self, spots: list[Spot]) -> object:
         return self.daemon.enqueue_adhoc(spots, "emergency")
 
-    def bulletin(self, bid: int, priority: str, seconds: float, good: bool = True) -> Path:
+    def bulletin(
+        self, bid: int, priority: str, seconds: float, good: bool = True, **fields: object
+    ) -> Path:
         """A bulletin as the fetcher stores it (its file in .ban-tin, its row measured)."""
         folder = store.folder(self.root)
         folder.mkdir(exist_ok=True)
@@ -98,7 +100,7 @@ class Station:
             store.Bulletin(
                 id=bid, title=f"Tin {bid}", priority=priority, filename=path.name,
                 sha256="0" * 64, path=f"{store.FOLDER}/{path.name}", playable_s=seconds,
-                received_at=store.now(),
+                received_at=store.now(), **fields,
             ),
         )  # fmt: skip
         return path
@@ -233,3 +235,14 @@ def test_an_emergency_that_keeps_failing_is_given_up(station: Station) -> None:
     told = [(level, m) for level, m in station.events if "bulletin) 4" in m]
     assert [level for level, _ in told] == ["warning", "warning", "error"]
     assert "given up until the daemon restarts" in told[-1][1]
+
+
+def test_a_completed_emergency_is_not_aired_again_in_the_same_run(station: Station) -> None:
+    station.bulletin(6, "khan-cap", 1.0, times=2)
+    station.board.retry_s = (0.2,)
+    station.board.air_emergencies(station.air_now)
+    wait_for(lambda: [r for r in of(station.rows(), 6) if r.status == "completed"])
+    walltime.sleep(1.0)
+    assert station.board.air_emergencies(station.air_now) == []
+    assert [r.status for r in of(station.rows(), 6)] == ["completed"]
+    assert not [m for _, m in station.events if "bulletin) 6" in m]  # nothing went wrong
