@@ -179,14 +179,22 @@ class Fetcher:
         engine = self.board.engine
         root = self.board.root()
         local = {r.id: r for r in store.all_rows(engine)}
-        finished = retention.finished(engine, self.board.station, local.values(), self.board)
+        station = self.board.station
+        finished: dict[int, Any] | None = None  # read only when a file is missing
+
+        def done_with(row: store.Bulletin) -> bool:
+            nonlocal finished
+            if finished is None:
+                finished = retention.finished(engine, station, local.values(), self.board)
+            return row.id in finished
+
         for offer in feed.offered(conn):
             mine = local.get(offer.id)
             if offer.withdrawn_at is not None and (mine is None or mine.withdrawn_at is None):
                 if mine is None:
                     continue  # withdrawn before it reached us: nothing to air or report
                 self._withdraw(offer.id, offer.withdrawn_at)
-            elif mine is None or (mine.id not in finished and not self._file_ok(root, mine)):
+            elif mine is None or (not self._file_ok(root, mine) and not done_with(mine)):
                 self._receive(conn, offer)  # new, or its file lost while it may still air
         self.air_emergencies()  # before the reports: a khan-cap one is on the air sooner
         done = feed.reported(conn)
