@@ -7,7 +7,10 @@ downloaded, its SHA-256 checked (a corrupted download is refused, logged, and fe
 the next try), stored in the library's bulletin folder, measured as the library measures a spot
 (a file the library refuses is refused, and reported so), and reported `delivered`; the
 operator's acceptance or refusal (`loa bulletin accept|refuse`, written into the station
-database) goes up the same way. A withdrawal is recorded as soon as the station learns of it.
+database) goes up the same way. A withdrawal is recorded as soon as the station learns of it,
+and the bulletin is taken off the air if it airs or waits to (`on_withdrawn`: the output's
+guard, scheduler.bulletin_guard). Once an hour the files of finished bulletins are removed
+after their retention (scheduler.bulletin_retention); a finished one's file is not fetched again.
 While the network or the server is down it retries with a doubling delay capped at `poll_s`,
 and the station airs what it holds. Failures are station events, once per change of message.
 """

@@ -7,6 +7,8 @@ the district sent (title, priority, topic, validity window, --times, SHA-256), w
 measured (playable length, leading silence, gain), and what the station decided and reported:
 received (delivered), accepted or refused by the operator, withdrawn. Rows and files survive a
 restart and a network loss: the station airs what it holds.
+A finished bulletin's file is removed after a retention (scheduler.bulletin_retention); its
+row stays.
 
 How often a bulletin aired is never stored here: it is counted from the airtime log.
 """
