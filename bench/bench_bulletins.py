@@ -147,16 +147,20 @@ def latency(admin: str, district: str, station_url: str, runs: int, tmp: Path) -
             delivered = delivered_at(admin, bid)
             if t_first is None:
                 raise RuntimeError(f"run {i}: nothing sounded at the output")
+            stages = stage_times(admin, tmp / "station" / "data" / "loa.db", bid, t0)
             results.append(
                 {
                     "latency_s": t_first - t0,
                     "send_s": t_cmd - t0,
                     "delivered_s": (delivered[0] - t0) if delivered else None,
+                    **stages,
                 }
             )
             print(f"  run {i + 1}: first sample {t_first - t0:.3f} s after the send started "
                   f"(send command {t_cmd - t0:.3f} s, delivered "
-                  f"{results[-1]['delivered_s']:.3f} s)", flush=True)  # fmt: skip
+                  f"{results[-1]['delivered_s']:.3f} s; stages "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in stages.items() if v is not None)
+                  + ")", flush=True)  # fmt: skip
             time.sleep(1.0)
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -170,6 +174,46 @@ def latency(admin: str, district: str, station_url: str, runs: int, tmp: Path) -
         "worst_s": max(lat),
         "aired_rows": rows,
         "daemon_exit": proc.returncode,
+    }
+
+
+def stage_times(admin: str, db: Path, bulletin: int, t0: float) -> dict[str, float | None]:
+    """Where the time went, each from the send's start: `inserted` (the central row's
+    created_at, the send's transaction), `stored` (the station's received_at: told, downloaded,
+    SHA-256 checked, written), `queued` (the emergency's scheduled_at less the runner's lead:
+    measured, saved, reported, handed to the air worker), `started` (the airtime row's
+    started_at: the device's first sample)."""
+    import sqlite3
+
+    with psycopg.connect(libpq(admin)) as conn:
+        found = conn.execute(
+            "SELECT created_at FROM central.bulletin WHERE id = %s", (bulletin,)
+        ).fetchone()
+    con = sqlite3.connect(db)
+    try:
+        got = con.execute("select received_at from bulletin where id = ?", (bulletin,)).fetchone()
+        row = con.execute(
+            "select scheduled_at, started_at from airtime where bulletin = ? order by seq",
+            (str(bulletin),),
+        ).fetchone()
+    finally:
+        con.close()
+
+    def at(text: object) -> float | None:
+        if text is None:
+            return None
+        when = datetime.fromisoformat(str(text))
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() - t0
+
+    from scheduler import runner
+
+    lead = getattr(runner, "EMERGENCY_LEAD_S", runner.LEAD_S)  # the emergency's lead
+    queued = at(row[0]) if row else None
+    return {
+        "inserted": found[0].timestamp() - t0 if found else None,
+        "stored": at(got[0]) if got else None,
+        "queued": None if queued is None else queued - lead,
+        "started": at(row[1]) if row else None,
     }
 
 
@@ -188,7 +232,7 @@ def sqlite_rows(db: Path) -> int:
 
 
 def many(admin: str, district: str, urls: dict[str, str], tmp: Path) -> dict:
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
     from loa.db import open_database
     from scheduler.bulletin_fetch import Fetcher
     from scheduler.bulletins import Board
@@ -239,6 +283,7 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=100)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--skip-latency", action="store_true", help="only the 100 stations")
+    parser.add_argument("--skip-many", action="store_true", help="only the latency runs")
     args = parser.parse_args()
     # a SIGTERM (timeout) still stops the cluster and removes the folders
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -262,6 +307,10 @@ def main() -> None:
             first = latency(admin, district, one, args.runs, tmp)
             print(f"   median {first['median_s']:.3f} s, worst {first['worst_s']:.3f} s "
                   f"(target <= 5 s); {first['aired_rows']} airings logged")  # fmt: skip
+        if args.skip_many:
+            if args.json:
+                args.json.write_text(json.dumps({"latency": first}, indent=1))
+            return
         # the many: their own district so the first station is not addressed again
         d2 = add_district(admin, "h-many", "Huyện Nhiều").url
         urls = {

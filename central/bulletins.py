@@ -198,6 +198,12 @@ def _why_not(
         note = f": {station['refused_note']}" if station["refused_note"] else ""
         return f"từ chối (refused by the station){note}"
     if bulletin["withdrawn_at"] is not None:
+        cut = [a for a in airings if a["status"] == "interrupted" and a["played_s"]]
+        if cut:  # the station took it off the air when it learnt of the withdrawal
+            return (
+                f"đã thu hồi, cắt khỏi sóng sau {cut[-1]['played_s']:.0f} s (withdrawn: cut off "
+                f"the air after {cut[-1]['played_s']:.1f} s)"
+            )
         return "đã thu hồi (withdrawn)"
     today = datetime.now(ZoneInfo(station["timezone"] or "Asia/Ho_Chi_Minh")).date()
     if bulletin["valid_until"] is not None and bulletin["valid_until"] < today:

@@ -23,18 +23,32 @@ def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Boar
     )
 
 
+def attach(daemon: Any, bulletins: Board, library: Any, event: Any) -> Any:
+    """The runner plans from the library and the bulletins, and airs through the guard that
+    takes a withdrawn bulletin off the air (scheduler.bulletin_guard); returns the guard."""
+    from scheduler.bulletin_guard import GuardedOutput
+
+    bulletins.event = event
+    runner = daemon.runner
+    runner.spots = bulletins.source(library)
+    runner.planner = bulletins.planner(runner.plan_from_log)
+    runner.output = GuardedOutput(runner.output, bulletins.is_withdrawn)
+    return runner.output
+
+
 def start_fetcher(
     config: Config,
     bulletins: Board,
     event: Any,
     air_now: Callable[[list[Any]], Any],
     current: Callable[[], Config],
+    on_withdrawn: Callable[[int], Any] | None = None,
 ) -> Any:
     """The background fetch when `[central] url` is set (else None): polls every push_every
     at the most, and is told at once by NOTIFY."""
     if not config.central.url:
         return None
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
     from scheduler.bulletin_fetch import Fetcher
 
     def measure(path: Path) -> Any:
@@ -48,6 +62,39 @@ def start_fetcher(
         air_now,
         event=event,
         poll_s=min(30.0, config.central.push_every),
+        on_withdrawn=on_withdrawn,
     )
     fetcher.start()
     return fetcher
+
+
+def view(config: Config, engine: Engine) -> Any:
+    """The station's bulletins as `loa playlist preview` and `loa status` plan them (None when
+    it holds none)."""
+    from scheduler import bulletin_store as store
+    from scheduler.bulletin_preview import BulletinView
+
+    rows = store.all_rows(engine)
+    if not rows:
+        return None
+    aired = store.airings(engine, config.station.id)
+    return BulletinView(rows, aired, config.library.root, config.topic_ids)
+
+
+def plan_bulletins(plan: Any) -> list[dict[str, Any]]:
+    """The bulletins heading a plan: title, priority, length (what the plan views show)."""
+    from scheduler.bulletin_store import parse_spot
+
+    out = []
+    for item in plan.items:
+        found = parse_spot(item.spot) if item.role == "bulletin" else None
+        if found is not None:
+            out.append(
+                {
+                    "bulletin": int(found[0]),
+                    "title": item.title,
+                    "priority": found[1],
+                    "seconds": round(item.duration_s, 1),
+                }
+            )
+    return out

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from loa import bulletin_wiring
 from loa.compose import library_spots, station_spec
 from loa.config import Config
 from scheduler.airlog import AirLog
@@ -62,6 +63,7 @@ def build_status(
         airlog.history(),
         start,
         start + timedelta(days=days),
+        bulletin_wiring.view(config, engine),  # the bulletins heading a slot (issue 13)
     )
     problems = [
         {
@@ -104,6 +106,7 @@ def build_status(
                 "items": len(p.items),
                 "seconds": round(sum(i.duration_s for i in p.items), 1),
                 "titles": [i.title for i in p.items],
+                "bulletins": bulletin_wiring.plan_bulletins(p),
             }
             for p in plans
         ],

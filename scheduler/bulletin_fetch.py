@@ -7,7 +7,10 @@ downloaded, its SHA-256 checked (a corrupted download is refused, logged, and fe
 the next try), stored in the library's bulletin folder, measured as the library measures a spot
 (a file the library refuses is refused, and reported so), and reported `delivered`; the
 operator's acceptance or refusal (`loa bulletin accept|refuse`, written into the station
-database) goes up the same way. A withdrawal is recorded as soon as the station learns of it.
+database) goes up the same way. A withdrawal is recorded as soon as the station learns of it,
+and the bulletin is taken off the air if it airs or waits to (`on_withdrawn`: the output's
+guard, scheduler.bulletin_guard). Once an hour the files of finished bulletins are removed
+after their retention (scheduler.bulletin_retention); a finished one's file is not fetched again.
 While the network or the server is down it retries with a doubling delay capped at `poll_s`,
 and the station airs what it holds. Failures are station events, once per change of message.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +29,7 @@ import psycopg
 from central import bulletin_feed as feed
 from central.conn import connect
 from central.errors import CentralError
+from scheduler import bulletin_retention as retention
 from scheduler import bulletin_store as store
 from scheduler.bulletins import Board
 from scheduler.spec import Spot
@@ -60,6 +65,8 @@ class Fetcher:
         event: EventSink | None = None,
         poll_s: float = 30.0,
         first_retry_s: float = FIRST_RETRY_S,
+        on_withdrawn: Callable[[int], Any] | None = None,
+        keep_days: float = retention.KEEP_DAYS,
     ) -> None:
         self.board = board
         self.url = url
@@ -68,6 +75,9 @@ class Fetcher:
         self.event = event
         self.poll_s = poll_s
         self.first_retry_s = first_retry_s
+        self.on_withdrawn = on_withdrawn  # the output's guard: off the air at once
+        self.keep_days = keep_days
+        self._pruned_at = -1e18  # monotonic time of the last clean-up of old files
         self.failures = 0
         self.error: str | None = None
         self._problems: dict[int, str] = {}
@@ -172,15 +182,24 @@ class Fetcher:
         engine = self.board.engine
         root = self.board.root()
         local = {r.id: r for r in store.all_rows(engine)}
+        station = self.board.station
+        finished: dict[int, Any] | None = None  # read only when a file is missing
+
+        def done_with(row: store.Bulletin) -> bool:
+            nonlocal finished
+            if finished is None:
+                finished = retention.finished(engine, station, local.values(), self.board)
+            return row.id in finished
+
         for offer in feed.offered(conn):
             mine = local.get(offer.id)
-            if mine is None or not self._file_ok(root, mine):
-                if offer.withdrawn_at is not None and mine is None:
+            if offer.withdrawn_at is not None and (mine is None or mine.withdrawn_at is None):
+                if mine is None:
                     continue  # withdrawn before it reached us: nothing to air or report
-                self._receive(conn, offer)
-            elif offer.withdrawn_at is not None and mine.withdrawn_at is None:
-                store.update(engine, offer.id, withdrawn_at=offer.withdrawn_at)
-                self._tell("info", f"bản tin (bulletin) {offer.id} đã bị thu hồi (withdrawn)")
+                self._withdraw(offer.id, offer.withdrawn_at)
+            elif mine is None or (not self._file_ok(root, mine) and not done_with(mine)):
+                self._receive(conn, offer)  # new, or its file lost while it may still air
+        self.air_emergencies()  # before the reports: a khan-cap one is on the air sooner
         done = feed.reported(conn)
         for row in store.all_rows(engine):
             states = [("delivered", row.received_at, None)]
@@ -194,17 +213,54 @@ class Fetcher:
             reported = ",".join(s[0] for s in states)
             if fresh or row.reported != reported:
                 store.update(engine, row.id, reported=reported)
-        self.air_emergencies()
+
+    def _withdraw(self, bulletin: int, at: Any) -> None:
+        """Recorded, and off the air at once if it is airing or about to."""
+        store.update(self.board.engine, bulletin, withdrawn_at=at)
+        self.board.withdrawn(bulletin)
+        cut = 0
+        if self.on_withdrawn is not None:
+            try:
+                cut = self.on_withdrawn(bulletin) or 0
+            except Exception:
+                log.exception("could not take bulletin %s off the air", bulletin)
+        self._tell(
+            "info",
+            f"bản tin (bulletin) {bulletin} đã bị thu hồi (withdrawn)"
+            + (", đã cắt khỏi sóng (cut off the air)" if cut else ""),
+        )
 
     def air_emergencies(self) -> None:
         try:
-            due = self.board.due_emergencies()
+            due = self.board.air_emergencies(self.air_now)
         except Exception:
             log.exception("cannot read the bulletins for emergencies")
             return
         if due:
             log.info("khan-cap bulletin(s) on air now: %s", ", ".join(s.title for s in due))
-            self.air_now(due)
+
+    def prune(self, every_s: float = 3600.0) -> int:
+        """Remove the files of bulletins done with (at most once every `every_s`)."""
+        now = time.monotonic()
+        if now - self._pruned_at < every_s:
+            return 0
+        self._pruned_at = now
+        try:
+            gone = retention.prune(
+                self.board.engine, self.board.station, self.board, self.keep_days
+            )
+        except Exception:
+            log.exception("cannot clean up old bulletin files")
+            return 0
+        for name in gone:
+            self._verified.pop(int(name.split("-", 1)[0]) if name[:1].isdigit() else -1, None)
+        if gone:
+            self._tell(
+                "info",
+                f"đã xoá {len(gone)} tệp bản tin cũ (removed {len(gone)} old bulletin files, "
+                f"kept {self.keep_days:g} days after their last use): {', '.join(gone[:5])}",
+            )
+        return len(gone)
 
     # ------------------------------------------------------------------ the thread
     def _failed(self, exc: Exception) -> None:
@@ -254,6 +310,7 @@ class Fetcher:
                 except Exception as exc:  # the network, the server: logged, retried
                     self._failed(exc)
                     self.air_emergencies()  # what the station holds still airs
+                self.prune()
                 try:
                     self._wait(self.next_delay())
                 except Exception as exc:
@@ -264,6 +321,7 @@ class Fetcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self.board.stop()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._drop()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from playlists.types import Plan, PlanItem, SlotRequest
@@ -145,3 +145,42 @@ def head_first(
         request.name, request.start, request.length_s, tuple(items), plan.unfilled_s,
         (*notes, *plan.notes),
     )  # fmt: skip
+
+
+# A bulletin whose airing failed (its file unreadable, the device failing) is tried again while
+# the daemon runs, after these delays (after the 1st, 2nd... failed attempt); after the last,
+# it is given up until the daemon restarts (an operator's restart is a fresh set of attempts).
+RETRY_S = (10.0, 30.0, 60.0, 120.0, 300.0)
+MAX_ATTEMPTS = len(RETRY_S) + 1
+
+
+def retry_after(failures: int, delays: Sequence[float] = RETRY_S) -> float | None:
+    """Seconds to wait before the next attempt after `failures` failed ones; None: give up."""
+    if failures < 1:
+        return 0.0
+    return delays[failures - 1] if failures <= len(delays) else None
+
+
+def done_since(
+    row: Bulletin,
+    day: date,
+    aired: Mapping[str, int],
+    last_aired: datetime | None,
+    tz: tzinfo,
+    topics: Collection[str] | None = None,
+) -> datetime | None:
+    """Since when the bulletin's file is no longer needed: withdrawn, refused, past its window,
+    or aired as often as it may; None while it may still air (not valid yet, waiting for the
+    operator, or in its topic's rotation without a limit)."""
+    if row.withdrawn_at is not None:
+        return row.withdrawn_at
+    if row.refused_at is not None:
+        return row.refused_at
+    if row.valid_until is not None and row.valid_until < day:
+        return datetime.combine(row.valid_until + timedelta(days=1), time(0), tzinfo=tz)
+    limit = row.times
+    if limit is None and not in_rotation(row, topics):
+        limit = 1
+    if limit is not None and aired.get(str(row.id), 0) >= limit:
+        return last_aired or row.received_at
+    return None

@@ -7,6 +7,8 @@ the district sent (title, priority, topic, validity window, --times, SHA-256), w
 measured (playable length, leading silence, gain), and what the station decided and reported:
 received (delivered), accepted or refused by the operator, withdrawn. Rows and files survive a
 restart and a network loss: the station airs what it holds.
+A finished bulletin's file is removed after a retention (scheduler.bulletin_retention); its
+row stays.
 
 How often a bulletin aired is never stored here: it is counted from the airtime log.
 """
@@ -170,3 +172,51 @@ def attempts(engine: Engine, station: str) -> dict[str, int]:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def last_airing(engine: Engine, station: str, bulletin: int) -> tuple[str, str | None] | None:
+    """(status, error) of the bulletin's latest airtime row, None when it has none."""
+    query = (
+        sa.select(A.c.status, A.c.error)
+        .where(A.c.station == station, A.c.bulletin == str(bulletin))
+        .order_by(A.c.seq.desc())
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return (str(row[0]), row[1]) if row else None
+
+
+def failures_since(engine: Engine, station: str, since: datetime) -> dict[str, int]:
+    """{bulletin id: failed rows scheduled since `since`} (a head bulletin's failed airings)."""
+    query = (
+        sa.select(A.c.bulletin, sa.func.count())
+        .where(
+            A.c.station == station,
+            A.c.bulletin.is_not(None),
+            A.c.status == "failed",
+            A.c.scheduled_at >= since,
+        )
+        .group_by(A.c.bulletin)
+    )
+    with engine.connect() as conn:
+        return {str(b): int(n) for b, n in conn.execute(query)}
+
+
+def last_aired(engine: Engine, station: str) -> dict[str, datetime]:
+    """{bulletin id: when its latest row ended (or was scheduled)}: the retention's clock."""
+    when = sa.func.max(sa.func.coalesce(A.c.ended_at, A.c.started_at, A.c.scheduled_at))
+    query = (
+        sa.select(A.c.bulletin, when)
+        .where(A.c.station == station, A.c.bulletin.is_not(None))
+        .group_by(A.c.bulletin)
+    )
+    with engine.connect() as conn:
+        out: dict[str, datetime] = {}
+        for b, at in conn.execute(query):
+            if at is None:
+                continue
+            if isinstance(at, str):  # SQLite's max() of the column gives its stored text
+                at = datetime.fromisoformat(at)
+            out[str(b)] = at if at.tzinfo else at.replace(tzinfo=UTC)
+        return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from playlists.planner import plan_sequence
 from playlists.types import Plan, PlanItem, Play
@@ -22,16 +23,25 @@ def preview(
     history: Sequence[Play],
     start: datetime,
     end: datetime,
+    bulletins: Any = None,
 ) -> list[Plan]:
+    """`bulletins`: the station's (a scheduler.bulletin_preview.BulletinView), planned as the
+    daemon plans them: heading the next slots, or in their topic's rotation."""
     found = occurrences(station, start, end)
-    requests = [slot_request(station, occ) for occ in found if occ.slot.relay is None]
-    plans = plan_sequence(
-        requests,
-        [s.candidate() for s in spots],
-        history,
-        station.weights,
-        require_approval=station.require_approval,
-    )
+    if bulletins is not None and bulletins.rows:
+        from scheduler.bulletin_preview import plan_with_bulletins
+
+        spot_occs = [occ for occ in found if occ.slot.relay is None]
+        plans = plan_with_bulletins(station, spot_occs, spots, history, bulletins)
+    else:
+        requests = [slot_request(station, occ) for occ in found if occ.slot.relay is None]
+        plans = plan_sequence(
+            requests,
+            [s.candidate() for s in spots],
+            history,
+            station.weights,
+            require_approval=station.require_approval,
+        )
     relays = [relay_plan(station, occ) for occ in found if occ.slot.relay is not None]
     if not relays:
         return plans

@@ -31,6 +31,10 @@ log = logging.getLogger("loa.runner")
 # How long before the first sample the runner hands a plan to the output: the device needs a
 # few hundred milliseconds to place the first sample exactly (FINDINGS.md: 100 ms buffer).
 LEAD_S = 1.0
+# An emergency is not placed on a planned instant but aired as soon as the device can: handed
+# over this little ahead, it starts with the first block the decoder fills (the device already
+# renders ~0.75 s ahead of its DAC), ~0.7 s sooner than with LEAD_S (BENCHMARKS.md, bulletins).
+EMERGENCY_LEAD_S = 0.25
 
 
 SpotSource = Callable[[], Sequence[Spot]]
@@ -242,7 +246,8 @@ class Runner:
                 why = "giờ yên tĩnh: chỉ tin khẩn cấp được phát (quiet hours: only emergencies)"
                 self.airlog.event("warning", "adhoc", why)
                 return Outcome("skipped", why)
-        start = self.clock.now() + timedelta(seconds=LEAD_S)
+        lead = EMERGENCY_LEAD_S if kind == "emergency" else LEAD_S
+        start = self.clock.now() + timedelta(seconds=lead)
         items, meta, offset = [], [], 0.0
         for spot in spots:
             items.append(PlayItem(spot.file, spot.gain_db, offset, spot.duration_s, key=spot.id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,16 +32,20 @@ class CentralFailure(LoaError):
 
 @contextmanager
 def failures() -> Iterator[None]:
-    """CentralError and BundleError become loa errors with their exit codes."""
-    from airtime.bundle import BundleError
+    """CentralError and BundleError become loa errors with their exit codes. The bundle code
+    is not imported for this (it loads SQLAlchemy: a second of `loa central send`'s start on a
+    loaded PC): a BundleError can only come from where it was imported already."""
     from central.errors import CentralError
 
     try:
         yield
     except CentralError as exc:
         raise CentralFailure(str(exc), exc.exit_code) from None
-    except BundleError as exc:
-        raise CentralFailure(str(exc)) from None
+    except Exception as exc:
+        bundle = sys.modules.get("airtime.bundle")
+        if bundle is not None and isinstance(exc, bundle.BundleError):
+            raise CentralFailure(str(exc)) from None
+        raise
 
 
 def central_url(app: App, given: str | None) -> str:
@@ -407,7 +412,7 @@ PRIORITY_CHOICE = click.Choice(["thuong", "uu-tien", "khan-cap"])
 def _measure(path: Path) -> Any:
     """The file measured exactly as the station library measures a spot: refused with the
     library's own reason."""
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
     from central.bulletins import Audio
 
     try:

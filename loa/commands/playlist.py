@@ -7,11 +7,14 @@ from datetime import date, datetime, time, timedelta
 
 import click
 
+from loa import bulletin_wiring
 from loa.app import App
 from loa.compose import library_spots, station_spec
 from loa.params import DATE, format_option
-from playlists.types import Plan
+from playlists.types import Plan, PlanItem
 from scheduler.airlog import AirLog
+from scheduler.bulletin_preview import label
+from scheduler.bulletin_store import parse_spot
 from scheduler.preview import preview
 from scheduler.runner import Spot
 
@@ -24,6 +27,12 @@ def playlist() -> None:
 def _clock(seconds: float) -> str:
     whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+def _bulletin_keys(item: PlanItem) -> dict[str, object]:
+    """A bulletin heading the slot (issue 13): its central id and priority."""
+    found = parse_spot(item.spot) if item.role == "bulletin" else None
+    return {"bulletin": int(found[0]), "priority": found[1]} if found else {}
 
 
 def plans_json(plans: list[Plan]) -> list[dict[str, object]]:
@@ -41,6 +50,7 @@ def plans_json(plans: list[Plan]) -> list[dict[str, object]]:
                         timespec="milliseconds"
                     ),
                     "duration_s": round(item.duration_s, 3),
+                    **_bulletin_keys(item),
                 }
                 for item in plan.items
             ],
@@ -60,9 +70,8 @@ def plans_table(plans: list[Plan]) -> str:
         for item in plan.items:
             at = plan.start + timedelta(seconds=item.offset_s)
             title = item.title if len(item.title) <= 40 else item.title[:39] + "…"
-            lines.append(
-                f"  {at:%H:%M:%S} {_clock(item.duration_s):>6} {item.topic[:22]:<22} {title}"
-            )
+            topic = (label(item.spot) if item.role == "bulletin" else None) or item.topic
+            lines.append(f"  {at:%H:%M:%S} {_clock(item.duration_s):>6} {topic[:22]:<22} {title}")
         lines.extend(f"  ! {note}" for note in plan.notes)
     return "\n".join(lines) if lines else "Không có buổi phát nào trong khoảng này (no slot)."
 
@@ -91,7 +100,8 @@ def preview_cmd(app: App, day: date | None, days: int, fmt: str) -> None:
     start = datetime.combine(day, time(0), tzinfo=config.tz)
     spots = library_spots(config, app.engine)
     history = AirLog(app.engine, config.station.id).history()
-    plans = preview(station, spots, history, start, start + timedelta(days=days))
+    bulletins = bulletin_wiring.view(config, app.engine)  # those that head a slot (issue 13)
+    plans = preview(station, spots, history, start, start + timedelta(days=days), bulletins)
     if fmt == "json":
         click.echo(json.dumps(plans_json(plans), ensure_ascii=False, indent=1))
     elif fmt == "m3u":

@@ -85,8 +85,7 @@ def run(app: App, demo: bool) -> None:
     output = open_output(config, demo)
     daemon = station_daemon(config, app.config_path, engine, station, source, output, lock, extra)
     bulletins = bulletin_wiring.board(config, engine, lambda: source.config)  # issue 13
-    daemon.runner.spots = bulletins.source(source)
-    daemon.runner.planner = bulletins.planner(daemon.runner.plan_from_log)
+    guard = bulletin_wiring.attach(daemon, bulletins, source, airlog.event)
     if demo:
         slot = extra[0]
         click.echo(
@@ -105,7 +104,7 @@ def run(app: App, demo: bool) -> None:
     pusher = start_pusher(config, engine, airlog.event, lambda: source.config)
     fetcher = bulletin_wiring.start_fetcher(
         config, bulletins, airlog.event, lambda spots: daemon.enqueue_adhoc(spots, "emergency"),
-        lambda: source.config,
+        lambda: source.config, on_withdrawn=guard.withdraw,
     )  # fmt: skip
     try:
         daemon.run_forever()

@@ -138,6 +138,11 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
             f"  {p['start'][:19].replace('T', ' ')} {p['slot']}: {p['items']} tin/bài, "
             f"{int(p['seconds']) // 60}:{int(p['seconds']) % 60:02d}"
         )
+        for b in p.get("bulletins") or ():  # a bulletin heads the slot (issue 13)
+            lines.append(
+                f"    bản tin (bulletin) {b['bulletin']} [{b['priority']}] {b['title']}, "
+                f"{int(b['seconds']) // 60}:{int(b['seconds']) % 60:02d}"
+            )
     if not data["next"]:
         lines.append("  (không có — none)")
     lines.extend(central_lines(data["central"]))
