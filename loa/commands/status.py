@@ -53,11 +53,11 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
 
         try:
             config = app.config
+            data = _from_database(app, config, days)  # a missing jingle: a ConfigError here
         except ConfigError as exc:
             # An edit the running daemon refused: say so, and still show what the daemon does.
             _status_with_bad_config(app, exc, as_json)
             ctx.exit(exc.exit_code)
-        data = _from_database(app, config, days)
     _show(data, as_json)
 
 
