@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from loa.errors import ConfigError
 
 REPORT_CMD = "status-report"  # = loa.status_report.REPORT_CMD (not imported: it is heavy)
+MAX_PROBLEM_LINES = 5  # lines of a problem's reason shown under it
 DEFAULT_SOCKET = "data/loa.sock"  # = the default of [daemon] socket in loa/config/schema.py
 
 
@@ -149,8 +150,12 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
     problems = data["problems"]
     lines.append("Sự cố gần đây (recent problems):" if problems else "Sự cố gần đây: không (none)")
     for e in problems:
-        first = e["message"].splitlines()[0]
+        first, *rest = e["message"].splitlines() or [""]
         lines.append(f"  {e['at'][:19].replace('T', ' ')} {e['level']} {e['source']}: {first}")
+        # the reason under a heading ("edit refused:" then each `key.path: message`)
+        lines.extend(f"      {line}" for line in rest[:MAX_PROBLEM_LINES])
+        if len(rest) > MAX_PROBLEM_LINES:
+            lines.append(f"      … (+{len(rest) - MAX_PROBLEM_LINES})")
     click.echo("\n".join(lines))
 
 
