@@ -35,3 +35,16 @@ def test_status_shows_the_lines_under_a_problem(tmp_path: Path) -> None:
     head = next(i for i, line in enumerate(lines) if "edit refused" in line)
     assert lines[head].endswith("error config: sửa đổi config.toml bị từ chối (edit refused):")
     assert lines[head + 1 : head + 7] == [f"      {r}" for r in reasons[:5]] + ["      … (+2)"]
+
+
+def test_a_station_that_never_pushed_says_never_whole() -> None:
+    from loa.commands.status import central_lines
+
+    central = {"pushed_at": None, "waiting": 4, "error": None, "failures": 0}
+    assert central_lines(central) == [
+        "Gửi trung tâm (central push): lần cuối chưa lần nào (never), 4 bản ghi chờ gửi"
+    ]
+    central["pushed_at"] = "2026-12-01T22:05:35.634+07:00"
+    assert central_lines(central)[0].startswith(
+        "Gửi trung tâm (central push): lần cuối 2026-12-01 22:05:35,"
+    )

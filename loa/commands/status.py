@@ -162,7 +162,8 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
 def central_lines(central: dict[str, Any] | None) -> list[str]:
     if central is None:
         return []
-    when = (central["pushed_at"] or "chưa lần nào (never)")[:19].replace("T", " ")
+    pushed = central["pushed_at"]
+    when = pushed[:19].replace("T", " ") if pushed else "chưa lần nào (never)"
     lines = [f"Gửi trung tâm (central push): lần cuối {when}, {central['waiting']} bản ghi chờ gửi"]
     if central["error"]:
         lines.append(f"  lỗi gần nhất (last error, {central['failures']} lần): {central['error']}")
