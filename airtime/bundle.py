@@ -18,6 +18,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,7 +126,7 @@ def read_manifest(stream: IO[bytes], name: str) -> dict[str, Any]:
     try:
         first = stream.readline()
         manifest = json.loads(first.decode("utf-8"))
-    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError) as exc:
         raise BundleError(f"{name}: not a loa bundle (gzip JSON lines): {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("loa_bundle") != FORMAT:
         raise BundleError(f"{name}: not a loa bundle of format {FORMAT} (first line: manifest)")
@@ -155,9 +156,9 @@ def read_rows(stream: IO[bytes], name: str, digest: Any) -> Iterator[ChainRow]:
                 _time(v) if f in TIMES else v for f, v in zip(given, data[2:], strict=True)
             ) + (None,) * (len(FIELDS) - len(given))
             yield ChainRow(int(data[0]), int(data[0]), str(data[1]), values)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a flipped bit in the stream
         raise BundleError(f"{name}: truncated or damaged after line {number}: {exc}") from None
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, TypeError) as exc:
         if isinstance(exc, BundleError):
             raise
         raise BundleError(f"{name}: line {number}: {exc}") from None

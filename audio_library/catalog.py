@@ -111,6 +111,14 @@ def resolve(engine: Engine, root: Path, target: str) -> str:
     """The spot id an operator means by `target`: an id (or a prefix of >= 6 hex digits), a path
     relative to the library root, or a file's path; an uncatalogued file is identified by its
     content, so it can be approved before the scan."""
+    try:
+        target.encode("utf-8")
+    except UnicodeEncodeError:  # a name of undecodable bytes (surrogate escapes): never catalogued
+        shown = target.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise CatalogError(
+            f"{shown}: tên tệp không phải UTF-8: đổi tên tệp rồi chạy `loa library scan` "
+            "(the file name is not UTF-8: rename the file, then scan)"
+        ) from None
     text = unicodedata.normalize("NFC", target.strip())
     with Session(engine) as session:
         if 6 <= len(text) <= 16 and all(c in "0123456789abcdef" for c in text):

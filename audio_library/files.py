@@ -13,6 +13,7 @@ an unreadable folder is reported with its reason instead of hanging the scan or 
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import os
 import stat as stat_mode
@@ -26,6 +27,7 @@ from audio_library.safeio import WALK_TIMEOUT_S, not_regular_reason, open_regula
 IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 HASH_CHUNK = 1 << 20
 BROKEN_LINK = "liên kết hỏng, không trỏ tới tệp nào (broken symlink): sửa hoặc xoá liên kết"
+SYMLINK_LOOP = "liên kết vòng, trỏ về chính nó (symlink loop): sửa hoặc xoá liên kết"
 UNREADABLE = "không đọc được tệp (unreadable file)"
 UNREADABLE_DIR = "không đọc được thư mục (unreadable folder)"
 FIX_PERMISSIONS = "cấp quyền đọc cho người dùng chạy loa (give loa read permission)"
@@ -188,6 +190,8 @@ def _inspect(full: str) -> tuple[os.stat_result | None, tuple[str, str] | None]:
             pass
         return None, None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # not a permission matter: the link is wrong
+            return None, (SYMLINK_LOOP, "broken_link")
         return None, (unreadable(exc.strerror), "unreadable")
     reason = not_regular_reason(st.st_mode)
     if reason is not None:

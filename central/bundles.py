@@ -145,9 +145,11 @@ def import_bundle(url: str, path: Path) -> Imported:
         check_version(pg, url)
         known = pg.execute("SELECT 1 FROM central.station WHERE id = %s", (station,)).fetchone()
         if not known:
-            raise CentralError(
-                f"{path}: station {station!r} is not registered here: "
-                f"`loa central add-station {station} --name ... --district ...` first"
+            raise CentralError(  # or row-level security hides it from this role
+                f"{path}: station {station!r} is not registered here, or this role may not see "
+                f"it: `loa central add-station {station} --name ... --district ...` first, or "
+                "import with the URL of its district or of the province (a station's role "
+                "imports only its own bundles)"
             )
         start = ingest.head(pg, station)
         _check(path, pg, manifest, start)

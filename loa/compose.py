@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from loa.config import Config
-from loa.errors import LoaError
+from loa.errors import ConfigError, LoaError
 from scheduler.lock import LibraryBusy, exclusive
 from scheduler.runner import Spot
 from scheduler.spec import AmplifierSpec, RelaySpec, SlotSpec, StationSpec
@@ -62,10 +62,16 @@ def probed_spot(config: Config, path: Path, key: str, id_prefix: str = "") -> Sp
 
 
 def jingle(config: Config, key: str, path: Path | None) -> Spot | None:
-    """An intro/outro jingle: not part of the rotation, logged without a topic."""
+    """An intro/outro jingle: not part of the rotation, logged without a topic. A jingle that
+    cannot air is a problem of config.toml (ConfigError naming `key`): `loa config check`
+    refuses it, `loa status` shows it as a refused edit."""
     if path is None:
         return None
-    return dataclasses.replace(probed_spot(config, path, key, "jingle-"), topic="")
+    try:
+        spot = probed_spot(config, path, key, "jingle-")
+    except LoaError as exc:
+        raise ConfigError(str(config.source or "config.toml"), [str(exc)]) from None
+    return dataclasses.replace(spot, topic="")
 
 
 def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> StationSpec:

@@ -299,8 +299,11 @@ def open_database(
         migrate(engine, migrations, key=key)
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
-        raise DatabaseError(
-            f"{key}: cannot open {url}: {reason}; check {_where(key)} "
-            "and that the file is a loa database"
-        ) from None
+        advice = f"check {_where(key)} and that the file is a loa database"
+        if url.startswith("sqlite:") and "readonly" in str(reason):  # a file or folder not ours
+            advice = (
+                "give the user running loa write permission on the file and its folder "
+                "(SQLite writes its journal beside the file)"
+            )
+        raise DatabaseError(f"{key}: cannot open {url}: {reason}; {advice}") from None
     return engine

@@ -24,7 +24,8 @@ class LoaError(Exception):
 class ConfigError(LoaError):
     """config.toml cannot be read or does not validate.
 
-    `problems` holds one `key.path: message` line per problem.
+    `problems` holds one `key.path: message` line per problem; a line that starts with a
+    space continues the problem above it (the TOML line a syntax error quotes).
     """
 
     exit_code = EXIT_CONFIG
@@ -32,7 +33,7 @@ class ConfigError(LoaError):
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        count = len(problems)
+        count = sum(1 for p in problems if not p.startswith(" "))
         head = f"{path}: cấu hình không hợp lệ, {count} lỗi ({count} problem{'s' * (count != 1)})"
         super().__init__("\n".join([head, *problems]))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 from apscheduler.triggers.cron import CronTrigger
@@ -85,6 +85,8 @@ def shown(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, date | time):  # TOML's unquoted 06:00:00 or 2026-01-01
+        return value.isoformat()
     text = repr(value)
     return text[:40] + "…" if len(text) > 40 else text
 

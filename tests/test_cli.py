@@ -78,9 +78,24 @@ def test_toml_syntax_error_is_not_a_traceback(runner: CliRunner, tmp_path: Path)
     assert result.exit_code == EXIT_CONFIG
     assert "Traceback" not in result.output
     assert result.stderr == (
-        f"{path}: cấu hình không hợp lệ, 2 lỗi (2 problems)\n"
+        f"{path}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n"
         "line 3, column 8: TOML syntax error: Expected ']]' at the end of an array declaration\n"
         "    [[slots]\n"
+    )
+
+
+def test_a_key_written_twice_is_one_problem_with_what_to_do(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[library]\nroot = "a"\nroot = "b"\n', "utf-8")
+    result = runner.invoke(cli, ["--config", str(path), "config", "check"])
+    assert result.exit_code == EXIT_CONFIG
+    assert result.stderr == (
+        f"{path}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n"
+        "line 3, column 11: TOML syntax error: Cannot overwrite a value; this key or table is "
+        "written twice: keep one of them\n"
+        '    root = "b"\n'
     )
 
 

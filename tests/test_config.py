@@ -108,6 +108,10 @@ def test_duration_values_are_seconds(tmp_path: Path) -> None:
             "1700",
             'slots[1].start: 1700 is not a time of day (HH:MM or HH:MM:SS); write it in quotes, e.g. "06:00"',
         ),
+        (
+            "17:00:00",  # TOML's own time of day, without quotes
+            'slots[1].start: 17:00:00 is not a time of day (HH:MM or HH:MM:SS); write it in quotes, e.g. "06:00"',
+        ),
     ],
 )
 def test_times_of_day(tmp_path: Path, value: str, message: str) -> None:
@@ -281,7 +285,7 @@ def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         check_config(path)
     assert info.value.problems == [
-        "line 3, column 8: TOML syntax error: Invalid value",
+        'line 3, column 8: TOML syntax error: Invalid value; text needs quotes, e.g. name = "Đài xã"',
         "    name = Đài xã",
     ]
 

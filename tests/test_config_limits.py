@@ -160,6 +160,16 @@ def test_section_value_refused(tmp_path: Path, section: str, message: str) -> No
     assert problems_of(tmp_path, BASE + "\n" + section + "\n") == [message]
 
 
+def test_a_socket_path_too_long_for_unix_is_refused(tmp_path: Path) -> None:
+    # a unix socket's path is at most 107 bytes (sun_path); `loa run` could not bind it
+    deep = tmp_path / ("d" * 120)
+    assert problems_of(tmp_path, BASE + f'\n[daemon]\nsocket = "{deep}/loa.sock"\n') == [
+        f'daemon.socket: "{deep}/loa.sock" is {len(str(deep)) + 9} bytes long, a control '
+        'socket\'s path is at most 107: choose a shorter one, e.g. "/run/loa/loa.sock"'
+    ]
+    assert problems_of(tmp_path, BASE + '\n[daemon]\nsocket = "/run/loa/loa.sock"\n') == []
+
+
 def test_the_edges_of_each_range_are_accepted(tmp_path: Path) -> None:
     text = BASE.replace("weight = 2", "weight = 0.01") + (
         '\n[library]\nrescan = "1s"\ntarget_loudness = -40\n'

@@ -143,8 +143,8 @@ def test_a_jingle_that_is_a_fifo_is_named_not_waited_on(station: Path) -> None:
         "utf-8",
     )
     code, out = finishes(lambda: cli_run(station, "playlist", "preview", "--date", "2021-03-01"))
-    assert code == 1
-    assert out.strip() == f"slots[0].intro: {fifo}: {FIFO}"
+    assert code == 3  # a jingle that cannot air is a problem of config.toml
+    assert out.strip().splitlines()[-1] == f"slots[0].intro: {fifo}: {FIFO}"
 
 
 def test_every_reader_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:

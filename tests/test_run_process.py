@@ -284,10 +284,10 @@ def test_the_station_survives_its_sound_server_dying(tmp_path: Path, loa_cleanup
     the device and the next slot airs. Uses a PulseAudio of its own, so it can be killed."""
     import shutil
 
-    from tests.audio_fixture import start_virtual_audio, stop_virtual_audio
+    from tests.audio_fixture import start_virtual_audio, stop_virtual_audio, unavailable
 
     if shutil.which("pulseaudio") is None:
-        pytest.skip("real-audio test: PulseAudio is not installed; CI runs it")
+        unavailable("PulseAudio is not installed")
     va = tmp_path / "va"
     env = start_virtual_audio(va)
     first = (datetime.now(UTC) + timedelta(seconds=9)).replace(microsecond=0)

@@ -247,8 +247,9 @@ def test_a_broken_jingle_is_named(station: Path, tmp_path: Path) -> None:
     config = station.parent / "config-bad-jingle.toml"
     config.write_text(text, "utf-8")
     code, _, err = invoke(config, "playlist", "preview", "--date", "2021-03-01")
-    assert code == 1
-    assert err.startswith(f"slots[0].intro: {bad}: ")
+    assert code == 3  # a jingle that cannot air is a problem of config.toml
+    assert err.startswith(f"{config}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n")
+    assert err.splitlines()[1].startswith(f"slots[0].intro: {bad}: ")
 
 
 def test_refused_files_are_problems_in_status(station: Path) -> None:

@@ -23,10 +23,27 @@ def _is_dir(path: Path) -> bool:
         return False
 
 
+def _jingle_problems(cfg: Config) -> list[str]:
+    """Each intro/outro measured as the daemon measures it; one problem per refused file."""
+    from loa.compose import jingle
+
+    problems: list[str] = []
+    for i, slot in enumerate(cfg.slots):
+        for key, file in (("intro", slot.intro), ("outro", slot.outro)):
+            try:
+                jingle(cfg, f"slots[{i}].{key}", file)
+            except ConfigError as exc:
+                problems.extend(exc.problems)
+    return problems
+
+
 def check_file(path: Path) -> tuple[Config, list[str]]:
     """The checked config and the warnings to print; ConfigError for an invalid file."""
     cfg, problems = check_config(path)
     if cfg is None:
+        raise ConfigError(str(path), problems)
+    problems = _jingle_problems(cfg)
+    if problems:  # the daemon could not start (or reload) on them
         raise ConfigError(str(path), problems)
     warnings: list[str] = []
     if not _is_dir(cfg.library.root):

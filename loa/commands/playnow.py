@@ -22,6 +22,14 @@ from scheduler.control import NoDaemon, request
 from scheduler.runner import Runner
 
 
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes arrive as surrogate escapes
+        return False
+    return True
+
+
 @click.command("play-now")
 @click.option("--topic", help="Phát tin/bài kế tiếp của chủ đề này (the topic's next spot).")
 @click.option(
@@ -53,6 +61,9 @@ def play_now(app: App, topic: str | None, file: Path | None, priority: str, wait
             refused = not_regular_reason(os.stat(file).st_mode)  # type: ignore[arg-type]
         except OSError as exc:
             refused = f"không đọc được tệp (cannot read the file): {exc.strerror}"
+        if refused is None and not _utf8(str(file)):  # its airtime row could not be written
+            refused = "tên tệp không phải UTF-8: đổi tên tệp (file name is not UTF-8)"
+            file = Path(os.fsencode(file).decode("utf-8", "replace"))
         if refused is not None:
             raise LoaError(f"--file: {file}: {refused}; chọn một tệp âm thanh (give an audio file)")
         message["file"] = str(Path(file).resolve())  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from loa.errors import ConfigError
 
 REPORT_CMD = "status-report"  # = loa.status_report.REPORT_CMD (not imported: it is heavy)
+MAX_PROBLEM_LINES = 5  # lines of a problem's reason shown under it
 DEFAULT_SOCKET = "data/loa.sock"  # = the default of [daemon] socket in loa/config/schema.py
 
 
@@ -53,11 +54,11 @@ def status(ctx: click.Context, as_json: bool, days: int) -> None:
 
         try:
             config = app.config
+            data = _from_database(app, config, days)  # a missing jingle: a ConfigError here
         except ConfigError as exc:
             # An edit the running daemon refused: say so, and still show what the daemon does.
             _status_with_bad_config(app, exc, as_json)
             ctx.exit(exc.exit_code)
-        data = _from_database(app, config, days)
     _show(data, as_json)
 
 
@@ -154,15 +155,20 @@ def _show(data: dict[str, Any], as_json: bool) -> None:
     problems = data["problems"]
     lines.append("Sự cố gần đây (recent problems):" if problems else "Sự cố gần đây: không (none)")
     for e in problems:
-        first = e["message"].splitlines()[0]
+        first, *rest = e["message"].splitlines() or [""]
         lines.append(f"  {e['at'][:19].replace('T', ' ')} {e['level']} {e['source']}: {first}")
+        # the reason under a heading ("edit refused:" then each `key.path: message`)
+        lines.extend(f"      {line}" for line in rest[:MAX_PROBLEM_LINES])
+        if len(rest) > MAX_PROBLEM_LINES:
+            lines.append(f"      … (+{len(rest) - MAX_PROBLEM_LINES})")
     click.echo("\n".join(lines))
 
 
 def central_lines(central: dict[str, Any] | None) -> list[str]:
     if central is None:
         return []
-    when = (central["pushed_at"] or "chưa lần nào (never)")[:19].replace("T", " ")
+    pushed = central["pushed_at"]
+    when = pushed[:19].replace("T", " ") if pushed else "chưa lần nào (never)"
     lines = [f"Gửi trung tâm (central push): lần cuối {when}, {central['waiting']} bản ghi chờ gửi"]
     if central["error"]:
         lines.append(f"  lỗi gần nhất (last error, {central['failures']} lần): {central['error']}")

@@ -88,6 +88,17 @@ def decode_config(data: bytes) -> str:
         ) from None
 
 
+def _syntax_hint(message: str) -> str:
+    """What to do about the commonest TOML mistakes of a hand-edited file."""
+    if message == "Cannot overwrite a value" or message.startswith(
+        ("Cannot declare", "Duplicate inline table key")
+    ):
+        return "; this key or table is written twice: keep one of them"
+    if message == "Invalid value":
+        return '; text needs quotes, e.g. name = "Đài xã"'
+    return ""
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse the file; syntax errors become a ConfigError naming the line and column."""
     try:
@@ -116,10 +127,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         line_no = int(match["line"])
         lines = text.splitlines()
         shown = lines[line_no - 1] if 0 < line_no <= len(lines) else ""
+        hint = _syntax_hint(match["msg"])
         raise ConfigError(
             str(path),
             [
-                f"line {line_no}, column {match['col']}: TOML syntax error: {match['msg']}",
+                f"line {line_no}, column {match['col']}: TOML syntax error: {match['msg']}{hint}",
                 f"    {shown[:200]}",
             ],
         ) from None

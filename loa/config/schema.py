@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 import unicodedata
 from datetime import time
@@ -38,6 +39,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 DAY_S = 86400.0
 MAX_FILE_BYTES = 1_000_000  # a config.toml is a few kB; a larger file is the wrong file
+MAX_SOCKET_PATH = 107  # bytes of a unix socket path (sun_path is 108 with its NUL)
 
 
 def _slug(value: object) -> str:
@@ -304,7 +306,17 @@ class DaemonSection(Section):
         default=5.0, description="Nhịp sống ghi vào CSDL (heartbeat interval)"
     )
 
-    _resolve_socket = field_validator("socket")(_resolve)
+    @field_validator("socket")
+    @classmethod
+    def _resolve_socket(cls, value: Path, info: ValidationInfo) -> Path:
+        value = _resolve(value, info)
+        size = len(os.fsencode(value))
+        if size > MAX_SOCKET_PATH:  # `loa run` could not bind it
+            raise ValueError(
+                f'"{value}" is {size} bytes long, a control socket\'s path is at most '
+                f'{MAX_SOCKET_PATH}: choose a shorter one, e.g. "/run/loa/loa.sock"'
+            )
+        return value
 
 
 class Amplifier(Section):
