@@ -94,3 +94,16 @@ def test_the_silence_trim_is_skipped_sample_exactly(tmp_path: Path) -> None:
     assert len(pcm) == 48000
     np.testing.assert_allclose(pcm, whole[48000:96000], atol=1e-4)
     assert np.abs(pcm[:480]).max() > 0.1  # sound from the first 10 ms: the silence is gone
+
+
+def test_a_file_shorter_than_its_measured_length_fails(tmp_path: Path) -> None:
+    """A file replaced or cut short after its scan: the item failed, naming both lengths."""
+    src = tone(tmp_path / "short.wav", 440.0, 2.0)
+    dec = StreamDecoder(src, 48000, length_s=5.0)
+    pcm = read_all(dec)
+    assert len(pcm) == 2 * 48000  # what there was is still played
+    assert dec.error is not None
+    assert "2.0 s of the 5.0 s" in dec.error and "loa library scan" in dec.error
+    whole = StreamDecoder(src, 48000, length_s=2.0)
+    read_all(whole)
+    assert whole.error is None

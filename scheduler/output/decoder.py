@@ -47,6 +47,9 @@ CHUNK_FRAMES = 16384
 FIRST_CHUNK_FRAMES = 2048
 NATIVE_F32 = "f32le" if sys.byteorder == "little" else "f32be"  # what memoryview "f" reads
 _EMPTY = memoryview(b"").cast("f")
+# A file that decodes this much shorter than the length it is to play (`length_s`, what the
+# library measured) was changed or cut short since it was scanned: the item failed, not completed.
+SHORT_TOLERANCE_S = 0.5
 
 
 def _pdeathsig() -> Callable[[], None] | None:
@@ -131,6 +134,7 @@ class StreamDecoder:
         self._on_decoded = on_decoded
         self.rate = int(rate)
         self.gain_db = float(gain_db)
+        self.length_s = length_s
         self.max_chunks = max(2, math.ceil(max_buffer_s * rate / CHUNK_FRAMES))
         self._q: queue.Queue[memoryview | _End] = queue.Queue(maxsize=self.max_chunks)
         self._cur: memoryview = _EMPTY
@@ -201,11 +205,25 @@ class StreamDecoder:
             error = f"cannot decode {self.path}: {msg or f'ffmpeg exited with {rc}'}"
         if error is None and self.frames_decoded == 0:
             error = f"no audio in {self.path}"
+        if error is None:
+            error = self._short_by()
         if error:
             log.warning("%s", error)
         self._stderr.close()
         self._decoded()  # before the end marker can be read: the next decoder starts now
         self._q.put(_End(error))
+
+    def _short_by(self) -> str | None:
+        """Why the whole decode is too short for `length_s`, or None when it is not."""
+        if self.length_s is None:
+            return None
+        got = self.frames_decoded / self.rate
+        if got >= self.length_s - SHORT_TOLERANCE_S:
+            return None
+        return (
+            f"{self.path} ended after {got:.1f} s of the {self.length_s:.1f} s the library "
+            "measured: the file was changed or cut short since its scan (run loa library scan)"
+        )
 
     @property
     def buffered_frames(self) -> int:
