@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -74,8 +74,41 @@ def jingle(config: Config, key: str, path: Path | None) -> Spot | None:
     return dataclasses.replace(spot, topic="")
 
 
-def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> StationSpec:
-    """The engine's view of config.toml. Jingles are measured here (one decode each)."""
+def jingle_missing(airlog: Any) -> Callable[[str], None]:
+    """The daemon's `on_bad_jingle`: the problem is an event of `loa status` (and the log)."""
+
+    def record(problem: str) -> None:
+        airlog.event(
+            "error",
+            "config",
+            f"{problem}; buổi phát vẫn phát nhưng không có tệp này (the slot airs without "
+            "this jingle until the file is fixed)",
+        )
+
+    return record
+
+
+def station_spec(
+    config: Config,
+    extra_slots: tuple[SlotSpec, ...] = (),
+    on_bad_jingle: Callable[[str], None] | None = None,
+) -> StationSpec:
+    """The engine's view of config.toml. Jingles are measured here (one decode each).
+
+    A jingle that cannot air raises ConfigError, unless `on_bad_jingle` is given: then the
+    slot airs without it and the problem (`slots[i].intro: ...`) goes to `on_bad_jingle`. The
+    daemon takes that path, so a jingle deleted on the station PC never stops the station."""
+
+    def framing(key: str, path: Path | None) -> Spot | None:
+        try:
+            return jingle(config, key, path)
+        except ConfigError as exc:
+            if on_bad_jingle is None:
+                raise
+            for problem in exc.problems:
+                on_bad_jingle(problem)
+            return None
+
     slots = tuple(
         SlotSpec(
             name=s.name,
@@ -84,8 +117,8 @@ def station_spec(config: Config, extra_slots: tuple[SlotSpec, ...] = ()) -> Stat
             days=s.days,
             topics=tuple(config.slot_topics(s)),
             pause_s=s.pause,
-            intro=jingle(config, f"slots[{i}].intro", s.intro),
-            outro=jingle(config, f"slots[{i}].outro", s.outro),
+            intro=framing(f"slots[{i}].intro", s.intro),
+            outro=framing(f"slots[{i}].outro", s.outro),
             relay=relay_spec(config, s),
         )
         for i, s in enumerate(config.slots)
@@ -405,7 +438,7 @@ def station_daemon(
         new_config = load_config(config_path)
         source.config = new_config
         loaded.config, loaded.mtime_ns = new_config, mtime
-        return station_spec(new_config, extra_slots)
+        return station_spec(new_config, extra_slots, jingle_missing(airlog))
 
     return Daemon(
         load_station=load_station,

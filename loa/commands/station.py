@@ -12,6 +12,7 @@ from loa.app import App
 from loa.compose import (
     LibrarySource,
     demo_slot,
+    jingle_missing,
     start_pusher,
     station_daemon,
     station_spec,
@@ -68,7 +69,7 @@ def run(app: App, demo: bool) -> None:
     engine = app.engine
     airlog = AirLog(engine, config.station.id)
     extra = (demo_slot(config, datetime.now(UTC)),) if demo else ()
-    station = station_spec(config, extra)
+    station = station_spec(config, extra, jingle_missing(airlog))
     lock = lock_for(config)
     pid = lock.held_by_other()
     if pid:
