@@ -1,6 +1,6 @@
-"""A slot's intro/outro that cannot air: `loa config check` refuses it (the daemon could not
-reload on it with its jingle), naming the key, the file and the reason; `loa status` shows it as a
-problem of config.toml (exit 3), never as a failed command."""
+"""A slot's intro/outro that cannot air: `loa config check` refuses it (the daemon airs the slot
+without it), naming the key, the file and the reason; `loa status` shows it as a problem of
+config.toml (exit 3), never as a failed command."""
 
 from __future__ import annotations
 
