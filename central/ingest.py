@@ -63,6 +63,7 @@ _CREATE_STAGE = (
 _COPY = f"COPY {STAGE} ({', '.join(COLUMNS)}) FROM STDIN"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _N_COLUMNS = len(COLUMNS)
+_NULL = {None: "\\N"}.get  # _NULL(v, v): \\N for None, else v itself
 _SELECT = f"INSERT INTO central.airtime ({', '.join(COLUMNS)}) SELECT " + ", ".join(
     f"({c}::timestamp AT TIME ZONE 'UTC')" if c in _TIME_COLUMNS else c for c in COLUMNS
 )
@@ -80,6 +81,17 @@ _PLAYED = COLUMNS.index("played_s")
 _N_BASE = len(BASE)
 _NO_EXTRA = [None] * len(EXTRA)
 _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# What that encoder writes for one str (ensure_ascii=False): its own function, called directly.
+_QUOTE = json.encoder.encode_basestring
+
+
+def _encode(content: list[Any]) -> str:
+    """`_ENCODE(content)` for a list of str and None (every content field as staged), without
+    the encoder's per-call set-up; anything else goes to the encoder itself."""
+    try:
+        return "[" + ",".join([_QUOTE(v) if v is not None else "null" for v in content]) + "]"
+    except (TypeError, AttributeError):  # a value that is not text, e.g. a number
+        return _ENCODE(content)
 
 
 @dataclass(frozen=True)
@@ -129,7 +141,7 @@ def _staged(row: ChainRow, content: bool = True) -> tuple[list[Any], bytes]:
     content = out[2:]
     if content[_N_BASE:] == _NO_EXTRA:  # a row without the EXTRA fields hashes as before them
         content = content[:_N_BASE]
-    canonical = _ENCODE(content).encode("utf-8")
+    canonical = _encode(content).encode("utf-8")
     out[_PLAYED] = played
     return out, canonical
 
@@ -166,10 +178,15 @@ def _copy_text(value: Any) -> str:
 
 def _copy_line(staged: list[Any]) -> str:
     """A staged row as one line of COPY's text format."""
-    line = "\t".join([v if v.__class__ is str else _copy_text(v) for v in staged])
+    fields = list(staged)
+    fields[0], fields[_PLAYED] = _copy_text(fields[0]), _copy_text(fields[_PLAYED])
+    try:  # NULL as \\N, every other field already text
+        line = "\t".join(map(_NULL, fields, fields))
+    except TypeError:  # a value that is not text, e.g. a number
+        line = ""
     # the usual row has nothing to escape: its only backslashes are those of its NULLs
     if (
-        line.count("\\") == staged.count(None)
+        line.count("\\") == fields.count(None)
         and line.count("\t") == _N_COLUMNS - 1
         and "\n" not in line
         and "\r" not in line
