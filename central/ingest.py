@@ -199,7 +199,7 @@ class _Batch(list):  # type: ignore[type-arg]
     """A page's rows as staged rows (COLUMNS), their COPY text, and the head after them."""
 
     head: Head
-    copy_data: bytes = b""
+    copy_text: str = ""
 
 
 def prepare(after: Head, rows: Sequence[ChainRow], check: bool = True) -> _Batch | NotLinked:
@@ -213,7 +213,7 @@ def prepare(after: Head, rows: Sequence[ChainRow], check: bool = True) -> _Batch
         position, prev = int(row.chain_seq or 0), str(row.hash)
     out.head = Head(position, prev)
     if len(out) >= SMALL:
-        out.copy_data = "".join(map(_copy_line, out)).encode("utf-8")
+        out.copy_text = "".join(map(_copy_line, out))
     return out
 
 
@@ -237,10 +237,11 @@ def _write(conn: psycopg.Connection, station: str, after: Head, batch: _Batch) -
 
 
 def stage(conn: psycopg.Connection, batch: _Batch) -> None:
-    """The batch into this session's temporary table, by one COPY of its prepared text."""
+    """The batch into this session's temporary table, by one COPY of its prepared text
+    (encoded by psycopg in the connection's client encoding)."""
     conn.execute(_CREATE_STAGE)
     with conn.cursor() as cur, cur.copy(_COPY) as copy:
-        copy.write(batch.copy_data or "".join(map(_copy_line, batch)).encode("utf-8"))
+        copy.write(batch.copy_text or "".join(map(_copy_line, batch)))
 
 
 def write_batch(

@@ -47,7 +47,7 @@ def _values(**given: object) -> tuple[object, ...]:
         {"bulletin": "7", "priority": "khan-cap", "kind": "emergency"},
         {"priority": "uu-tien"},
         {"slot": 7, "topic": 3.5, "title": "số"},  # not text where text is expected
-        {"title": "\u2028\ud7ff\U0001f4fb \\u0041 \"\\/", "error": "\x00\x1f\x7f"},
+        {"title": '\u2028\ud7ff\U0001f4fb \\u0041 "\\/', "error": "\x00\x1f\x7f"},
     ],
 )
 def test_the_staged_canonical_bytes_are_the_chains_own(given: dict[str, object]) -> None:
