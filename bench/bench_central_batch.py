@@ -6,11 +6,11 @@ day a different spot: the roll-ups' worst case) is read from SQLite and link-che
 (timed: the station's side), then written batch by batch as the station's own RLS-bound role
 into a new database per schema version (--versions, e.g. 3,4: the migrations up to each;
 default the latest), alternated --rounds times so each version sees the same load. Per
-batch, timed apart: advisory lock + head read, the COPY into the temporary table (of the text
-the link check prepared), the INSERT ... SELECT (the roll-up triggers run inside it), the
-commit; and the backend's CPU time over the whole log (from /proc, when the server runs
-here: a figure the shared machine's load disturbs less than wall time). The trigger
-functions' own time comes from pg_stat_user_functions (track_functions = all).
+batch, timed apart: advisory lock + head read, the binary COPY into the temporary table
+(psycopg formatting each row included), the INSERT ... SELECT (the roll-up triggers run
+inside it), the commit; and the backend's CPU time over the whole log (from /proc, when the
+server runs here: a figure the shared machine's load disturbs less than wall time). The
+trigger functions' own time comes from pg_stat_user_functions (track_functions = all).
 
 Run:  flock /tmp/loa-heavy.lock .venv/bin/python bench/bench_central_batch.py [--rows 50000]
       [--batch 2000] [--versions 3,4] [--rounds 3]

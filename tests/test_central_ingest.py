@@ -163,11 +163,10 @@ def test_the_upgrade_from_v1_lets_stations_stage_where_public_may_not(
 
 
 @pytest.mark.postgres
-def test_rows_with_every_character_copy_must_escape_arrive_as_they_were(pg_admin_url: str) -> None:
-    """A batch goes by COPY's text format (prepared by the link-checking thread): tabs,
-    newlines, carriage returns, backslashes, a literal \\N and control characters in any text
-    field arrive unchanged, so the central copy verifies and its canonical bytes are the
-    station's."""
+def test_rows_with_odd_characters_arrive_by_copy_as_they_were(pg_admin_url: str) -> None:
+    """A batch that goes by COPY: tabs, newlines, carriage returns, backslashes, a literal
+    \\N and control characters in any text field arrive unchanged, so the central copy
+    verifies and its canonical bytes are the station's."""
     urls = central(pg_admin_url, ("xa-a", "h-thu"))
     nasty = ["a\tb", "dòng 1\ndòng 2", "cr\r", "c:\\path\\N", "\\N", "\\.", "\x01\x7f", "ổn"]
     rows, prev = [], ""
