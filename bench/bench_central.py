@@ -3,7 +3,7 @@
 Against a real PostgreSQL on this machine (a throwaway cluster made like the tests', with
 fsync ON, or $LOA_TEST_PG_URL): every row goes in as in production, from a station's SQLite
 log through `central.push` (keyset pages, each row's link checked, one transaction per batch:
-binary COPY into a temporary table, one INSERT ... SELECT, the day roll-ups kept by the
+COPY into a temporary table, one INSERT ... SELECT, the day roll-ups kept by the
 trigger in the same transaction), over TCP with SCRAM, as the station's own RLS-bound role.
 
   1. one station's catch-up push of N rows (default 50,000): rows/s end to end, and the

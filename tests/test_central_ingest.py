@@ -46,6 +46,8 @@ def _values(**given: object) -> tuple[object, ...]:
         {"played_s": 0.1 + 0.2},
         {"bulletin": "7", "priority": "khan-cap", "kind": "emergency"},
         {"priority": "uu-tien"},
+        {"slot": 7, "topic": 3.5, "title": "số"},  # not text where text is expected
+        {"title": '\u2028\ud7ff\U0001f4fb \\u0041 "\\/', "error": "\x00\x1f\x7f"},
     ],
 )
 def test_the_staged_canonical_bytes_are_the_chains_own(given: dict[str, object]) -> None:
@@ -158,3 +160,33 @@ def test_the_upgrade_from_v1_lets_stations_stage_where_public_may_not(
         assert push(source, url.strip(), "xa-a").copied == rows
     assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == rows
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_rows_with_odd_characters_arrive_by_copy_as_they_were(pg_admin_url: str) -> None:
+    """A batch that goes by COPY: tabs, newlines, carriage returns, backslashes, a literal
+    \\N and control characters in any text field arrive unchanged, so the central copy
+    verifies and its canonical bytes are the station's."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    nasty = ["a\tb", "dòng 1\ndòng 2", "cr\r", "c:\\path\\N", "\\N", "\\.", "\x01\x7f", "ổn"]
+    rows, prev = [], ""
+    n = ingest.SMALL + 50  # a COPY batch, not the small batch's arrays
+    for i in range(1, n + 1):
+        text = nasty[i % len(nasty)]
+        values = _values(
+            id=f"r{i}", station="xa-a", title=f"Tin {text}", path=f"{text}/{i}.mp3",
+            spot=None if i % 5 == 0 else f"spot {text}", topic=None if i % 7 == 0 else text,
+            error=text if i % 3 == 0 else None, played_s=i / 7,
+            started_at=datetime(2021, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+            bulletin=str(i) if i % 11 == 0 else None, priority="khan-cap" if i % 11 == 0 else None,
+        )  # fmt: skip
+        prev = link(prev, values)
+        rows.append(ChainRow(i, i, prev, values))
+    with connect(urls["xa-a"], autocommit=True) as pg:
+        at, broken = ingest.write_checked(pg, "xa-a", ingest.Head(), [rows])
+    assert broken is None and at.chain_seq == n
+    with connect(pg_admin_url, autocommit=True) as pg:
+        got = list(ingest.central_rows(pg, "xa-a"))
+    assert [r.hash for r in got] == [r.hash for r in rows]
+    assert [canonical(r.values) for r in got] == [canonical(r.values) for r in rows]
+    assert loa("central", "--url", pg_admin_url, "verify")[0] == 0
