@@ -162,10 +162,6 @@ class StationLine:
     def problem_rate(self) -> float | None:
         return self.problems / self.due if self.due else None
 
-    @property
-    def bulletin_seconds(self) -> float:
-        return round(sum(s for _, _, _, s in self.bulletins), 3)
-
 
 @dataclass
 class BulletinLine:
