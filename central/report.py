@@ -9,6 +9,7 @@ completed scheduled plays, with ad hoc and emergency broadcasts and the bulletin
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -281,7 +282,10 @@ def split(period: Period) -> list[tuple[str, date, date]]:
     return out
 
 
-def _weight_shares(topics: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+@functools.lru_cache(maxsize=1024)
+def _weight_shares(topics: tuple[tuple[str, str, float], ...]) -> dict[str, float]:
+    """Each topic's weight as a share of the schedule's (stations mostly share a schedule:
+    worked out once each; the dict is shared, never changed)."""
     whole = sum(w for _, _, w in topics)
     return {t: (w / whole if whole > 0 else 0.0) for t, _, w in topics}
 
@@ -306,20 +310,25 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
     line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
     line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
     line.bulletins = f.bulletins
-    for topic, (plays, seconds) in f.topics.items():
-        key = topic or UNKNOWN
-        line.plays += plays
-        line.seconds += seconds
-        line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
-        line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
-    line.seconds = round(line.seconds, 3)
-    line.topics_covered = sum(1 for t, _, _ in info.topics if line.topic_seconds.get(t, 0) > 0)
-    if line.seconds > 0 and info.topics:
-        shares = _weight_shares(info.topics)
-        gaps = [
-            (abs(line.topic_seconds.get(t, 0.0) / line.seconds - s), t) for t, s in shares.items()
-        ]
-        line.gap, line.gap_topic = max(gaps)
+    if "" in f.topics and UNKNOWN in f.topics:  # a topic id that reads like the unknown one
+        for topic, (plays, seconds) in f.topics.items():
+            key = topic or UNKNOWN
+            line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
+            line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
+    else:  # 10,000 stations in a province: one pass each, no per-topic lookups
+        line.topic_plays = {t or UNKNOWN: p for t, (p, _) in f.topics.items()}
+        line.topic_seconds = {t or UNKNOWN: sec for t, (_, sec) in f.topics.items()}
+    line.plays = sum(line.topic_plays.values())
+    line.seconds = round(sum(line.topic_seconds.values()), 3)
+    if info.topics:
+        mine = line.topic_seconds
+        line.topics_covered = sum(1 for t, _, _ in info.topics if mine.get(t, 0) > 0)
+        if line.seconds > 0:
+            whole = line.seconds
+            line.gap, line.gap_topic = max(
+                (abs(mine.get(t, 0.0) / whole - share), t)
+                for t, share in _weight_shares(info.topics).items()
+            )
     return line
 
 
@@ -341,14 +350,29 @@ def totals_of(stations: Sequence[StationLine]) -> Totals:
     return t
 
 
+TopicSums = tuple[dict[str, int], dict[str, float]]  # topic -> plays, topic -> seconds
+
+
+def topic_sums(lines: Sequence[StationLine]) -> TopicSums:
+    plays: dict[str, int] = defaultdict(int)
+    seconds: dict[str, float] = defaultdict(float)
+    for line in lines:
+        for key, n in line.topic_plays.items():
+            plays[key] += n
+        for key, sec in line.topic_seconds.items():
+            seconds[key] += sec
+    return plays, seconds
+
+
 def topic_lines(
     infos: Sequence[StationInfo],
     lines: Sequence[StationLine],
     spots: dict[str, int] | None,
+    sums: Sequence[TopicSums] | None = None,
 ) -> list[TopicLine]:
-    """Per topic over `lines`: every topic a station schedules (in the order they are first
-    scheduled), then any other topic found in the figures. The weight share is the mean of
-    the scheduling stations' weight shares."""
+    """Per topic over `lines` (their sums, or the sums of their parts `sums`): every topic a
+    station schedules (in the order they are first scheduled), then any other topic found in
+    the figures. The weight share is the mean of the scheduling stations' weight shares."""
     names: dict[str, str] = {}
     weight_sum: dict[str, float] = defaultdict(float)
     scheduling = [i for i in infos if i.topics]
@@ -360,12 +384,15 @@ def topic_lines(
         for tid, name, _ in topics:
             names.setdefault(tid, name)
             weight_sum[tid] += n * shares[tid]
-    plays: dict[str, int] = defaultdict(int)
-    seconds: dict[str, float] = defaultdict(float)
-    for line in lines:
-        for key, n in line.topic_plays.items():
-            plays[key] += n
-            seconds[key] += line.topic_seconds[key]
+    if sums is None:
+        plays, seconds = topic_sums(lines)
+    else:
+        plays, seconds = defaultdict(int), defaultdict(float)
+        for part_plays, part_seconds in sums:
+            for key, n in part_plays.items():
+                plays[key] += n
+            for key, sec in part_seconds.items():
+                seconds[key] += sec
     order = list(names) + sorted(t for t in plays if t not in names)
     whole = sum(s.seconds for s in lines)
     out = []
@@ -405,15 +432,17 @@ def build(
     tz = ZoneInfo(infos[0].timezone if infos else DEFAULT_TZ)
     end = min(now, day_start(period.end + timedelta(days=1), tz))
     stale_before = end - timedelta(days=stale_days)
+    sums: list[TopicSums] = []
     for code in sorted(per_district):
         members = sorted(per_district[code], key=lambda i: i.id)
         lines = [station_line(i, by_station.get(i.id), stale_before) for i in members]
-        topics = topic_lines(members, lines, spots.get(code, {}))
+        sums.append(topic_sums(lines))
+        topics = topic_lines(members, lines, spots.get(code, {}), sums[-1:])
         parts.append(DistrictPart(code, members[0].district_name, lines, topics, totals_of(lines)))
         all_lines += lines
     # distinct over every district shown ("*"), never a sum of the districts' counts
     province_spots = spots.get(parts[0].code, {}) if len(parts) == 1 else spots.get("*", {})
-    topics = topic_lines(list(infos), all_lines, province_spots)
+    topics = topic_lines(list(infos), all_lines, province_spots, sums)
     local_now = now.astimezone(tz)
     return CentralReport(
         period=period,

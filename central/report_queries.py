@@ -229,33 +229,34 @@ def read_figures(pg: psycopg.Connection, period: Period, district: str | None) -
     """Each station's figures over the period (several years' rows added up), with the
     bulletins' airings taken out and counted apart."""
     query, params = figures_query(period, district)
-    sums: dict[str, list[Any]] = {}
-    for sid, topics, plays, seconds, problems, undone, ah, ah_s, em, em_s in pg.execute(
-        query.encode(), params
-    ):
-        f = sums.get(sid)
-        if f is None:
-            f = sums[sid] = [{}, 0, 0, 0, 0.0, 0, 0.0]
-        by_topic = f[0]
-        for t, p, sec in zip(topics or (), plays or (), seconds or (), strict=True):
-            old = by_topic.get(t)
-            by_topic[t] = (p, sec) if old is None else (old[0] + p, old[1] + sec)
-        f[1] += problems or 0
-        f[2] += undone or 0
-        f[3] += ah or 0
-        f[4] += ah_s or 0.0
-        f[5] += em or 0
-        f[6] += em_s or 0.0
+    topics_of: dict[str, dict[str, tuple[int, float]]] = {}
+    rest_of: dict[str, list[Any]] = {}
+    # binary: 10,000 rows of three arrays load in a third of the time text takes
+    rows = pg.cursor(binary=True).execute(query.encode(), params)
+    for sid, topics, plays, seconds, problems, undone, ah, ah_s, em, em_s in rows:
+        mine = dict(zip(topics or (), zip(plays or (), seconds or (), strict=True), strict=True))
+        old = topics_of.get(sid)
+        if old is None:
+            topics_of[sid] = mine
+            rest_of[sid] = [problems or 0, undone or 0, ah or 0, ah_s or 0.0, em or 0, em_s or 0.0]
+            continue
+        for t, (p, sec) in mine.items():  # another year of the same station
+            was = old.get(t)
+            old[t] = (p, sec) if was is None else (was[0] + p, was[1] + sec)
+        sums = rest_of[sid]
+        for i, value in enumerate((problems, undone, ah, ah_s, em, em_s)):
+            sums[i] += value or 0
     query, params = bulletins_query(period, district)
     bulletins: dict[str, list[BulletinRow]] = defaultdict(list)
     for row in pg.execute(query.encode(), params):
         bulletins[row[0]].append(BulletinRow(*row))
     out = []
-    for sid, (by_topic, problems, undone, ah, ah_s, em, em_s) in sums.items():
-        plays = sum(p for p, _ in by_topic.values())
+    for sid, mine in topics_of.items():
+        problems, undone, ah, ah_s, em, em_s = rest_of[sid]
+        plays = sum(p for p, _ in mine.values())
         f = Figures(
             sid,
-            {t: (int(p), float(sec)) for t, (p, sec) in by_topic.items()},
+            mine,
             int(problems),
             int(undone) + int(plays),
             int(ah),
