@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from zoneinfo import ZoneInfo
 
 from airtime.periods import Period, day_start
@@ -47,7 +48,7 @@ class StationInfo:
         return max(seen) if seen else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Figures:
     """A station's sums over the period, as the database adds them up from the roll-ups:
     completed scheduled plays and seconds per topic, scheduled plays missed or failed and
@@ -63,6 +64,25 @@ class Figures:
     emergency: int = 0
     emergency_seconds: float = 0.0
     bulletins: tuple[tuple[str, str, int, float], ...] = ()  # (id, priority, airings, seconds)
+
+
+def added(a: Figures, b: Figures) -> Figures:
+    """The figures of one station over two spans (two years of `central.station_year`)."""
+    topics = dict(a.topics)
+    for t, (p, sec) in b.topics.items():
+        was = topics.get(t)
+        topics[t] = (p, sec) if was is None else (was[0] + p, was[1] + sec)
+    return Figures(
+        a.station,
+        topics,
+        a.problems + b.problems,
+        a.due + b.due,
+        a.adhoc + b.adhoc,
+        a.adhoc_seconds + b.adhoc_seconds,
+        a.emergency + b.emergency,
+        a.emergency_seconds + b.emergency_seconds,
+        a.bulletins + b.bulletins,
+    )
 
 
 @dataclass(frozen=True)
@@ -290,6 +310,13 @@ def _weight_shares(topics: tuple[tuple[str, str, float], ...]) -> dict[str, floa
     return {t: (w / whole if whole > 0 else 0.0) for t, _, w in topics}
 
 
+@functools.lru_cache(maxsize=1024)
+def _plan(topics: tuple[tuple[str, str, float], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """(topic ids, their weight shares) of a schedule, once per schedule."""
+    shares = _weight_shares(topics)
+    return tuple(shares), tuple(shares.values())
+
+
 def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -> StationLine:
     contact = info.last_contact
     line = StationLine(
@@ -321,14 +348,13 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
     line.plays = sum(line.topic_plays.values())
     line.seconds = round(sum(line.topic_seconds.values()), 3)
     if info.topics:
-        mine = line.topic_seconds
-        line.topics_covered = sum(1 for t, _, _ in info.topics if mine.get(t, 0) > 0)
+        ids, shares = _plan(info.topics)
+        mine = list(map(line.topic_seconds.get, ids, repeat(0.0, len(ids))))
+        line.topics_covered = sum(map(bool, mine))  # seconds are never negative
         if line.seconds > 0:
             whole = line.seconds
-            line.gap, line.gap_topic = max(
-                (abs(mine.get(t, 0.0) / whole - share), t)
-                for t, share in _weight_shares(info.topics).items()
-            )
+            gaps = [abs(sec / whole - share) for sec, share in zip(mine, shares, strict=True)]
+            line.gap, line.gap_topic = max(zip(gaps, ids, strict=True))
     return line
 
 

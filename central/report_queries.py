@@ -31,6 +31,7 @@ from central.report import (
     CentralReport,
     Figures,
     StationInfo,
+    added,
     apart,
     build,
     split,
@@ -91,7 +92,10 @@ done AS (
            sum(s) FILTER (WHERE status = 'completed' AND kind = 'emergency') AS em_s
       FROM c GROUP BY station
 )
-SELECT r.station, a.topics, a.plays, a.seconds, r.problems, r.undone, r.ah, r.ah_s, r.em, r.em_s
+SELECT r.station, coalesce(a.topics, '{{}}'), coalesce(a.plays, '{{}}'),
+       coalesce(a.seconds, '{{}}'),
+       coalesce(r.problems, 0)::bigint, coalesce(r.undone, 0)::bigint, coalesce(r.ah, 0)::bigint,
+       coalesce(r.ah_s, 0), coalesce(r.em, 0)::bigint, coalesce(r.em_s, 0)
   FROM rest r LEFT JOIN arr a ON a.station = r.station
 """
 YEARS = """
@@ -229,43 +233,30 @@ def read_figures(pg: psycopg.Connection, period: Period, district: str | None) -
     """Each station's figures over the period (several years' rows added up), with the
     bulletins' airings taken out and counted apart."""
     query, params = figures_query(period, district)
-    topics_of: dict[str, dict[str, tuple[int, float]]] = {}
-    rest_of: dict[str, list[Any]] = {}
+    out: dict[str, Figures] = {}
     # binary: 10,000 rows of three arrays load in a third of the time text takes
     rows = pg.cursor(binary=True).execute(query.encode(), params)
-    for sid, topics, plays, seconds, problems, undone, ah, ah_s, em, em_s in rows:
-        mine = dict(zip(topics or (), zip(plays or (), seconds or (), strict=True), strict=True))
-        old = topics_of.get(sid)
-        if old is None:
-            topics_of[sid] = mine
-            rest_of[sid] = [problems or 0, undone or 0, ah or 0, ah_s or 0.0, em or 0, em_s or 0.0]
-            continue
-        for t, (p, sec) in mine.items():  # another year of the same station
-            was = old.get(t)
-            old[t] = (p, sec) if was is None else (was[0] + p, was[1] + sec)
-        sums = rest_of[sid]
-        for i, value in enumerate((problems, undone, ah, ah_s, em, em_s)):
-            sums[i] += value or 0
+    for sid, names, plays, seconds, problems, undone, ah, ah_s, em, em_s in rows:
+        f = Figures(
+            sid,
+            dict(zip(names, zip(plays, seconds, strict=True), strict=True)),
+            problems,
+            undone + sum(plays),
+            ah,
+            ah_s,
+            em,
+            em_s,
+        )
+        old = out.get(sid)
+        out[sid] = f if old is None else added(old, f)  # another year of the same station
     query, params = bulletins_query(period, district)
     bulletins: dict[str, list[BulletinRow]] = defaultdict(list)
     for row in pg.execute(query.encode(), params):
         bulletins[row[0]].append(BulletinRow(*row))
-    out = []
-    for sid, mine in topics_of.items():
-        problems, undone, ah, ah_s, em, em_s = rest_of[sid]
-        plays = sum(p for p, _ in mine.values())
-        f = Figures(
-            sid,
-            mine,
-            int(problems),
-            int(undone) + int(plays),
-            int(ah),
-            float(ah_s),
-            int(em),
-            float(em_s),
-        )
-        out.append(apart(f, bulletins[sid]) if sid in bulletins else f)
-    return out
+    for sid, rows_of in bulletins.items():
+        if sid in out:
+            out[sid] = apart(out[sid], rows_of)
+    return list(out.values())
 
 
 def read_spots(

@@ -143,3 +143,15 @@ def test_bulletins_are_taken_out_of_the_stations_figures_and_counted_apart() -> 
     assert [b.priority for b in line.totals.bulletins] == ["khan-cap", "uu-tien", "thuong"]
     assert (by["uu-tien"].airings, by["uu-tien"].bulletins, by["uu-tien"].seconds) == (2, 1, 100.0)
     assert line.totals.combined_seconds == pytest.approx(570.0 + 30.0 + 210.0)
+
+
+def test_two_years_of_a_station_add_up() -> None:
+    from central.report import added
+
+    a = Figures("x1", {"a": (10, 600.0), "b": (1, 60.0)}, 1, 12, 1, 30.0, 0, 0.0)
+    b = Figures("x1", {"a": (5, 300.0), "c": (2, 120.0)}, 2, 9, 0, 0.0, 1, 45.0)
+    s = added(a, b)
+    assert s.topics == {"a": (15, 900.0), "b": (1, 60.0), "c": (2, 120.0)}
+    assert (s.problems, s.due, s.adhoc, s.adhoc_seconds, s.emergency, s.emergency_seconds) == (
+        3, 21, 1, 30.0, 1, 45.0)  # fmt: skip
+    assert a.topics == {"a": (10, 600.0), "b": (1, 60.0)}  # the parts are left as they were
