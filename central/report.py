@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import repeat
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from airtime.periods import Period, day_start
@@ -56,7 +57,8 @@ class Figures:
     out of them (`apart`) and listed in `bulletins`."""
 
     station: str
-    topics: dict[str, tuple[int, float]]  # topic -> (plays, seconds)
+    plays_of: dict[str, int]  # topic -> completed scheduled plays
+    seconds_of: dict[str, float]  # topic -> their seconds (the same keys)
     problems: int = 0
     due: int = 0
     adhoc: int = 0
@@ -65,6 +67,19 @@ class Figures:
     emergency_seconds: float = 0.0
     bulletins: tuple[tuple[str, str, int, float], ...] = ()  # (id, priority, airings, seconds)
 
+    @classmethod
+    def of(
+        cls, station: str, topics: dict[str, tuple[int, float]], *rest: Any, **kw: Any
+    ) -> Figures:
+        """From {topic: (plays, seconds)}."""
+        plays = {t: p for t, (p, _) in topics.items()}
+        return cls(station, plays, {t: sec for t, (_, sec) in topics.items()}, *rest, **kw)
+
+    @property
+    def topics(self) -> dict[str, tuple[int, float]]:
+        """{topic: (plays, seconds)}."""
+        return {t: (p, self.seconds_of[t]) for t, p in self.plays_of.items()}
+
 
 def added(a: Figures, b: Figures) -> Figures:
     """The figures of one station over two spans (two years of `central.station_year`)."""
@@ -72,7 +87,7 @@ def added(a: Figures, b: Figures) -> Figures:
     for t, (p, sec) in b.topics.items():
         was = topics.get(t)
         topics[t] = (p, sec) if was is None else (was[0] + p, was[1] + sec)
-    return Figures(
+    return Figures.of(
         a.station,
         topics,
         a.problems + b.problems,
@@ -125,7 +140,7 @@ def apart(f: Figures, rows: Sequence[BulletinRow]) -> Figures:
             sums = aired.setdefault((r.bulletin, r.priority), [0, 0.0])
             sums[0] += r.plays
             sums[1] += r.seconds
-    return Figures(
+    return Figures.of(
         f.station,
         {t: (p, s) for t, (p, s) in topics.items() if p > 0},  # float residue of 0 plays
         problems,
@@ -337,14 +352,11 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
     line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
     line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
     line.bulletins = f.bulletins
-    if "" in f.topics and UNKNOWN in f.topics:  # a topic id that reads like the unknown one
-        for topic, (plays, seconds) in f.topics.items():
-            key = topic or UNKNOWN
-            line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
-            line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
-    else:  # 10,000 stations in a province: one pass each, no per-topic lookups
-        line.topic_plays = {t or UNKNOWN: p for t, (p, _) in f.topics.items()}
-        line.topic_seconds = {t or UNKNOWN: sec for t, (_, sec) in f.topics.items()}
+    line.topic_plays, line.topic_seconds = dict(f.plays_of), dict(f.seconds_of)
+    if "" in f.plays_of:  # rows without a topic: named as such
+        plays, seconds = line.topic_plays.pop(""), line.topic_seconds.pop("")
+        line.topic_plays[UNKNOWN] = line.topic_plays.get(UNKNOWN, 0) + plays
+        line.topic_seconds[UNKNOWN] = line.topic_seconds.get(UNKNOWN, 0.0) + seconds
     line.plays = sum(line.topic_plays.values())
     line.seconds = round(sum(line.topic_seconds.values()), 3)
     if info.topics:

@@ -51,12 +51,16 @@ SELECT s.id, s.name, s.district, d.name, s.timezone,
  WHERE (%(district)s::text IS NULL OR s.district = %(district)s)
  ORDER BY s.district, s.id
 """
-# each distinct list of scheduled topics once (most stations share the province's)
+# each distinct list of scheduled topics once (most stations share the province's): the keys
+# first, then one schedule read for each (never every station's schedule detoasted and sorted)
 SCHEDULES = """
-SELECT DISTINCT ON (r.topics_key) r.topics_key, r.schedule -> 'topics'
-  FROM central.station_report r JOIN central.station s ON s.id = r.station
- WHERE (%(district)s::text IS NULL OR s.district = %(district)s)
- ORDER BY r.topics_key
+SELECT k.topics_key, r.schedule -> 'topics'
+  FROM (SELECT r.topics_key, min(r.station) AS station
+          FROM central.station_report r JOIN central.station s ON s.id = r.station
+         WHERE (%(district)s::text IS NULL OR s.district = %(district)s)
+           AND r.topics_key IS NOT NULL
+         GROUP BY r.topics_key) k
+  JOIN central.station_report r ON r.station = k.station
 """
 
 # The period's parts, each its own range condition on the coarsest roll-up that covers it
@@ -239,7 +243,8 @@ def read_figures(pg: psycopg.Connection, period: Period, district: str | None) -
     for sid, names, plays, seconds, problems, undone, ah, ah_s, em, em_s in rows:
         f = Figures(
             sid,
-            dict(zip(names, zip(plays, seconds, strict=True), strict=True)),
+            dict(zip(names, plays, strict=True)),
+            dict(zip(names, seconds, strict=True)),
             problems,
             undone + sum(plays),
             ah,
