@@ -7,16 +7,17 @@ whole years (`central.rollup_year`), whole months (`central.rollup_month`) and e
 into the same shape (per topic arrays, the rest as sums); coverage and the largest gap are
 worked out in Python (`central.report.station_line`). The bulletins' airings
 (`central.rollup_bulletin_day`) are taken out of those sums and counted apart. Distinct spots
-from `central.district_spot_month` and, for edge days, `central.rollup_spot_day`. Every station
-the role may see is listed (row-level security: a district's role sees its own district only),
-with its schedule's topics (each distinct list read once), its last push (the received time of
-its chain's head, one index lookup) and the last `loa central verify` of its chain.
-`central.report.build` does the rest."""
+from `central.district_spot_year` (whole years), `central.district_spot_month` and, for edge
+days, `central.rollup_spot_day`. Every station the role may see is listed (row-level
+security: a district's role sees its own district only), with its schedule's topics (each
+distinct list read once), its last push (the received time of its chain's head, one index
+lookup) and the last `loa central verify` of its chain. `central.report.build` does the rest.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -127,7 +128,11 @@ TABLES = {
     "month": ("rollup_month", "month"),
     "day": ("rollup_day", "day"),
 }
-SPOT_TABLES = {"month": ("district_spot_month", "month"), "day": ("rollup_spot_day", "day")}
+SPOT_TABLES = {
+    "year": ("district_spot_year", "year"),  # migration 6
+    "month": ("district_spot_month", "month"),
+    "day": ("rollup_spot_day", "day"),
+}
 
 
 def _parts(period: Period, district: str | None) -> tuple[list[str], dict[str, Any]]:
@@ -174,8 +179,6 @@ def bulletins_query(period: Period, district: str | None) -> tuple[str, dict[str
 def spots_query(period: Period, district: str | None) -> tuple[str, dict[str, Any]]:
     parts, params = [], {"district": district}
     for i, (kind, lo, hi) in enumerate(split(period)):
-        if kind == "year":
-            kind, hi = "month", date(hi.year, 12, 1)
         table, column = SPOT_TABLES[kind]
         by_station = table == "rollup_spot_day"
         name = f"p{i}"

@@ -541,6 +541,7 @@ CREATE POLICY district_read ON central.bulletin_report FOR SELECT TO {district_g
 # DELETE: its upserts come from the day roll-ups' triggers) recomputes the rows of the station
 # years a statement touched, from `rollup_year` itself, in the same transaction, under a lock
 # per station year (so two writers of one year never compute from each other's old rows).
+# `district_spot_year`: each district's distinct spots per year, from `district_spot_month`.
 # `rollup_bulletin_day`: the bulletins' airings (airtime rows carrying a bulletin id) per
 # station, local day, bulletin, priority, kind, status and topic, by a statement trigger on
 # `airtime` beside the day roll-ups, so a report counts them apart from the station's spots.
@@ -691,8 +692,41 @@ SELECT a.station,
  WHERE a.bulletin IS NOT NULL
  GROUP BY 1, 2, 3, 4, 5, 6, 7;
 
-GRANT SELECT ON central.station_year, central.rollup_bulletin_day
+-- each district's distinct spots per year (what a whole year's report counts), kept from the
+-- month's by a statement trigger on it
+CREATE TABLE central.district_spot_year (
+    district text NOT NULL,
+    year date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    spot text NOT NULL,
+    PRIMARY KEY (district, year, topic, kind, status, spot)
+);
+CREATE INDEX district_spot_year_year ON central.district_spot_year (year);
+CREATE FUNCTION central.district_spot_year_add() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    INSERT INTO central.district_spot_year
+    SELECT DISTINCT district, date_trunc('year', month)::date, topic, kind, status, spot
+      FROM fresh
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION central.district_spot_year_add() FROM PUBLIC;
+CREATE TRIGGER district_spot_year_add AFTER INSERT ON central.district_spot_month
+REFERENCING NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.district_spot_year_add();
+INSERT INTO central.district_spot_year
+SELECT DISTINCT district, date_trunc('year', month)::date, topic, kind, status, spot
+  FROM central.district_spot_month;
+
+GRANT SELECT ON central.station_year, central.rollup_bulletin_day, central.district_spot_year
     TO {station_group}, {district_group};
+ALTER TABLE central.district_spot_year ENABLE ROW LEVEL SECURITY;
+CREATE POLICY district_read ON central.district_spot_year FOR SELECT TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)));
 ALTER TABLE central.station_year ENABLE ROW LEVEL SECURITY;
 ALTER TABLE central.rollup_bulletin_day ENABLE ROW LEVEL SECURITY;
 CREATE POLICY station_read ON central.station_year FOR SELECT TO {station_group}

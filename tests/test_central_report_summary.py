@@ -153,9 +153,25 @@ def test_an_upgraded_database_gets_its_summary_from_the_roll_ups_already_there(
         pg.cursor().executemany(DAY, rows("s1", 2021) + rows("s2", 2022) + rows("s3", 2021))
         pg.commit()
         assert pg.execute("SELECT to_regclass('central.station_year')").fetchone() == (None,)
+    with psycopg.connect(libpq(pg_admin_url)) as pg:
+        pg.execute(
+            "INSERT INTO central.district_spot_month VALUES ('h', '2021-03-01', 'a', "
+            "'scheduled', 'completed', 'x'), ('h', '2021-04-01', 'a', 'scheduled', "
+            "'completed', 'x'), ('h', '2021-04-01', 'b', 'scheduled', 'completed', 'y')"
+        )
     assert init(pg_admin_url) == (4, 6)
     with psycopg.connect(libpq(pg_admin_url)) as pg:
         assert assert_agrees(pg) == 3
+        spots = (
+            "SELECT district, year, topic, spot FROM central.district_spot_year ORDER BY 1, 2, 3"
+        )
+        assert pg.execute(spots).fetchall() == [
+            ("h", date(2021, 1, 1), "a", "x"), ("h", date(2021, 1, 1), "b", "y")]  # fmt: skip
+        pg.execute(
+            "INSERT INTO central.district_spot_month VALUES ('h', '2022-05-01', 'a', "
+            "'scheduled', 'completed', 'x')"
+        )
+        assert len(pg.execute(spots).fetchall()) == 3
         # and the trigger keeps it from then on
         pg.cursor().executemany(DAY, rows("s3", 2022))
         pg.commit()
