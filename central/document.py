@@ -31,13 +31,16 @@ from airtime.document import (
     vn_number,
     vn_percent,
 )
-from airtime.report import mmss
+from central.bulletins import PRIORITY_NAMES
 from central.report import (
+    PRIORITIES,
+    BulletinLine,
     CentralReport,
     DistrictPart,
     StationLine,
     TopicLine,
     Totals,
+    bulletin_lines,
     totals_of,
 )
 
@@ -95,7 +98,9 @@ def figures_text(t: Totals, topics: list[TopicLine], who: str) -> str:
         f", {vn_number(t.plays)} lượt phát thuộc {covered}/{len(topics)} chủ đề; phát đột xuất "
         f"{vn_number(t.adhoc)} lượt ({vn_number(minutes(t.adhoc_seconds), 1)} phút), phát khẩn "
         f"cấp {vn_number(t.emergency)} lượt ({vn_number(minutes(t.emergency_seconds), 1)} phút); "
-        f"tổng cộng {vn_number(minutes(t.combined_seconds), 1)} phút "
+        f"bản tin cấp trên {vn_number(t.bulletin_airings)} lượt "
+        f"({vn_number(minutes(t.bulletin_seconds), 1)} phút); tổng cộng "
+        f"{vn_number(minutes(t.combined_seconds), 1)} phút "
         f"({hours_minutes(t.combined_seconds)}); bỏ lỡ hoặc lỗi {vn_number(t.problems)} lượt"
         + (
             f" ({vn_percent(t.problem_rate)} số lượt đến hạn)."
@@ -109,7 +114,7 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
     rows: list[list[Value]] = []
     for i, s in enumerate(lines, 1):
         if not s.reporting:
-            rows.append([i, s.name, None, None, "Không gửi số liệu", None, None])
+            rows.append([i, s.name, None, None, "Không gửi số liệu", None])
             continue
         gap = None if s.gap is None else s.gap
         rows.append(
@@ -118,7 +123,6 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
                 s.name,
                 s.plays,
                 minutes(s.seconds),
-                mmss(s.seconds),
                 f"{s.topics_covered}/{s.topics_total}" if s.topics_total else str(s.topics_covered),
                 gap,
             ]
@@ -129,16 +133,15 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
         title,
         [
             Column("TT", "count", 1.0),
-            Column("Đài", width_cm=4.9, key="station"),
-            Column("Lượt phát", "count", 1.8, key="plays"),
-            Column("Thời lượng (phút)", "minutes", 2.3, key="minutes"),
-            Column("Phút:giây", width_cm=2.2, key="mmss"),
-            Column("Chủ đề đã phát", width_cm=1.9, key="topics"),
+            Column("Đài", width_cm=6.3, key="station"),
+            Column("Lượt phát", "count", 1.9, key="plays"),
+            Column("Thời lượng (phút)", "minutes", 2.5, key="minutes"),
+            Column("Chủ đề đã phát", width_cm=2.4, key="topics"),
             Column("Lệch tỉ trọng lớn nhất", "percent", 2.4, key="gap"),
         ],
         rows,
         sheet=sheet,
-        total=["", "Tổng cộng", plays, minutes(seconds), mmss(seconds), "", None],
+        total=["", "Tổng cộng", plays, minutes(seconds), "", None],
         note="Lệch tỉ trọng: chênh lệch lớn nhất giữa tỉ lệ thời lượng của một chủ đề và tỉ trọng "
         "kế hoạch của nó trong lịch phát của đài. Đài không gửi số liệu không được tính là 0.",
     )
@@ -179,6 +182,63 @@ def reliability_table(title: str, lines: list[StationLine], sheet: str, stale_da
         note="Tỉ lệ bỏ lỡ, lỗi: trên số lượt phát theo lịch đến hạn. Toàn vẹn nhật ký: kết quả "
         "lần kiểm tra chuỗi gần nhất ở trung tâm (lệnh loa central verify).",
     )
+
+
+def bulletin_table(
+    title: str, unit: str, units: list[tuple[str, list[BulletinLine]]], t: Totals, sheet: str
+) -> Table:
+    """The bulletins sent down that aired, per station or per district (`units`: a name and
+    its lines per priority): airings of each priority, distinct bulletins, minutes."""
+
+    def figures(lines: list[BulletinLine]) -> list[Value]:
+        by = {b.priority: b for b in lines}
+        airings: list[Value] = [by[p].airings if p in by else 0 for p in PRIORITIES]
+        seconds = sum(b.seconds for b in lines)
+        return [*airings, sum(b.bulletins for b in lines), minutes(seconds)]
+
+    rows: list[list[Value]] = [
+        [i, name, *figures(lines)] for i, (name, lines) in enumerate(units, 1)
+    ]
+    return Table(
+        title,
+        [
+            Column("TT", "count", 1.0),
+            Column(unit, width_cm=5.0, key="unit"),
+            *(
+                Column(f"{PRIORITY_NAMES[p].capitalize()} (lượt)", "count", 2.0, key=p)
+                for p in PRIORITIES
+            ),
+            Column("Số bản tin", "count", 1.8, key="bulletins"),
+            Column("Thời lượng (phút)", "minutes", 2.7, key="minutes"),
+        ],
+        rows,
+        sheet=sheet,
+        total=["", "Tổng cộng", *figures(t.bulletins)],
+        note="Bản tin cấp trên: bản tin huyện, tỉnh gửi xuống (loa central send), tính riêng, "
+        "không tính vào lượt phát theo lịch của đài; số bản tin: số bản tin khác nhau đã phát "
+        "(một bản tin phát ở nhiều đài tính một lần).",
+    )
+
+
+def _bulletin_blocks(number: str, table: Table, t: Totals) -> list[Block]:
+    heading = Heading(f"{number}. Bản tin cấp trên")
+    if not t.bulletin_airings:
+        return [heading, Paragraph("Trong kỳ không có bản tin cấp trên nào được phát.")]
+    parts = [
+        f"{PRIORITY_NAMES[b.priority]} {vn_number(b.airings)} lượt "
+        f"({vn_number(minutes(b.seconds), 1)} phút)"
+        for b in t.bulletins
+        if b.airings
+    ]
+    return [
+        heading,
+        Paragraph(
+            f"Bản tin cấp trên đã phát {vn_number(t.bulletin_airings)} lượt, "
+            f"{vn_number(minutes(t.bulletin_seconds), 1)} phút ({hours_minutes(t.bulletin_seconds)}"
+            f"): {'; '.join(parts)}."
+        ),
+        table,
+    ]
 
 
 def topic_table(title: str, topics: list[TopicLine], t: Totals, sheet: str) -> Table:
@@ -385,7 +445,18 @@ def district_blocks(r: CentralReport, part: DistrictPart) -> list[Block]:
             "Chủ đề",
         ),
         topic_chart("Biểu đồ: thời lượng phát theo chủ đề (phút)", part.topics),
-        *_silent_blocks(r, "4"),
+        *_bulletin_blocks(
+            "4",
+            bulletin_table(
+                "Bảng {n}. Bản tin cấp trên đã phát theo từng đài",
+                "Đài",
+                [(s.name, bulletin_lines([s])) for s in part.stations if s.bulletins],
+                part.totals,
+                "Bản tin cấp trên",
+            ),
+            part.totals,
+        ),
+        *_silent_blocks(r, "5"),
     ]
 
 
@@ -401,7 +472,6 @@ def province_table(r: CentralReport) -> Table:
                 t.reporting,
                 t.plays,
                 minutes(t.seconds),
-                hours_minutes(t.seconds),
                 t.problem_rate,
             ]
         )
@@ -410,13 +480,12 @@ def province_table(r: CentralReport) -> Table:
         "Bảng {n}. Kết quả theo huyện",
         [
             Column("TT", "count", 1.0),
-            Column("Huyện", width_cm=3.2, key="district"),
-            Column("Số đài", "count", 1.4, key="stations"),
-            Column("Đài gửi số liệu", "count", 1.7, key="reporting"),
-            Column("Lượt phát", "count", 1.9, key="plays"),
-            Column("Thời lượng (phút)", "minutes", 2.4, key="minutes"),
-            Column("Giờ, phút", width_cm=3.1, key="hours"),
-            Column("Tỉ lệ bỏ lỡ, lỗi", "percent", 1.8, key="missed_rate"),
+            Column("Huyện", width_cm=4.9, key="district"),
+            Column("Số đài", "count", 1.5, key="stations"),
+            Column("Đài gửi số liệu", "count", 1.9, key="reporting"),
+            Column("Lượt phát", "count", 2.1, key="plays"),
+            Column("Thời lượng (phút)", "minutes", 2.6, key="minutes"),
+            Column("Tỉ lệ bỏ lỡ, lỗi", "percent", 2.0, key="missed_rate"),
         ],
         rows,
         sheet="Theo huyện",
@@ -427,9 +496,9 @@ def province_table(r: CentralReport) -> Table:
             t.reporting,
             t.plays,
             minutes(t.seconds),
-            hours_minutes(t.seconds),
             t.problem_rate,
         ],
+        note=f"Tổng thời lượng toàn tỉnh: {hours_minutes(t.seconds)}.",
     )
 
 
@@ -469,7 +538,18 @@ def province_blocks(r: CentralReport) -> list[Block]:
             "Bảng {n}. Thời lượng phát theo chủ đề toàn tỉnh", r.topics, r.totals, "Chủ đề"
         ),
         topic_chart("Biểu đồ: thời lượng phát theo chủ đề toàn tỉnh (phút)", r.topics),
-        *_silent_blocks(r, str(n + 1)),
+        *_bulletin_blocks(
+            str(n + 1),
+            bulletin_table(
+                "Bảng {n}. Bản tin cấp trên đã phát theo huyện",
+                "Huyện",
+                [(p.name, p.totals.bulletins) for p in r.parts],
+                r.totals,
+                "Bản tin cấp trên",
+            ),
+            r.totals,
+        ),
+        *_silent_blocks(r, str(n + 2)),
     ]
     return blocks
 

@@ -3,20 +3,25 @@
 reads them) into a `CentralReport`: per station, per topic, per district, the stations that
 sent nothing for the period (never counted as zero airtime) and those silent for more than
 `stale_days`. What is counted is what the station's own report counts: plays and seconds of
-completed scheduled plays (ad hoc and emergency apart).
+completed scheduled plays, with ad hoc and emergency broadcasts and the bulletins sent down
+(issue 13, per priority) apart.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import repeat
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from airtime.periods import Period, day_start
 
 SPECIAL = ("adhoc", "emergency")
+PRIORITIES = ("khan-cap", "uu-tien", "thuong")  # Thông tư 39/2020, as central.bulletins has them
 PROBLEMS = ("missed", "failed")
 DUE = ("completed", "interrupted", "failed", "missed")
 UNKNOWN = "(không rõ chủ đề)"
@@ -44,25 +49,108 @@ class StationInfo:
         return max(seen) if seen else None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Figures:
     """A station's sums over the period, as the database adds them up from the roll-ups:
     completed scheduled plays and seconds per topic, scheduled plays missed or failed and
-    due, completed ad hoc and emergency plays and seconds."""
+    due, completed ad hoc and emergency plays and seconds; with the bulletins' airings taken
+    out of them (`apart`) and listed in `bulletins`."""
 
     station: str
-    topics: dict[str, tuple[int, float]] | None  # per topic (a district's report only)
+    plays_of: dict[str, int]  # topic -> completed scheduled plays
+    seconds_of: dict[str, float]  # topic -> their seconds (the same keys)
     problems: int = 0
     due: int = 0
     adhoc: int = 0
     adhoc_seconds: float = 0.0
     emergency: int = 0
     emergency_seconds: float = 0.0
-    plays: int = 0  # completed scheduled plays, all topics
-    seconds: float = 0.0
-    covered: int = 0  # scheduled topics with airtime
-    gap: float | None = None
-    gap_topic: str | None = None
+    bulletins: tuple[tuple[str, str, int, float], ...] = ()  # (id, priority, airings, seconds)
+
+    @classmethod
+    def of(
+        cls, station: str, topics: dict[str, tuple[int, float]], *rest: Any, **kw: Any
+    ) -> Figures:
+        """From {topic: (plays, seconds)}."""
+        plays = {t: p for t, (p, _) in topics.items()}
+        return cls(station, plays, {t: sec for t, (_, sec) in topics.items()}, *rest, **kw)
+
+    @property
+    def topics(self) -> dict[str, tuple[int, float]]:
+        """{topic: (plays, seconds)}."""
+        return {t: (p, self.seconds_of[t]) for t, p in self.plays_of.items()}
+
+
+def added(a: Figures, b: Figures) -> Figures:
+    """The figures of one station over two spans (two years of `central.station_year`)."""
+    topics = dict(a.topics)
+    for t, (p, sec) in b.topics.items():
+        was = topics.get(t)
+        topics[t] = (p, sec) if was is None else (was[0] + p, was[1] + sec)
+    return Figures.of(
+        a.station,
+        topics,
+        a.problems + b.problems,
+        a.due + b.due,
+        a.adhoc + b.adhoc,
+        a.adhoc_seconds + b.adhoc_seconds,
+        a.emergency + b.emergency,
+        a.emergency_seconds + b.emergency_seconds,
+        a.bulletins + b.bulletins,
+    )
+
+
+@dataclass(frozen=True)
+class BulletinRow:
+    """A bulletin's airings at a station over the period (`central.rollup_bulletin_day`)."""
+
+    station: str
+    bulletin: str
+    priority: str
+    kind: str
+    status: str
+    topic: str
+    plays: int
+    seconds: float
+
+
+def apart(f: Figures, rows: Sequence[BulletinRow]) -> Figures:
+    """`f` without the bulletins' airings `rows` (of its station): a bulletin that headed a slot
+    or joined a topic's rotation is not a scheduled play of the station's own spots, a khan-cap
+    one not an emergency broadcast of its own; the completed airings are counted apart, per
+    bulletin, as the station's own report counts them (`airtime.report`)."""
+    topics = dict(f.topics)
+    problems, due = f.problems, f.due
+    special = {"adhoc": [f.adhoc, f.adhoc_seconds], "emergency": [f.emergency, f.emergency_seconds]}
+    aired: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        done = r.status == "completed"
+        if r.kind in SPECIAL:
+            if done:
+                special[r.kind][0] -= r.plays
+                special[r.kind][1] -= r.seconds
+        elif done:
+            plays, seconds = topics.get(r.topic, (0, 0.0))
+            topics[r.topic] = (plays - r.plays, seconds - r.seconds)
+            due -= r.plays
+        else:
+            due -= r.plays if r.status in DUE else 0
+            problems -= r.plays if r.status in PROBLEMS else 0
+        if done:
+            sums = aired.setdefault((r.bulletin, r.priority), [0, 0.0])
+            sums[0] += r.plays
+            sums[1] += r.seconds
+    return Figures.of(
+        f.station,
+        {t: (p, s) for t, (p, s) in topics.items() if p > 0},  # float residue of 0 plays
+        problems,
+        due,
+        int(special["adhoc"][0]),
+        max(0.0, special["adhoc"][1]),
+        int(special["emergency"][0]),
+        max(0.0, special["emergency"][1]),
+        tuple((b, p, int(n), s) for (b, p), (n, s) in sorted(aired.items())),
+    )
 
 
 # ---------------------------------------------------------------- results
@@ -104,10 +192,36 @@ class StationLine:
     checked_at: datetime | None = None
     topic_seconds: dict[str, float] = field(default_factory=dict)
     topic_plays: dict[str, int] = field(default_factory=dict)
+    bulletins: tuple[tuple[str, str, int, float], ...] = ()  # (id, priority, airings, seconds)
 
     @property
     def problem_rate(self) -> float | None:
         return self.problems / self.due if self.due else None
+
+
+@dataclass
+class BulletinLine:
+    """The bulletins of one priority aired over a set of stations."""
+
+    priority: str
+    airings: int = 0
+    seconds: float = 0.0
+    bulletins: int = 0  # distinct bulletins (one aired at many stations counts once)
+
+
+def bulletin_lines(stations: Sequence[StationLine]) -> list[BulletinLine]:
+    """One line per priority (the three always, in their order), then any other found."""
+    lines = {p: BulletinLine(p) for p in PRIORITIES}
+    ids: dict[str, set[str]] = defaultdict(set)
+    for s in stations:
+        for bulletin, priority, airings, seconds in s.bulletins:
+            line = lines.setdefault(priority, BulletinLine(priority))
+            line.airings += airings
+            line.seconds += seconds
+            ids[priority].add(bulletin)
+    for p, line in lines.items():
+        line.seconds, line.bulletins = round(line.seconds, 3), len(ids[p])
+    return list(lines.values())
 
 
 @dataclass
@@ -122,14 +236,26 @@ class Totals:
     adhoc_seconds: float = 0.0
     emergency: int = 0
     emergency_seconds: float = 0.0
+    bulletins: list[BulletinLine] = field(default_factory=list)
 
     @property
     def problem_rate(self) -> float | None:
         return self.problems / self.due if self.due else None
 
     @property
+    def bulletin_airings(self) -> int:
+        return sum(b.airings for b in self.bulletins)
+
+    @property
+    def bulletin_seconds(self) -> float:
+        return round(sum(b.seconds for b in self.bulletins), 3)
+
+    @property
     def combined_seconds(self) -> float:
-        return round(self.seconds + self.adhoc_seconds + self.emergency_seconds, 3)
+        """Scheduled, ad hoc, emergency and the bulletins' airtime (completed plays)."""
+        return round(
+            self.seconds + self.adhoc_seconds + self.emergency_seconds + self.bulletin_seconds, 3
+        )
 
 
 @dataclass
@@ -191,9 +317,19 @@ def split(period: Period) -> list[tuple[str, date, date]]:
     return out
 
 
-def _weight_shares(topics: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+@functools.lru_cache(maxsize=1024)
+def _weight_shares(topics: tuple[tuple[str, str, float], ...]) -> dict[str, float]:
+    """Each topic's weight as a share of the schedule's (stations mostly share a schedule:
+    worked out once each; the dict is shared, never changed)."""
     whole = sum(w for _, _, w in topics)
     return {t: (w / whole if whole > 0 else 0.0) for t, _, w in topics}
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(topics: tuple[tuple[str, str, float], ...]) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """(topic ids, their weight shares) of a schedule, once per schedule."""
+    shares = _weight_shares(topics)
+    return tuple(shares), tuple(shares.values())
 
 
 def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -> StationLine:
@@ -215,24 +351,22 @@ def station_line(info: StationInfo, f: Figures | None, stale_before: datetime) -
     line.problems, line.due = f.problems, f.due
     line.adhoc, line.adhoc_seconds = f.adhoc, round(f.adhoc_seconds, 3)
     line.emergency, line.emergency_seconds = f.emergency, round(f.emergency_seconds, 3)
-    if f.topics is None:  # the database worked out coverage and the gap
-        line.plays, line.seconds = f.plays, round(f.seconds, 3)
-        line.topics_covered, line.gap, line.gap_topic = f.covered, f.gap, f.gap_topic
-        return line
-    for topic, (plays, seconds) in f.topics.items():
-        key = topic or UNKNOWN
-        line.plays += plays
-        line.seconds += seconds
-        line.topic_plays[key] = line.topic_plays.get(key, 0) + plays
-        line.topic_seconds[key] = line.topic_seconds.get(key, 0.0) + seconds
-    line.seconds = round(line.seconds, 3)
-    line.topics_covered = sum(1 for t, _, _ in info.topics if line.topic_seconds.get(t, 0) > 0)
-    if line.seconds > 0 and info.topics:
-        shares = _weight_shares(info.topics)
-        gaps = [
-            (abs(line.topic_seconds.get(t, 0.0) / line.seconds - s), t) for t, s in shares.items()
-        ]
-        line.gap, line.gap_topic = max(gaps)
+    line.bulletins = f.bulletins
+    line.topic_plays, line.topic_seconds = dict(f.plays_of), dict(f.seconds_of)
+    if "" in f.plays_of:  # rows without a topic: named as such
+        plays, seconds = line.topic_plays.pop(""), line.topic_seconds.pop("")
+        line.topic_plays[UNKNOWN] = line.topic_plays.get(UNKNOWN, 0) + plays
+        line.topic_seconds[UNKNOWN] = line.topic_seconds.get(UNKNOWN, 0.0) + seconds
+    line.plays = sum(line.topic_plays.values())
+    line.seconds = round(sum(line.topic_seconds.values()), 3)
+    if info.topics:
+        ids, shares = _plan(info.topics)
+        mine = list(map(line.topic_seconds.get, ids, repeat(0.0, len(ids))))
+        line.topics_covered = sum(map(bool, mine))  # seconds are never negative
+        if line.seconds > 0:
+            whole = line.seconds
+            gaps = [abs(sec / whole - share) for sec, share in zip(mine, shares, strict=True)]
+            line.gap, line.gap_topic = max(zip(gaps, ids, strict=True))
     return line
 
 
@@ -248,20 +382,35 @@ def totals_of(stations: Sequence[StationLine]) -> Totals:
         t.emergency += s.emergency
         t.emergency_seconds += s.emergency_seconds
     t.seconds = round(t.seconds, 3)
+    t.bulletins = bulletin_lines(stations)
     t.adhoc_seconds = round(t.adhoc_seconds, 3)
     t.emergency_seconds = round(t.emergency_seconds, 3)
     return t
+
+
+TopicSums = tuple[dict[str, int], dict[str, float]]  # topic -> plays, topic -> seconds
+
+
+def topic_sums(lines: Sequence[StationLine]) -> TopicSums:
+    plays: dict[str, int] = defaultdict(int)
+    seconds: dict[str, float] = defaultdict(float)
+    for line in lines:
+        for key, n in line.topic_plays.items():
+            plays[key] += n
+        for key, sec in line.topic_seconds.items():
+            seconds[key] += sec
+    return plays, seconds
 
 
 def topic_lines(
     infos: Sequence[StationInfo],
     lines: Sequence[StationLine],
     spots: dict[str, int] | None,
-    sums: dict[str, tuple[int, float]] | None = None,
+    sums: Sequence[TopicSums] | None = None,
 ) -> list[TopicLine]:
-    """Per topic over `lines`: every topic a station schedules (in the order they are first
-    scheduled), then any other topic found in the figures. The weight share is the mean of
-    the scheduling stations' weight shares."""
+    """Per topic over `lines` (their sums, or the sums of their parts `sums`): every topic a
+    station schedules (in the order they are first scheduled), then any other topic found in
+    the figures. The weight share is the mean of the scheduling stations' weight shares."""
     names: dict[str, str] = {}
     weight_sum: dict[str, float] = defaultdict(float)
     scheduling = [i for i in infos if i.topics]
@@ -273,16 +422,15 @@ def topic_lines(
         for tid, name, _ in topics:
             names.setdefault(tid, name)
             weight_sum[tid] += n * shares[tid]
-    plays: dict[str, int] = defaultdict(int)
-    seconds: dict[str, float] = defaultdict(float)
-    if sums is not None:  # the database's sums per topic
-        for key, (n, secs) in sums.items():
-            plays[key or UNKNOWN] += n
-            seconds[key or UNKNOWN] += secs
-    for line in lines if sums is None else ():
-        for key, n in line.topic_plays.items():
-            plays[key] += n
-            seconds[key] += line.topic_seconds[key]
+    if sums is None:
+        plays, seconds = topic_sums(lines)
+    else:
+        plays, seconds = defaultdict(int), defaultdict(float)
+        for part_plays, part_seconds in sums:
+            for key, n in part_plays.items():
+                plays[key] += n
+            for key, sec in part_seconds.items():
+                seconds[key] += sec
     order = list(names) + sorted(t for t in plays if t not in names)
     whole = sum(s.seconds for s in lines)
     out = []
@@ -311,10 +459,8 @@ def build(
     *,
     now: datetime,
     stale_days: int = 7,
-    sums: dict[str, dict[str, tuple[int, float]]] | None = None,
 ) -> CentralReport:
-    """`spots` maps a district code to {topic: distinct spots} ("*": all of them); `sums`
-    (when the figures carry no per-topic detail) to {topic: (plays, seconds)}."""
+    """`spots` maps a district code to {topic: distinct spots} ("*": all of them)."""
     by_station = {f.station: f for f in figures}
     parts: list[DistrictPart] = []
     per_district: dict[str, list[StationInfo]] = defaultdict(list)
@@ -324,20 +470,17 @@ def build(
     tz = ZoneInfo(infos[0].timezone if infos else DEFAULT_TZ)
     end = min(now, day_start(period.end + timedelta(days=1), tz))
     stale_before = end - timedelta(days=stale_days)
+    sums: list[TopicSums] = []
     for code in sorted(per_district):
         members = sorted(per_district[code], key=lambda i: i.id)
         lines = [station_line(i, by_station.get(i.id), stale_before) for i in members]
-        topics = topic_lines(
-            members, lines, spots.get(code, {}), None if sums is None else sums.get(code, {})
-        )
+        sums.append(topic_sums(lines))
+        topics = topic_lines(members, lines, spots.get(code, {}), sums[-1:])
         parts.append(DistrictPart(code, members[0].district_name, lines, topics, totals_of(lines)))
         all_lines += lines
     # distinct over every district shown ("*"), never a sum of the districts' counts
     province_spots = spots.get(parts[0].code, {}) if len(parts) == 1 else spots.get("*", {})
-    province_sums = None
-    if sums is not None:
-        province_sums = sums.get(parts[0].code, {}) if len(parts) == 1 else sums.get("*", {})
-    topics = topic_lines(list(infos), all_lines, province_spots, province_sums)
+    topics = topic_lines(list(infos), all_lines, province_spots, sums)
     local_now = now.astimezone(tz)
     return CentralReport(
         period=period,

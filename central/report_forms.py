@@ -10,7 +10,14 @@ from datetime import datetime
 from typing import Any
 
 from airtime.export_csv import BOM
-from central.report import CentralReport, StationLine, TopicLine, Totals
+from central.report import (
+    BulletinLine,
+    CentralReport,
+    StationLine,
+    TopicLine,
+    Totals,
+    bulletin_lines,
+)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -19,6 +26,15 @@ def _iso(moment: datetime | None) -> str | None:
 
 def _rate(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def bulletins_dict(lines: list[BulletinLine]) -> dict[str, Any]:
+    """{priority: {airings, seconds, bulletins}}: the bulletins sent down, aired (completed),
+    counted apart from the stations' own scheduled plays and broadcasts."""
+    return {
+        b.priority: {"airings": b.airings, "seconds": b.seconds, "bulletins": b.bulletins}
+        for b in lines
+    }
 
 
 def totals_dict(t: Totals) -> dict[str, Any]:
@@ -32,6 +48,7 @@ def totals_dict(t: Totals) -> dict[str, Any]:
         "missed_rate": _rate(t.problem_rate),
         "adhoc": {"plays": t.adhoc, "seconds": t.adhoc_seconds},
         "emergency": {"plays": t.emergency, "seconds": t.emergency_seconds},
+        "bulletins": bulletins_dict(t.bulletins),
         "combined_seconds": t.combined_seconds,
     }
 
@@ -67,6 +84,8 @@ def station_dict(s: StationLine) -> dict[str, Any]:
         "adhoc": {"plays": s.adhoc, "seconds": s.adhoc_seconds} if figures else None,
         "emergency": {"plays": s.emergency, "seconds": s.emergency_seconds} if figures else None,
         "topics": {k: round(v, 3) for k, v in s.topic_seconds.items()},
+        "topic_plays": dict(s.topic_plays),
+        "bulletins": bulletins_dict(bulletin_lines([s])) if figures else None,
         "last_push": _iso(s.last_push),
         "last_contact": _iso(s.last_contact),
         "verified": s.verified,
@@ -128,9 +147,12 @@ HEADER = (
 
 
 def report_csv(r: CentralReport) -> str:
-    """`Dòng` is `station` (one per station), `station-topic` (its minutes per topic),
-    `district` (a district's totals), `topic` (per topic of a district), `province-topic` and
-    `province`; a station that sent nothing has `Gửi số liệu` = `no` and empty figures."""
+    """`Dòng` is `station` (one per station), `station-topic` (its plays and minutes per
+    topic), `station-bulletin` (the bulletins it aired, per priority in `Mã chủ đề`),
+    `district` (a district's totals), `topic` (per topic of a district), `district-bulletin`,
+    and for the province `province-topic`, `province` and `province-bulletin`; a station that
+    sent nothing has `Gửi số liệu` = `no` and empty figures. Bulletin rows: `Lượt phát` the
+    airings, `Số tin, bài` the distinct bulletins; only priorities that aired."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(HEADER)
@@ -141,6 +163,13 @@ def report_csv(r: CentralReport) -> str:
 
     def mins(seconds: float) -> float:
         return round(seconds / 60, 2)
+
+    def bulletin_rows(district: str, station: str, row: str, lines: list[BulletinLine]) -> None:
+        for b in lines:
+            if b.airings:
+                figures = [b.airings, b.bulletins, mins(b.seconds), b.seconds]
+                w.writerow([district, station, *span, row, b.priority, "", "", *figures,
+                            "", "", "", "", ""])  # fmt: skip
 
     for p in r.parts:
         for s in p.stations:
@@ -176,7 +205,7 @@ def report_csv(r: CentralReport) -> str:
                             topic,
                             "",
                             state(s),
-                            "",
+                            s.topic_plays.get(topic, 0),
                             "",
                             mins(seconds),
                             round(seconds, 3),
@@ -187,6 +216,7 @@ def report_csv(r: CentralReport) -> str:
                             "",
                         ]
                     )
+                bulletin_rows(p.code, s.id, "station-bulletin", bulletin_lines([s]))
             else:
                 w.writerow(
                     [
@@ -250,6 +280,7 @@ def report_csv(r: CentralReport) -> str:
                     "",
                 ]
             )
+        bulletin_rows(p.code, "", "district-bulletin", p.totals.bulletins)
     if r.district is None:
         for x in r.topics:
             w.writerow(
@@ -293,4 +324,5 @@ def report_csv(r: CentralReport) -> str:
                 "",
             ]
         )
+        bulletin_rows("", "", "province-bulletin", t.bulletins)
     return BOM + buf.getvalue()

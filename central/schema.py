@@ -533,11 +533,218 @@ CREATE POLICY district_read ON central.bulletin_report FOR SELECT TO {district_g
     USING (station IN (SELECT id FROM central.station));
 """
 
+# Version 6 (issue 12: the province's year in under a second; bulletins counted apart).
+# `station_year`: one row per station and year, what the reports need of `rollup_year` for a
+# whole year: completed scheduled plays and seconds per topic as three parallel arrays (topic
+# order), scheduled plays missed or failed, not completed, completed ad hoc and emergency plays
+# and seconds; relayed time left out. A statement trigger on `rollup_year` (INSERT, UPDATE,
+# DELETE: its upserts come from the day roll-ups' triggers) recomputes the rows of the station
+# years a statement touched, from `rollup_year` itself, in the same transaction, under a lock
+# per station year (so two writers of one year never compute from each other's old rows).
+# `district_spot_year`: each district's distinct spots per year, from `district_spot_month`.
+# `rollup_bulletin_day`: the bulletins' airings (airtime rows carrying a bulletin id) per
+# station, local day, bulletin, priority, kind, status and topic, by a statement trigger on
+# `airtime` beside the day roll-ups, so a report counts them apart from the station's spots.
+# Both are filled from what is already there (a live database upgrades).
+V6 = """
+CREATE TABLE central.station_year (
+    station text NOT NULL,
+    year date NOT NULL,
+    topics text[] NOT NULL,
+    plays bigint[] NOT NULL,
+    seconds double precision[] NOT NULL,
+    problems bigint NOT NULL,
+    undone bigint NOT NULL,
+    adhoc bigint NOT NULL,
+    adhoc_seconds double precision NOT NULL,
+    emergency bigint NOT NULL,
+    emergency_seconds double precision NOT NULL,
+    PRIMARY KEY (station, year)
+);
+CREATE INDEX station_year_year ON central.station_year (year);
+
+-- the station_year rows of `keys` (station, year), computed from rollup_year
+CREATE FUNCTION central.station_year_rows(keys jsonb) RETURNS SETOF central.station_year
+LANGUAGE sql STABLE SET search_path = central, pg_temp
+AS $$
+    WITH k AS (
+        SELECT x ->> 0 AS station, (x ->> 1)::date AS year FROM jsonb_array_elements(keys) x
+    ), c AS (
+        SELECT r.* FROM central.rollup_year r JOIN k ON r.station = k.station AND r.year = k.year
+         WHERE r.kind <> 'relay'
+    ), done AS (
+        SELECT station, year, topic, sum(plays) AS p, sum(seconds) AS s FROM c
+         WHERE status = 'completed' AND kind NOT IN ('adhoc', 'emergency')
+         GROUP BY station, year, topic
+    ), arr AS (
+        SELECT station, year, array_agg(topic ORDER BY topic) AS topics,
+               array_agg(p ORDER BY topic) AS plays, array_agg(s ORDER BY topic) AS seconds
+          FROM done GROUP BY station, year
+    ), rest AS (
+        SELECT station, year,
+               coalesce(sum(plays) FILTER (WHERE kind NOT IN ('adhoc', 'emergency')
+                                             AND status IN ('missed', 'failed')), 0) AS problems,
+               coalesce(sum(plays) FILTER (WHERE kind NOT IN ('adhoc', 'emergency')
+                          AND status IN ('interrupted', 'failed', 'missed')), 0) AS undone,
+               coalesce(sum(plays) FILTER (WHERE status = 'completed' AND kind = 'adhoc'), 0) AS ah,
+               coalesce(sum(seconds) FILTER (WHERE status = 'completed' AND kind = 'adhoc'), 0)
+                 AS ah_s,
+               coalesce(sum(plays) FILTER (WHERE status = 'completed' AND kind = 'emergency'), 0)
+                 AS em,
+               coalesce(sum(seconds) FILTER (WHERE status = 'completed' AND kind = 'emergency'),
+                        0) AS em_s
+          FROM c GROUP BY station, year
+    )
+    SELECT r.station, r.year, coalesce(a.topics, '{{}}'), coalesce(a.plays, '{{}}')::bigint[],
+           coalesce(a.seconds, '{{}}'), r.problems::bigint, r.undone::bigint, r.ah::bigint,
+           r.ah_s, r.em::bigint, r.em_s
+      FROM rest r LEFT JOIN arr a ON a.station = r.station AND a.year = r.year
+$$;
+
+CREATE FUNCTION central.station_year_refresh() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+DECLARE
+    keys jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT jsonb_agg(DISTINCT jsonb_build_array(station, year)) INTO keys FROM fresh;
+    ELSIF TG_OP = 'DELETE' THEN
+        SELECT jsonb_agg(DISTINCT jsonb_build_array(station, year)) INTO keys FROM stale;
+    ELSE
+        SELECT jsonb_agg(DISTINCT jsonb_build_array(station, year)) INTO keys
+          FROM (SELECT station, year FROM fresh UNION SELECT station, year FROM stale) u;
+    END IF;
+    IF keys IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- one writer of a station year at a time, in one order; the statements below then see
+    -- what an earlier writer committed (a fresh snapshot each)
+    PERFORM pg_advisory_xact_lock(hashtext('loa-station-year:' || (x ->> 0) || (x ->> 1)))
+       FROM (SELECT x FROM jsonb_array_elements(keys) x ORDER BY x ->> 0, x ->> 1) o;
+    DELETE FROM central.station_year y
+     USING jsonb_array_elements(keys) x
+     WHERE y.station = x ->> 0 AND y.year = (x ->> 1)::date;
+    INSERT INTO central.station_year SELECT * FROM central.station_year_rows(keys);
+    RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION central.station_year_refresh() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION central.station_year_rows(jsonb) FROM PUBLIC;
+
+CREATE TRIGGER station_year_insert AFTER INSERT ON central.rollup_year
+REFERENCING NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.station_year_refresh();
+CREATE TRIGGER station_year_update AFTER UPDATE ON central.rollup_year
+REFERENCING OLD TABLE AS stale NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.station_year_refresh();
+CREATE TRIGGER station_year_delete AFTER DELETE ON central.rollup_year
+REFERENCING OLD TABLE AS stale
+FOR EACH STATEMENT EXECUTE FUNCTION central.station_year_refresh();
+
+INSERT INTO central.station_year
+SELECT * FROM central.station_year_rows(
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(station, year)), '[]')
+       FROM (SELECT DISTINCT station, year FROM central.rollup_year) k));
+
+CREATE TABLE central.rollup_bulletin_day (
+    station text NOT NULL,
+    day date NOT NULL,
+    bulletin text NOT NULL,
+    priority text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    topic text NOT NULL,
+    plays bigint NOT NULL,
+    seconds double precision NOT NULL,
+    PRIMARY KEY (station, day, bulletin, priority, kind, status, topic)
+);
+CREATE INDEX rollup_bulletin_day_day ON central.rollup_bulletin_day (day);
+
+CREATE FUNCTION central.rollup_bulletin_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    INSERT INTO central.rollup_bulletin_day AS b
+    SELECT f.station,
+           (coalesce(f.started_at, f.scheduled_at)
+                AT TIME ZONE coalesce(st.timezone, 'Asia/Ho_Chi_Minh'))::date,
+           f.bulletin, coalesce(f.priority, ''), f.kind, f.status, coalesce(f.topic, ''),
+           count(*), sum(f.played_s)
+      FROM fresh f LEFT JOIN central.station st ON st.id = f.station
+     WHERE f.bulletin IS NOT NULL
+     GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ON CONFLICT (station, day, bulletin, priority, kind, status, topic) DO UPDATE
+       SET plays = b.plays + excluded.plays, seconds = b.seconds + excluded.seconds;
+    RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION central.rollup_bulletin_insert() FROM PUBLIC;
+CREATE TRIGGER airtime_bulletin_rollup AFTER INSERT ON central.airtime
+REFERENCING NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.rollup_bulletin_insert();
+
+INSERT INTO central.rollup_bulletin_day
+SELECT a.station,
+       (coalesce(a.started_at, a.scheduled_at)
+            AT TIME ZONE coalesce(st.timezone, 'Asia/Ho_Chi_Minh'))::date,
+       a.bulletin, coalesce(a.priority, ''), a.kind, a.status, coalesce(a.topic, ''),
+       count(*), sum(a.played_s)
+  FROM central.airtime a LEFT JOIN central.station st ON st.id = a.station
+ WHERE a.bulletin IS NOT NULL
+ GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+-- each district's distinct spots per year (what a whole year's report counts), kept from the
+-- month's by a statement trigger on it
+CREATE TABLE central.district_spot_year (
+    district text NOT NULL,
+    year date NOT NULL,
+    topic text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    spot text NOT NULL,
+    PRIMARY KEY (district, year, topic, kind, status, spot)
+);
+CREATE INDEX district_spot_year_year ON central.district_spot_year (year);
+CREATE FUNCTION central.district_spot_year_add() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = central, pg_temp
+AS $$
+BEGIN
+    INSERT INTO central.district_spot_year
+    SELECT DISTINCT district, date_trunc('year', month)::date, topic, kind, status, spot
+      FROM fresh
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION central.district_spot_year_add() FROM PUBLIC;
+CREATE TRIGGER district_spot_year_add AFTER INSERT ON central.district_spot_month
+REFERENCING NEW TABLE AS fresh
+FOR EACH STATEMENT EXECUTE FUNCTION central.district_spot_year_add();
+INSERT INTO central.district_spot_year
+SELECT DISTINCT district, date_trunc('year', month)::date, topic, kind, status, spot
+  FROM central.district_spot_month;
+
+GRANT SELECT ON central.station_year, central.rollup_bulletin_day, central.district_spot_year
+    TO {station_group}, {district_group};
+ALTER TABLE central.district_spot_year ENABLE ROW LEVEL SECURITY;
+CREATE POLICY district_read ON central.district_spot_year FOR SELECT TO {district_group}
+    USING (district = (SELECT central.district_of(current_user)));
+ALTER TABLE central.station_year ENABLE ROW LEVEL SECURITY;
+ALTER TABLE central.rollup_bulletin_day ENABLE ROW LEVEL SECURITY;
+CREATE POLICY station_read ON central.station_year FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.station_year FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+CREATE POLICY station_read ON central.rollup_bulletin_day FOR SELECT TO {station_group}
+    USING (station = (SELECT central.station_of(current_user)));
+CREATE POLICY district_read ON central.rollup_bulletin_day FOR SELECT TO {district_group}
+    USING (station IN (SELECT id FROM central.station));
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "stations, districts, roles, airtime, events, reports, day roll-ups, RLS", V1),
     Migration(2, "stations may create temporary tables (the ingest's COPY staging)", V2),
     Migration(3, "month and year roll-ups, district spots, chain checks, report indexes", V3),
     Migration(4, "bulletins sent down to stations, their addresses and the stations' reports", V4),
+    Migration(6, "a summary row per station and year; bulletins' airings rolled up apart", V6),
 )
 
 

@@ -78,9 +78,9 @@ def test_lines_totals_gap_and_the_silent_and_late_stations() -> None:
     recent, old = NOW - timedelta(days=1), datetime(2021, 12, 1, tzinfo=UTC)
     infos = [_info("x1", last_push=recent), _info("x2", last_push=old), _info("x3")]
     figures = [
-        Figures("x1", {"a": (10, 600.0), "b": (5, 300.0), "c": (5, 300.0)}, problems=2, due=22,
+        Figures.of("x1", {"a": (10, 600.0), "b": (5, 300.0), "c": (5, 300.0)}, problems=2, due=22,
                 adhoc=1, adhoc_seconds=60.0),
-        Figures("x2", {"a": (4, 240.0)}, emergency=1, emergency_seconds=30.0),
+        Figures.of("x2", {"a": (4, 240.0)}, emergency=1, emergency_seconds=30.0),
     ]  # fmt: skip
     r = build(parse_period("2021"), "h-a", infos, figures, {"h-a": {"a": 3}}, now=NOW)
     x1, x2, x3 = r.stations
@@ -116,3 +116,42 @@ def test_lower_first() -> None:
     assert lower_first("Huyện Trần Đề") == "huyện Trần Đề"
     assert lower_first("Thị xã Vĩnh Châu") == "thị xã Vĩnh Châu"
     assert lower_first("Trần Đề") == "Trần Đề"
+
+
+def test_bulletins_are_taken_out_of_the_stations_figures_and_counted_apart() -> None:
+    from central.report import BulletinRow, apart, bulletin_lines
+
+    f = Figures.of("x1", {"a": (10, 600.0), "": (3, 120.0)}, problems=2, due=16, emergency=2,
+                emergency_seconds=90.0)  # fmt: skip
+    rows = [
+        BulletinRow("x1", "7", "uu-tien", "scheduled", "completed", "", 2, 100.0),  # heads
+        BulletinRow("x1", "8", "thuong", "scheduled", "completed", "a", 1, 50.0),  # rotation
+        BulletinRow("x1", "9", "khan-cap", "emergency", "completed", "", 1, 60.0),
+        BulletinRow("x1", "7", "uu-tien", "scheduled", "failed", "", 1, 0.0),
+    ]
+    g = apart(f, rows)
+    assert g.topics == {"a": (9, 550.0), "": (1, 20.0)}
+    assert (g.due, g.problems) == (16 - 3 - 1, 1)
+    assert (g.emergency, g.emergency_seconds) == (1, 30.0)
+    assert g.bulletins == (("7", "uu-tien", 2, 100.0), ("8", "thuong", 1, 50.0),
+                           ("9", "khan-cap", 1, 60.0))  # fmt: skip
+    # nothing of the station's own left under a topic: the topic is gone, not 0 plays
+    assert apart(Figures.of("x1", {"": (2, 100.0)}), rows[:1]).topics == {}
+    info = StationInfo("x1", "Xã 1", "h", "Huyện H", topics=TOPICS)
+    line = build(parse_period("2021"), "h", [info], [g], {}, now=datetime(2022, 1, 5, tzinfo=UTC))
+    by = {b.priority: b for b in bulletin_lines(line.stations)}
+    assert [b.priority for b in line.totals.bulletins] == ["khan-cap", "uu-tien", "thuong"]
+    assert (by["uu-tien"].airings, by["uu-tien"].bulletins, by["uu-tien"].seconds) == (2, 1, 100.0)
+    assert line.totals.combined_seconds == pytest.approx(570.0 + 30.0 + 210.0)
+
+
+def test_two_years_of_a_station_add_up() -> None:
+    from central.report import added
+
+    a = Figures.of("x1", {"a": (10, 600.0), "b": (1, 60.0)}, 1, 12, 1, 30.0, 0, 0.0)
+    b = Figures.of("x1", {"a": (5, 300.0), "c": (2, 120.0)}, 2, 9, 0, 0.0, 1, 45.0)
+    s = added(a, b)
+    assert s.topics == {"a": (15, 900.0), "b": (1, 60.0), "c": (2, 120.0)}
+    assert (s.problems, s.due, s.adhoc, s.adhoc_seconds, s.emergency, s.emergency_seconds) == (
+        3, 21, 1, 30.0, 1, 45.0)  # fmt: skip
+    assert a.topics == {"a": (10, 600.0), "b": (1, 60.0)}  # the parts are left as they were
