@@ -25,7 +25,9 @@ ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 
 # text: left-aligned words; count: an integer; minutes/number: a float shown with `decimals`;
 # percent: a fraction (0.125) shown as "12,5%"
-Kind = Literal["text", "count", "minutes", "number", "percent"]
+# "duration": seconds, shown as minutes:seconds ("100:59") in the docx and the text, and as a
+# time value with the format [m]:ss in the xlsx (a number a spreadsheet adds up, not text)
+Kind = Literal["text", "count", "minutes", "number", "percent", "duration"]
 Value = str | int | float | None
 
 
@@ -205,6 +207,9 @@ def cell_text(value: Value, column: Column) -> str:
         return vn_number(value, 0)
     if column.kind in ("minutes", "number"):
         return vn_number(float(value), column.decimals)
+    if column.kind == "duration":
+        whole = round(float(value))
+        return f"{whole // 60}:{whole % 60:02d}"
     return str(value)
 
 

@@ -44,7 +44,8 @@ LINE_PT = 16.0
 # own locale (Excel takes the separators from Windows, which in Vietnam write the same)
 VI = "[$-42A]"
 FORMATS = {"count": VI + "#,##0", "minutes": VI + "#,##0.0", "number": VI + "#,##0.0",
-           "percent": VI + "0.0%"}  # fmt: skip
+           "percent": VI + "0.0%", "duration": "[m]:ss"}  # fmt: skip
+SECONDS_PER_DAY = 86400  # a spreadsheet's time value is a fraction of a day
 REPORT_WIDTHS_CM = (1.4, 4.4, 2.4, 2.4, 2.4, 1.8, 1.7)  # the first sheet's columns: 16.5 cm
 
 
@@ -145,6 +146,8 @@ def _report_sheet(ws: Worksheet, d: Document) -> None:
 
 def _value_cell(ws: Worksheet, row: int, col: int, value: Any, column: Column,
                 bold: bool) -> None:  # fmt: skip
+    if column.kind == "duration" and isinstance(value, int | float):
+        value = value / SECONDS_PER_DAY
     cell = ws.cell(row, col, value)
     cell.font, cell.border = _font(bold), BOX
     if column.kind == "text" or isinstance(value, str) or value is None:

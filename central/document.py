@@ -114,7 +114,7 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
     rows: list[list[Value]] = []
     for i, s in enumerate(lines, 1):
         if not s.reporting:
-            rows.append([i, s.name, None, None, "Không gửi số liệu", None])
+            rows.append([i, s.name, None, None, "Không gửi số liệu", None, None])
             continue
         gap = None if s.gap is None else s.gap
         rows.append(
@@ -123,6 +123,7 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
                 s.name,
                 s.plays,
                 minutes(s.seconds),
+                s.seconds,
                 f"{s.topics_covered}/{s.topics_total}" if s.topics_total else str(s.topics_covered),
                 gap,
             ]
@@ -133,15 +134,16 @@ def airtime_table(title: str, lines: list[StationLine], sheet: str, stale_days: 
         title,
         [
             Column("TT", "count", 1.0),
-            Column("Đài", width_cm=6.3, key="station"),
-            Column("Lượt phát", "count", 1.9, key="plays"),
-            Column("Thời lượng (phút)", "minutes", 2.5, key="minutes"),
-            Column("Chủ đề đã phát", width_cm=2.4, key="topics"),
+            Column("Đài", width_cm=4.9, key="station"),
+            Column("Lượt phát", "count", 1.8, key="plays"),
+            Column("Thời lượng (phút)", "minutes", 2.3, key="minutes"),
+            Column("Phút:giây", "duration", 2.2, key="mmss"),
+            Column("Chủ đề đã phát", width_cm=1.9, key="topics"),
             Column("Lệch tỉ trọng lớn nhất", "percent", 2.4, key="gap"),
         ],
         rows,
         sheet=sheet,
-        total=["", "Tổng cộng", plays, minutes(seconds), "", None],
+        total=["", "Tổng cộng", plays, minutes(seconds), seconds, "", None],
         note="Lệch tỉ trọng: chênh lệch lớn nhất giữa tỉ lệ thời lượng của một chủ đề và tỉ trọng "
         "kế hoạch của nó trong lịch phát của đài. Đài không gửi số liệu không được tính là 0.",
     )

@@ -178,7 +178,7 @@ def test_the_xlsx_keeps_durations_as_minutes_numbers_right_aligned(pushed: dict)
         out = tmp / f"r{len(args)}.xlsx"
         report(pushed["admin"], "xlsx", *args, "--output", str(out))
         wb = load_workbook(out)
-        checked = 0
+        checked = timed = 0
         for ws in wb.worksheets[1:]:  # the table sheets (the first is the document's text)
             headers = {c.column: str(c.value) for c in ws[4] if c.value}
             body = 5  # the table's rows run to the first empty row (the note follows)
@@ -191,9 +191,19 @@ def test_the_xlsx_keeps_durations_as_minutes_numbers_right_aligned(pushed: dict)
                         # no duration written as text anywhere: "12:34", "1 giờ 30 phút"
                         assert not re.fullmatch(r"\d+:\d\d(:\d\d)?", cell.value), (ws.title, r)
                         assert not re.search(r"\d+ (giờ|phút)", cell.value), (ws.title, r)
+                    if header == "Phút:giây" and cell.value is not None:
+                        # minutes:seconds as a time value a spreadsheet adds up, not as text
+                        # (openpyxl reads a number in a time format back as a timedelta)
+                        assert isinstance(cell.value, timedelta), (ws.title, r)
+                        beside = ws.cell(r, col - 1).value  # Thời lượng (phút)
+                        assert abs(cell.value.total_seconds() / 60 - beside) < 0.06
+                        assert cell.number_format == "[m]:ss"
+                        assert cell.alignment.horizontal == "right"
+                        timed += 1
                     if "phút" in header and cell.value is not None and ws.cell(r, 2).value:
                         assert isinstance(cell.value, int | float), (ws.title, header, r)
                         assert "0.0" in cell.number_format
                         assert cell.alignment.horizontal == "right"
                         checked += 1
         assert checked >= 8
+        assert timed >= 2  # the stations' rows and their total
