@@ -117,7 +117,7 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
     assert {m for m in RUN_ONLY if m in mods} == set()
     # no daemon: the database is read with sqlite3 alone (scheduler/sqlite_read.py)
     assert "scheduler.sqlite_read" in mods
-    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.airlog"} == set()
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.airlog", "mutagen"} == set()
 
 
 def start_daemon(config: Path, out: Path) -> subprocess.Popen[str]:
