@@ -35,7 +35,7 @@ def probed_spot(config: Config, path: Path, key: str, id_prefix: str = "") -> Sp
 
     Its logged path is relative to the library root when it lies inside it; its topic is the
     topic folder it lies in, if any. A file the library would refuse is an error naming `key`."""
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
 
     path = path.expanduser().resolve()
     try:

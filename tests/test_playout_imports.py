@@ -120,6 +120,22 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
     assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.airlog", "mutagen"} == set()
 
 
+def test_status_with_a_jingle_probes_it_without_the_database_stack(tmp_path: Path) -> None:
+    from tests.audio_media import tone
+
+    config, out = station(tmp_path), tmp_path / "modules.json"
+    tone(tmp_path / "intro.wav", 440, 1.0)
+    config.write_text(config.read_text("utf-8") + 'intro = "intro.wav"\n', "utf-8")
+    first = loa(config, tmp_path / "first.json", "status")  # creates the database
+    assert first.wait(60) == 0
+    proc = loa(config, out, "status")
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    mods = tops(loaded(out))
+    assert "audio_library.probe" in mods  # the intro was measured for the preview
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "audio_library.catalog"} == set()
+
+
 def start_daemon(config: Path, out: Path) -> subprocess.Popen[str]:
     proc = loa(config, out, "run")
     sock = config.parent / "data" / "loa.sock"
