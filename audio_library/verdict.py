@@ -27,9 +27,12 @@ that its true peak passes `TRUE_PEAK_CEILING_DBTP`, and never by more than `max_
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from audio_library.analysis import SILENCE_DB, Analysis
-from audio_library.tags import Tags
+
+if TYPE_CHECKING:  # mutagen: only the scan reads tags (`loa status` needs playback_gain)
+    from audio_library.tags import Tags
 
 AUDIO_EXTENSIONS = frozenset(
     {".mp3", ".wav", ".wave", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".flac"}

@@ -11,19 +11,19 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from loa.config import Config
 from loa.errors import ConfigError, LoaError
 from scheduler.lock import LibraryBusy, exclusive
-from scheduler.runner import Spot
-from scheduler.spec import AmplifierSpec, RelaySpec, SlotSpec, StationSpec
+from scheduler.spec import AmplifierSpec, RelaySpec, SlotSpec, Spot, StationSpec
+
+if TYPE_CHECKING:  # `loa status` reads the database without SQLAlchemy (issue 17)
+    from sqlalchemy.engine import Engine
 
 log = logging.getLogger("loa.compose")
 
@@ -35,7 +35,7 @@ def probed_spot(config: Config, path: Path, key: str, id_prefix: str = "") -> Sp
 
     Its logged path is relative to the library root when it lies inside it; its topic is the
     topic folder it lies in, if any. A file the library would refuse is an error naming `key`."""
-    from audio_library.catalog import probe
+    from audio_library.probe import probe
 
     path = path.expanduser().resolve()
     try:
@@ -181,6 +181,13 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
     left to the planner (it judges them on each slot's own date), so this list serves a
     preview of many days as well as one slot."""
     from audio_library.catalog import list_spots
+
+    return spots_of(config, list_spots(engine, config.library.root, include_removed=False))
+
+
+def spots_of(config: Config, records: Iterable[Any]) -> list[Spot]:
+    """`library_spots` from catalogue records (`SpotRecord`s without the removed ones), however
+    they were read (SQLAlchemy, or sqlite3 in `loa status`: scheduler/sqlite_read.py)."""
     from audio_library.verdict import playback_gain
 
     lib = config.library
@@ -203,7 +210,7 @@ def library_spots(config: Config, engine: Engine) -> list[Spot]:
             approved=r.approved,
             start_s=r.trim_start_s,
         )
-        for r in list_spots(engine, config.library.root, include_removed=False)
+        for r in records
         if r.status == "ok" and r.topic in config.topic_ids and r.playable_s > 0
     ]
 

@@ -4,29 +4,108 @@
 over its control socket (`StatusControl`, so the `loa status` command itself needs neither
 SQLAlchemy nor pydantic), and in the command when no daemon answers. Both give the same
 dictionary (the `loa status --json` shape); loa/commands/status.py prints it.
+
+What it reads of the database comes through `StatusReads`: `DatabaseReads` (SQLAlchemy, the
+daemon's engine) or, in the command on a SQLite station, `scheduler.sqlite_read.StationReader`
+(the standard library's sqlite3, read-only: the command then imports no SQLAlchemy).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from loa import bulletin_wiring
-from loa.compose import library_spots, station_spec
+from audio_library.records import SpotRecord
+from loa.compose import spots_of, station_spec
 from loa.config import Config
-from scheduler.airlog import AirLog
+from playlists.types import Play
 from scheduler.preview import preview
 
 # the control request the daemon answers with the whole status (see `status_handler`)
 REPORT_CMD = "status-report"
 
 
+class StatusReads(Protocol):
+    """What the status reads of one station's database (rows: objects with the columns as
+    attributes)."""
+
+    def daemon_state(self) -> Any: ...
+    def open_rows(self) -> list[Any]: ...
+    def history(self) -> list[Play]: ...
+    def events(self, limit: int = 20) -> list[Any]: ...
+    def spot_records(self, root: Path) -> list[SpotRecord]: ...
+    def push_state(self) -> dict[str, object] | None: ...
+    def chain_length(self) -> int: ...
+    def bulletins(self) -> list[Any]: ...
+    def bulletin_view(self, config: Config) -> Any: ...
+
+
+class DatabaseReads:
+    """`StatusReads` through SQLAlchemy: the log's, the catalogue's, the pusher's and the
+    bulletin store's own functions on `engine`."""
+
+    def __init__(self, engine: Any, station: str) -> None:
+        from scheduler.airlog import AirLog
+
+        self.engine = engine
+        self.station = station
+        self.airlog = AirLog(engine, station)
+
+    def daemon_state(self) -> Any:
+        return self.airlog.daemon_state()
+
+    def open_rows(self) -> list[Any]:
+        return self.airlog.open_rows()
+
+    def history(self) -> list[Play]:
+        return self.airlog.history()
+
+    def events(self, limit: int = 20) -> list[Any]:
+        return self.airlog.events(limit=limit)
+
+    def spot_records(self, root: Path) -> list[SpotRecord]:
+        from audio_library.catalog import list_spots
+
+        return list_spots(self.engine, root, include_removed=False)
+
+    def push_state(self) -> dict[str, object] | None:
+        from scheduler.pusher import read_state
+
+        return read_state(self.engine, self.station)
+
+    def chain_length(self) -> int:
+        from airtime.push import chain_length
+
+        with self.engine.connect() as conn:
+            return chain_length(conn, self.station)
+
+    def bulletins(self) -> list[Any]:
+        from scheduler import bulletin_store
+
+        return bulletin_store.all_rows(self.engine)
+
+    def bulletin_view(self, config: Config) -> Any:
+        from loa import bulletin_wiring
+
+        return bulletin_wiring.view(config, self.engine)
+
+
+def _plan_bulletins(plan: Any) -> list[dict[str, Any]]:
+    """`bulletin_wiring.plan_bulletins`, imported only for a plan that holds a bulletin (it
+    loads the bulletin store's SQLAlchemy models)."""
+    if not any(i.role == "bulletin" for i in plan.items):
+        return []
+    from loa import bulletin_wiring
+
+    return bulletin_wiring.plan_bulletins(plan)
+
+
 def build_status(
     config: Config,
-    engine: Any,
+    reads: StatusReads,
     live: dict[str, Any] | None,
     lock_pid: str | None,
     days: int,
@@ -35,8 +114,7 @@ def build_status(
     """The status: `live` is the daemon's own {"cmd": "status"} reply (None: no daemon
     answered), `lock_pid` the pid holding the station's lock if another process does."""
     now = now or datetime.now(UTC)
-    airlog = AirLog(engine, config.station.id)
-    state = airlog.daemon_state()
+    state = reads.daemon_state()
     alive = bool(live and live.get("ok")) or lock_pid is not None
     playing = (
         _live_playing(live["playing"], config.tz)
@@ -51,7 +129,7 @@ def build_status(
                 if r.started_at
                 else None,
             }
-            for r in airlog.open_rows()
+            for r in reads.open_rows()
         ]
         if alive
         else []
@@ -59,11 +137,11 @@ def build_status(
     start = now.astimezone(config.tz)
     plans = preview(
         station_spec(config),
-        library_spots(config, engine),
-        airlog.history(),
+        spots_of(config, reads.spot_records(config.library.root)),
+        reads.history(),
         start,
         start + timedelta(days=days),
-        bulletin_wiring.view(config, engine),  # the bulletins heading a slot (issue 13)
+        reads.bulletin_view(config),  # the bulletins heading a slot (issue 13)
     )
     problems = [
         {
@@ -72,7 +150,7 @@ def build_status(
             "source": e.source,
             "message": e.message,
         }
-        for e in airlog.events(limit=10)
+        for e in reads.events(limit=10)
         if e.level in ("error", "warning")
     ]
     outage = (live or {}).get("database")
@@ -106,33 +184,36 @@ def build_status(
                 "items": len(p.items),
                 "seconds": round(sum(i.duration_s for i in p.items), 1),
                 "titles": [i.title for i in p.items],
-                "bulletins": bulletin_wiring.plan_bulletins(p),
+                "bulletins": _plan_bulletins(p),
             }
             for p in plans
         ],
         "problems": problems,
-        "central": central_status(config, engine),
-        "bulletins_waiting": bulletins_waiting(engine, config.tz),
+        "central": central_status(config, reads),
+        "bulletins_waiting": bulletins_waiting(reads.bulletins(), now.astimezone(config.tz).date()),
     }
 
 
-def bulletins_waiting(engine: Any, tz: Any) -> list[dict[str, Any]]:
-    """The thông thường bulletins waiting for the operator's decision (issue 13)."""
-    from loa.commands.bulletin import waiting
+def bulletins_waiting(rows: list[Any], today: date) -> list[dict[str, Any]]:
+    """The thông thường bulletins waiting for the operator's decision (issue 13; the rule of
+    `loa.commands.bulletin.waiting`, on rows read either way)."""
+    return [
+        {"id": r.id, "title": r.title, "valid_until": str(r.valid_until or "") or None}
+        for r in rows
+        if r.priority == "thuong"
+        and r.accepted_at is None
+        and r.refused_at is None
+        and r.withdrawn_at is None
+        and (r.valid_until is None or today <= r.valid_until)
+    ]
 
-    return waiting(engine, tz)
 
-
-def central_status(config: Config, engine: Any) -> dict[str, Any] | None:
+def central_status(config: Config, reads: StatusReads) -> dict[str, Any] | None:
     """The background push: last success, rows waiting, last error (None: no [central])."""
     if not config.central.url:
         return None
-    from airtime.push import chain_length
-    from scheduler.pusher import read_state
-
-    state = read_state(engine, config.station.id) or {}
-    with engine.connect() as conn:
-        total = chain_length(conn, config.station.id)
+    state = reads.push_state() or {}
+    total = reads.chain_length()
 
     def shown(value: Any) -> str | None:
         return value.astimezone(config.tz).isoformat(timespec="seconds") if value else None
@@ -199,7 +280,9 @@ def status_handler(handle: Handler, loaded: Callable[[], LoadedConfig], engine: 
             "config_path": str(current.path.resolve()),
             "config_mtime_ns": current.mtime_ns,
             "config_error": live.get("config_error"),
-            "report": build_status(current.config, engine, live, None, days),
+            "report": build_status(
+                current.config, DatabaseReads(engine, current.config.station.id), live, None, days
+            ),
         }
 
     return handler

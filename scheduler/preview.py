@@ -12,9 +12,8 @@ from typing import Any
 
 from playlists.planner import plan_sequence
 from playlists.types import Plan, PlanItem, Play
-from scheduler.runner import Spot
 from scheduler.slots import Occurrence, occurrences, slot_request
-from scheduler.spec import StationSpec, shown_url
+from scheduler.spec import Spot, StationSpec, shown_url
 
 
 def preview(

@@ -105,6 +105,9 @@ def tops(modules: set[str]) -> set[str]:
 
 def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) -> None:
     config, out = station(tmp_path), tmp_path / "modules.json"
+    first = loa(config, tmp_path / "first.json", "status")  # creates the database
+    assert first.wait(60) == 0
+    assert "sqlalchemy" in loaded(tmp_path / "first.json")  # loa.db made it
     proc = loa(config, out, "status")
     text, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, text
@@ -112,6 +115,25 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
     mods = tops(loaded(out))
     assert mods & NOT_FOR_STATUS == set()
     assert {m for m in RUN_ONLY if m in mods} == set()
+    # no daemon: the database is read with sqlite3 alone (scheduler/sqlite_read.py)
+    assert "scheduler.sqlite_read" in mods
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.airlog", "mutagen"} == set()
+
+
+def test_status_with_a_jingle_probes_it_without_the_database_stack(tmp_path: Path) -> None:
+    from tests.audio_media import tone
+
+    config, out = station(tmp_path), tmp_path / "modules.json"
+    tone(tmp_path / "intro.wav", 440, 1.0)
+    config.write_text(config.read_text("utf-8") + 'intro = "intro.wav"\n', "utf-8")
+    first = loa(config, tmp_path / "first.json", "status")  # creates the database
+    assert first.wait(60) == 0
+    proc = loa(config, out, "status")
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    mods = tops(loaded(out))
+    assert "audio_library.probe" in mods  # the intro was measured for the preview
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "audio_library.catalog"} == set()
 
 
 def start_daemon(config: Path, out: Path) -> subprocess.Popen[str]:
@@ -152,7 +174,8 @@ def test_status_with_a_daemon_asks_it_and_imports_no_database_stack(tmp_path: Pa
     # the daemon's answer is the one the command builds from the database itself
     mods_before = tops(loaded(tmp_path / "fast.json"))
     alone = status_json(config, tmp_path / "slow.json")
-    assert "sqlalchemy" in tops(loaded(tmp_path / "slow.json")) - mods_before
+    assert "scheduler.sqlite_read" in tops(loaded(tmp_path / "slow.json")) - mods_before
+    assert "sqlalchemy" not in tops(loaded(tmp_path / "slow.json"))
     assert alone["alive"] is False
     for key in ("station", "next", "problems", "central", "config_error"):
         assert live[key] == alone[key], key

@@ -95,16 +95,32 @@ def _from_daemon(config_path: Path, days: int) -> dict[str, Any] | None:
 
 
 def _from_database(app: App, config: Any, days: int) -> dict[str, Any]:
-    from loa.commands.station import lock_for
-    from loa.status_report import build_status
+    """The status built here: read with sqlite3 alone when the station's database is a
+    SQLite file at the schema this loa knows, else through SQLAlchemy (which also creates or
+    migrates the database, as `loa run` would)."""
+    from loa.status_report import DatabaseReads, build_status
+    from scheduler.lock import StationLock
+    from scheduler.sqlite_read import open_reader
 
     live: dict[str, Any] | None = None
     try:
         live = request(config.daemon.socket, {"cmd": "status"}, timeout=3)
     except (NoDaemon, OSError, ValueError):
         live = None
-    lock_pid = lock_for(config).held_by_other()
-    return build_status(config, app.engine, live, lock_pid, days)
+    # = loa.commands.station.lock_for (not imported: it loads the daemon's modules)
+    lock_pid = StationLock(config.daemon.socket.with_suffix(".lock")).held_by_other()
+    reader = open_reader(config.database.url, config.station.id)
+    if reader is not None and reader.has_bulletins():  # their plan view needs the store
+        reader.close()
+        reader = None
+    if reader is None:
+        return build_status(
+            config, DatabaseReads(app.engine, config.station.id), live, lock_pid, days
+        )
+    try:
+        return build_status(config, reader, live, lock_pid, days)
+    finally:
+        reader.close()
 
 
 def _show(data: dict[str, Any], as_json: bool) -> None:

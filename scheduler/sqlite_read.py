@@ -1,0 +1,214 @@
+"""Reading a station's SQLite database with the standard library's sqlite3, read-only.
+
+`loa status` with no daemon running needs a few reads of the station's log and catalogue;
+importing SQLAlchemy and SQLModel for them costs more time than the whole rest of the command
+(BENCHMARKS.md, issue 17). `StationReader` runs the same queries as `scheduler.airlog.AirLog`,
+`audio_library.catalog.list_spots`, `scheduler.pusher.read_state`, `airtime.push.chain_length`
+and the bulletin store, and converts the values as their SQLAlchemy column types do (UTC
+datetimes stored naive on SQLite come back aware, dates as dates), so either path gives the
+same status (tests/test_status_sqlite.py compares them).
+
+It reads only a database at exactly `SCHEMA_VERSION` (the schema and its migrations stay in
+loa/db.py); `open_reader` returns None for anything else (no file yet, another version, a
+URL that is not a plain SQLite file), and the caller takes the SQLAlchemy path, which also
+creates or migrates the database as before.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from audio_library.records import SpotRecord, spot_record
+from playlists.types import Play
+
+# the loa/db.py schema version these queries are written for (= loa.db.latest_version(),
+# checked by tests/test_status_sqlite.py); any other version takes the SQLAlchemy path
+SCHEMA_VERSION = 7
+
+
+def _utc(value: str | None) -> datetime | None:
+    """A `UTCDateTime` column as SQLAlchemy returns it: naive UTC text -> aware UTC."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A row with its columns as attributes (what the status reads of an airtime or event
+    row, a daemon_state row, a spot and its spot_meta)."""
+
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a plain `sqlite:///PATH` URL (as loa.config resolves it), else None."""
+    if not url.startswith("sqlite:///") or "?" in url:
+        return None
+    path = url.removeprefix("sqlite:///")
+    return Path(path) if path and path != ":memory:" else None
+
+
+def open_reader(url: str, station: str) -> StationReader | None:
+    """A reader of the database at `url` if it is a SQLite file at `SCHEMA_VERSION`."""
+    path = sqlite_file(url)
+    if path is None or not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    reader = StationReader(conn, station)
+    try:
+        if reader.schema_version() == SCHEMA_VERSION:
+            return reader
+    except sqlite3.Error:
+        pass
+    conn.close()
+    return None
+
+
+class StationReader:
+    """The reads of `loa status` on one station's database (a read-only connection)."""
+
+    def __init__(self, conn: sqlite3.Connection, station: str) -> None:
+        conn.execute("PRAGMA busy_timeout=10000")  # the daemon may be writing
+        self.conn = conn
+        self.station = station
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    def schema_version(self) -> int:
+        found = self.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'loa_schema'"
+        ).fetchone()
+        if found is None:
+            return 0
+        return int(self.conn.execute("SELECT max(version) FROM loa_schema").fetchone()[0] or 0)
+
+    # ---------------------------------------------------------------- the log (AirLog's reads)
+    def history(self) -> list[Play]:
+        """Every scheduled play that put sound on air (`AirLog.history`)."""
+        cur = self.conn.execute(
+            "SELECT spot, topic, started_at, played_s FROM airtime "
+            "WHERE station = ? AND kind = ? AND played_s > ? AND started_at IS NOT NULL",
+            (self.station, "scheduled", 0.0),
+        )
+        return [Play(spot, topic, _utc(start), played) for spot, topic, start, played in cur]
+
+    def open_rows(self) -> list[Row]:
+        """The rows still playing (`AirLog.open_rows`): slot, kind, title, path, started_at."""
+        rows = self._rows(
+            "SELECT * FROM airtime WHERE station = ? AND status = ?", self.station, "playing"
+        )
+        for r in rows:
+            for key in ("scheduled_at", "started_at", "ended_at"):
+                r[key] = _utc(r[key])
+        return [Row(r) for r in rows]
+
+    def events(self, limit: int = 20) -> list[Row]:
+        rows = self._rows(
+            "SELECT seq, at, level, source, message FROM event ORDER BY seq DESC LIMIT ?", limit
+        )
+        return [Row({**r, "at": _utc(r["at"])}) for r in rows]
+
+    def daemon_state(self) -> Row | None:
+        rows = self._rows("SELECT * FROM daemon_state WHERE station = ?", self.station)
+        if not rows:
+            return None
+        r = rows[0]
+        return Row(
+            {**r, "started_at": _utc(r["started_at"]), "heartbeat_at": _utc(r["heartbeat_at"])}
+        )
+
+    # ---------------------------------------------------------------- the catalogue
+    def spot_records(self, root: Path) -> list[SpotRecord]:
+        """`catalog.list_spots(engine, root, include_removed=False)`."""
+        cur = self.conn.execute(
+            "SELECT spot.*, spot_meta.id AS meta_id, spot_meta.valid_from, spot_meta.valid_until,"
+            " spot_meta.approved, spot_meta.approved_by FROM spot"
+            " LEFT OUTER JOIN spot_meta ON spot_meta.id = spot.id WHERE spot.status != ?"
+            " ORDER BY spot.topic, CASE WHEN (spot.status = ?) THEN 1 ELSE 0 END,"
+            " spot.path, spot.seq",
+            ("removed", "removed"),
+        )
+        names = [d[0] for d in cur.description]
+        out = []
+        for values in cur.fetchall():
+            r = dict(zip(names, values, strict=True))
+            meta = None
+            if r["meta_id"] is not None:
+                meta = Row(
+                    {
+                        "valid_from": _date(r["valid_from"]),
+                        "valid_until": _date(r["valid_until"]),
+                        "approved": bool(r["approved"]),
+                        "approved_by": r["approved_by"],
+                    }
+                )
+            out.append(spot_record(root, Row(r), meta))
+        return out
+
+    # ---------------------------------------------------------------- the central push
+    def push_state(self) -> dict[str, object] | None:
+        """`scheduler.pusher.read_state`."""
+        rows = self._rows("SELECT * FROM push_state WHERE station = ?", self.station)
+        if not rows:
+            return None
+        r = rows[0]
+        return {**r, "attempt_at": _utc(r["attempt_at"]), "pushed_at": _utc(r["pushed_at"])}
+
+    def chain_length(self) -> int:
+        """`airtime.push.chain_length`."""
+        value = self.conn.execute(
+            "SELECT max(chain_seq) FROM airtime WHERE station = ?", (self.station,)
+        ).fetchone()[0]
+        return int(value or 0)
+
+    # ---------------------------------------------------------------- bulletins (issue 13)
+    def bulletins(self) -> list[Row]:
+        """Every row of table bulletin, by id (`scheduler.bulletin_store.all_rows`): the
+        columns `loa status` reads of them."""
+        rows = self._rows(
+            "SELECT id, title, priority, valid_until, accepted_at, refused_at, withdrawn_at "
+            "FROM bulletin ORDER BY id"
+        )
+        return [
+            Row(
+                {
+                    **r,
+                    "valid_until": _date(r["valid_until"]),
+                    "accepted_at": _utc(r["accepted_at"]),
+                    "refused_at": _utc(r["refused_at"]),
+                    "withdrawn_at": _utc(r["withdrawn_at"]),
+                }
+            )
+            for r in rows
+        ]
+
+    def bulletin_view(self, config: Any) -> None:
+        """No bulletin to plan: `loa status` reads a station that holds any bulletin through
+        SQLAlchemy (`has_bulletins`), since the bulletin view is built on the store's models."""
+        return None
+
+    def has_bulletins(self) -> bool:
+        return self.conn.execute("SELECT 1 FROM bulletin LIMIT 1").fetchone() is not None
