@@ -17,6 +17,7 @@ graph to package. The rules:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -344,3 +345,19 @@ def open_database(
                 )
         raise DatabaseError(f"{key}: cannot open {url}: {reason}; {advice}") from None
     return engine
+
+
+def refuse_read_only(engine: Engine, url: str, *, key: str = "database.url") -> None:
+    """For a command that writes (`loa run`): refuse a SQLite database this user may not
+    write, which `open_database` opened read-only for the commands that only read."""
+    if engine.dialect.name != "sqlite" or not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if "mode=ro" in str(engine.url) or not (
+        os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    ):
+        raise DatabaseError(
+            f"{key}: cannot open {url}: attempt to write a readonly database; give the user "
+            "running loa write permission on the file and its folder (SQLite writes its "
+            "journal beside the file)"
+        )

@@ -41,7 +41,8 @@ def _run_locked_down(data: Path, *args: str) -> subprocess.CompletedProcess[str]
 
 
 def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
-    """`loa status` and `loa airtime log` only read: no write lock on an up-to-date file."""
+    """`loa status` and `loa airtime log` only read: no write lock on an up-to-date file;
+    `loa run` writes, so it still says what to do."""
     data = tmp_path / "data"
     url = f"sqlite:///{data / 'loa.db'}"
     engine = open_database(url)
@@ -62,6 +63,13 @@ def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
     status = _run_locked_down(data, *loa, "status")
     assert status.returncode == 0, status.stderr
     assert "readonly" not in status.stdout + status.stderr
+    run = _run_locked_down(data, *loa, "run")  # the daemon writes: refused with what to do
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"database.url: cannot open {url}: attempt to write a readonly database; give the user "
+        "running loa write permission on the file and its folder (SQLite writes its journal "
+        "beside the file)"
+    ), run.stderr
 
 
 def test_a_read_only_database_due_a_migration_says_which_and_what_to_do(tmp_path: Path) -> None:
