@@ -17,11 +17,13 @@ graph to package. The rules:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -257,6 +259,9 @@ def migrate(
 ) -> int:
     """Bring the database to the latest version; returns the version it had before."""
     latest = latest_version(migrations)
+    with engine.connect() as conn:  # no migration due: no write lock (a read-only file opens)
+        if schema_version(conn) == latest:
+            return latest
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             # Take the write lock before reading the version: without it two processes that
@@ -289,6 +294,28 @@ def migrate(
     return before
 
 
+def _read_only_engine(url: str, migrations: Sequence[Migration]) -> tuple[Engine, int] | None:
+    """A read-only engine on a SQLite file the user may not write, and its schema version.
+
+    A WAL database cannot be read even with mode=ro when its folder is read-only and no -shm
+    file lies beside it (SQLite would create one); with no -wal file beside it nothing is
+    pending and nobody writes, so it is read as immutable. None when it cannot be read."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.is_file():
+        return None
+    wal = path.with_name(path.name + "-wal")
+    flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    engine = sa.create_engine(f"sqlite:///file:{quote(str(path.resolve()))}?{flags}&uri=true")
+    try:
+        with engine.connect() as conn:
+            return engine, schema_version(conn)
+    except SQLAlchemyError:
+        engine.dispose()
+        return None
+
+
 def open_database(
     url: str, migrations: Sequence[Migration] = MIGRATIONS, *, key: str = "database.url"
 ) -> Engine:
@@ -305,5 +332,32 @@ def open_database(
                 "give the user running loa write permission on the file and its folder "
                 "(SQLite writes its journal beside the file)"
             )
+            reader = _read_only_engine(url, migrations)
+            latest = latest_version(migrations)
+            if reader is not None and reader[1] == latest:  # up to date: reading needs no write
+                engine.dispose()
+                return reader[0]
+            if reader is not None:
+                reader[0].dispose()
+                advice = (
+                    f"it has schema version {reader[1]} and this loa upgrades it to {latest} "
+                    f"before use, which needs writing: {advice}, then run the command again"
+                )
         raise DatabaseError(f"{key}: cannot open {url}: {reason}; {advice}") from None
     return engine
+
+
+def refuse_read_only(engine: Engine, url: str, *, key: str = "database.url") -> None:
+    """For a command that writes (`loa run`): refuse a SQLite database this user may not
+    write, which `open_database` opened read-only for the commands that only read."""
+    if engine.dialect.name != "sqlite" or not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if "mode=ro" in str(engine.url) or not (
+        os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    ):
+        raise DatabaseError(
+            f"{key}: cannot open {url}: attempt to write a readonly database; give the user "
+            "running loa write permission on the file and its folder (SQLite writes its "
+            "journal beside the file)"
+        )

@@ -4,7 +4,8 @@ Every method opens its own short session, so output threads, the scheduler's thr
 the control channel can all call it. The airtime package does the writing and chaining.
 
 When the database cannot be written (its disk is full, an I/O error, locked past the busy
-timeout) the daemon airs on: each write is held in memory in order (`scheduler.airhold`) and
+timeout, a constraint or trigger refusing the row: any error the database raises) the daemon
+airs on: each write is held in memory in order (`scheduler.airhold`) and
 replayed, with its measured times, at the next write or heartbeat that succeeds. The outage
 is one log line and one event when it starts and one when it ends, never one per heartbeat;
 while it lasts, `outage()` says so for `loa status`, and reads (rows of an occurrence, open
@@ -194,7 +195,7 @@ class AirLog:
                 return None
             try:
                 result = self._apply(op, args)
-            except sa.exc.OperationalError as exc:
+            except sa.exc.DBAPIError as exc:  # down, full, locked, or refusing: all may pass
                 self._down(exc)
                 self._hold(op, args)
                 return None
@@ -228,7 +229,7 @@ class AirLog:
                 write = self._held.writes[0]
                 try:
                     self._apply(write.op, write.args)
-                except sa.exc.OperationalError as exc:
+                except sa.exc.DBAPIError as exc:  # kept in order until the database takes it
                     self._down(exc)
                     return False
                 except Exception:  # a write that can never succeed must not block the rest

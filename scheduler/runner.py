@@ -81,6 +81,7 @@ class Runner:
         self.planner = planner or self.plan_from_log
         self.current: Airing | None = None
         self._lock = threading.Lock()
+        self._log_problem: str | None = None  # why the last airtime row was not logged
 
     # ------------------------------------------------------------------ planning
     def plan_from_log(self, request: SlotRequest, spots: Sequence[Spot]) -> Plan:
@@ -313,8 +314,9 @@ class Runner:
                     )
                 if isinstance(event, ItemEnded) and event.status == "failed":
                     self.airlog.event("error", "output", f"{fields['path']}: {event.error}")
-            except Exception:
-                log.exception("could not log %r", event)
+                self._log_problem = None
+            except Exception as exc:  # a row the database layer refused outright (not held)
+                self._row_not_logged(event, exc)
 
         try:
             handle = self.output.play(items, start, on_event)
@@ -346,6 +348,19 @@ class Runner:
             if problem:
                 self.airlog.event("error", "hook", problem)
         return handle.results()
+
+    def _row_not_logged(self, event: Event, exc: Exception) -> None:
+        """A station event (once per change of cause), never only a traceback in the log."""
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if why == self._log_problem:
+            return
+        self._log_problem = why
+        message = f"không ghi được nhật ký phát sóng (an airtime row was not logged): {why}"
+        log.error("%s (%r)", message, event)
+        try:
+            self.airlog.event("error", "airtime", message)
+        except Exception:
+            log.exception("could not write the event either")
 
     def cut_current(self, fade_ms: float = 50.0) -> Airing | None:
         """Fade out what is on air (an emergency cuts in); returns what was cut."""

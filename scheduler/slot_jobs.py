@@ -3,6 +3,7 @@ means; which occurrences a (re)schedule must queue by hand; what a clock step ju
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 from scheduler.firing import SlotJob
@@ -36,11 +37,18 @@ def slot_jobs(station: StationSpec) -> list[SlotJob]:
 
 def occurrence_of(station: StationSpec, slot_name: str, now: datetime) -> Occurrence | None:
     """The occurrence a slot's job that fires at `now` is for (its start is just ahead, or
-    a late job's is a little behind)."""
+    a late job's is a little behind): the latest start at most the job's lead (and a minute)
+    ahead. Not the first start after `now` minus the slot's length: for a slot of 23h59m or
+    more that is yesterday's occurrence, already over (found by a hostile tryout)."""
     slot = station.slot(slot_name)
     if slot is None:
         return None
     since = now - timedelta(seconds=slot.length_s + 60)
+    ahead = now + timedelta(seconds=job_lead_s(station) + 60)
+    one = dataclasses.replace(station, slots=(slot,))
+    found = occurrences(one, since, ahead)
+    if found:
+        return found[-1]
     fire = slot_trigger(slot, station.tz).get_next_fire_time(None, since)
     return None if fire is None else Occurrence(fire, slot)
 

@@ -7,11 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from loa.db import open_database
+from loa.db import MIGRATIONS, open_database
+from scheduler.airlog import AirLog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,24 +27,84 @@ def _as_unprivileged() -> list[str]:
     return [setpriv, "--inh-caps=-all", "--bounding-set=-all", "--"]  # root without DAC bypass
 
 
-def test_a_read_only_database_folder_says_to_grant_write_permission(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    url = f"sqlite:///{data / 'loa.db'}"
-    open_database(url).dispose()
-    (data / "loa.db").chmod(0o444)
+def _run_locked_down(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `args` as a user who may not write `data` or its files (then give them back)."""
+    for f in data.iterdir():
+        f.chmod(0o444)
     data.chmod(0o555)
     try:
-        code = f"from loa.db import open_database\nopen_database({url!r})"
-        done = subprocess.run(
-            [*_as_unprivileged(), sys.executable, "-c", code],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        return subprocess.run(
+            [*_as_unprivileged(), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
     finally:
         data.chmod(0o755)
-    assert done.returncode != 0
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.endswith(
+
+
+def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
+    """`loa status` and `loa airtime log` only read: no write lock on an up-to-date file;
+    `loa run` writes, so it still says what to do."""
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'loa.db'}"
+    engine = open_database(url)
+    AirLog(engine, "xa-thu").record(
+        status="completed", kind="scheduled", slot="sang", spot="s1", topic="a", path="a/tin.wav",
+        title="Tin một", scheduled_at=datetime(2021, 3, 1, 6, tzinfo=UTC),
+        started_at=datetime(2021, 3, 1, 6, tzinfo=UTC),
+        ended_at=datetime(2021, 3, 1, 6, 0, 3, tzinfo=UTC), played_s=3.0,
+    )  # fmt: skip
+    engine.dispose()
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(url=url), "utf-8")
+    (tmp_path / "lib" / "a").mkdir(parents=True)
+    loa = [sys.executable, "-m", "loa", "--config", str(config)]
+    log = _run_locked_down(data, *loa, "airtime", "log", "--from", "2021-03-01")
+    assert log.returncode == 0, log.stderr
+    assert "Tin một" in log.stdout or "a/tin.wav" in log.stdout, log.stdout
+    status = _run_locked_down(data, *loa, "status")
+    assert status.returncode == 0, status.stderr
+    assert "readonly" not in status.stdout + status.stderr
+    run = _run_locked_down(data, *loa, "run")  # the daemon writes: refused with what to do
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1] == (
         f"database.url: cannot open {url}: attempt to write a readonly database; give the user "
         "running loa write permission on the file and its folder (SQLite writes its journal "
         "beside the file)"
+    ), run.stderr
+
+
+def test_a_read_only_database_due_a_migration_says_which_and_what_to_do(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'loa.db'}"
+    open_database(url, MIGRATIONS[:-1]).dispose()  # made by the loa before the last migration
+    code = f"from loa.db import open_database\nopen_database({url!r})"
+    done = _run_locked_down(data, sys.executable, "-c", code)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    before, latest = MIGRATIONS[-2].version, MIGRATIONS[-1].version
+    assert last.endswith(
+        f"database.url: cannot open {url}: attempt to write a readonly database; it has schema "
+        f"version {before} and this loa upgrades it to {latest} before use, which needs "
+        "writing: give the user running loa write permission on the file and its folder "
+        "(SQLite writes its journal beside the file), then run the command again"
     ), done.stderr
+
+
+CONFIG = """
+[station]
+id = "xa-thu"
+name = "Đài xã Thử"
+timezone = "Asia/Ho_Chi_Minh"
+[library]
+root = "lib"
+[database]
+url = "{url}"
+[output]
+backend = "null"
+[[topics]]
+id = "a"
+name = "Chủ đề A"
+[[slots]]
+name = "sang"
+start = "06:00"
+length = "10m"
+"""

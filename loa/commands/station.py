@@ -67,6 +67,9 @@ def run(app: App, demo: bool) -> None:
     """Chạy đài (the daemon, in the foreground; systemd runs it)."""
     config = app.config
     engine = app.engine
+    from loa.db import refuse_read_only  # the daemon writes: a read-only database is refused
+
+    refuse_read_only(engine, config.database.url)
     airlog = AirLog(engine, config.station.id)
     extra = (demo_slot(config, datetime.now(UTC)),) if demo else ()
     station = station_spec(config, extra, jingle_missing(airlog))
