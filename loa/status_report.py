@@ -195,8 +195,8 @@ def build_status(
 
 
 def bulletins_waiting(rows: list[Any], today: date) -> list[dict[str, Any]]:
-    """The thông thường bulletins waiting for the operator's decision (issue 13; the rule of
-    `loa.commands.bulletin.waiting`, on rows read either way)."""
+    """The thông thường bulletins waiting for the operator's decision (issue 13), from the
+    bulletin rows read either way (SQLAlchemy or `scheduler.sqlite_read`)."""
     return [
         {"id": r.id, "title": r.title, "valid_until": str(r.valid_until or "") or None}
         for r in rows

@@ -139,19 +139,3 @@ def accept_cmd(app: App, bulletin_id: int) -> None:
 def refuse_cmd(app: App, bulletin_id: int, reason: str | None) -> None:
     """Từ chối bản tin thông thường (refuse a thuong bulletin: it never airs)."""
     _decide(app, bulletin_id, "refuse", reason)
-
-
-def waiting(app_engine: Any, tz: Any) -> list[dict[str, Any]]:
-    """thuong bulletins waiting for the operator, for `loa status`."""
-    from scheduler import bulletin_store as store
-
-    today = datetime.now(tz).date()
-    return [
-        {"id": r.id, "title": r.title, "valid_until": str(r.valid_until or "") or None}
-        for r in store.all_rows(app_engine)
-        if r.priority == "thuong"
-        and r.accepted_at is None
-        and r.refused_at is None
-        and r.withdrawn_at is None
-        and (r.valid_until is None or today <= r.valid_until)
-    ]
