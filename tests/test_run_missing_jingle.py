@@ -74,12 +74,15 @@ intro = "{gone}"
         deadline = time.monotonic() + 90
         rows: list[tuple[str, str]] = []
         while time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.5)
             if db.exists():
-                with sqlite3.connect(db) as conn:
-                    rows = conn.execute("select path, status from airtime").fetchall()
+                try:
+                    with sqlite3.connect(db) as conn:
+                        rows = conn.execute("select path, status from airtime").fetchall()
+                except sqlite3.OperationalError:  # the daemon is still creating its tables
+                    continue
                 if any(status == "completed" for _, status in rows):
                     break
-            time.sleep(0.5)
         assert daemon.poll() is None, daemon.stdout.read() if daemon.stdout else ""
         assert ("a/tin.wav", "completed") in rows, rows
         assert not any(str(gone) in path for path, _ in rows)  # no intro planned or failed

@@ -267,8 +267,12 @@ def test_the_readme_run_command_airs_the_demo_slot(tmp_path: Path, loa_cleanup: 
     aired: list[sqlite3.Row] = []
     while time.monotonic() < deadline and not aired:
         time.sleep(0.5)
-        if (tmp_path / "data" / "loa.db").exists():
+        if not (tmp_path / "data" / "loa.db").exists():
+            continue
+        try:
             aired = [r for r in rows(config) if r["status"] == "completed"]
+        except sqlite3.OperationalError:  # the daemon is still creating its tables
+            continue
     out = stop(proc)
     assert aired, out
     first = min(utc(r["started_at"]) for r in rows(config) if r["started_at"])

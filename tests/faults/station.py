@@ -108,6 +108,10 @@ class Station:
         con.row_factory = sqlite3.Row
         try:
             return con.execute("select * from airtime order by seq").fetchall()
+        except sqlite3.OperationalError as e:
+            if "no such table" in str(e):  # the daemon is still creating its tables
+                return []
+            raise
         finally:
             con.close()
 
