@@ -79,22 +79,3 @@ def view(config: Config, engine: Engine) -> Any:
         return None
     aired = store.airings(engine, config.station.id)
     return BulletinView(rows, aired, config.library.root, config.topic_ids)
-
-
-def plan_bulletins(plan: Any) -> list[dict[str, Any]]:
-    """The bulletins heading a plan: title, priority, length (what the plan views show)."""
-    from scheduler.bulletin_store import parse_spot
-
-    out = []
-    for item in plan.items:
-        found = parse_spot(item.spot) if item.role == "bulletin" else None
-        if found is not None:
-            out.append(
-                {
-                    "bulletin": int(found[0]),
-                    "title": item.title,
-                    "priority": found[1],
-                    "seconds": round(item.duration_s, 1),
-                }
-            )
-    return out

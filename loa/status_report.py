@@ -22,6 +22,7 @@ from audio_library.records import SpotRecord
 from loa.compose import spots_of, station_spec
 from loa.config import Config
 from playlists.types import Play
+from scheduler.bulletin_preview import plan_bulletins
 from scheduler.preview import preview
 
 # the control request the daemon answers with the whole status (see `status_handler`)
@@ -91,16 +92,6 @@ class DatabaseReads:
         from loa import bulletin_wiring
 
         return bulletin_wiring.view(config, self.engine)
-
-
-def _plan_bulletins(plan: Any) -> list[dict[str, Any]]:
-    """`bulletin_wiring.plan_bulletins`, imported only for a plan that holds a bulletin (it
-    loads the bulletin store's SQLAlchemy models)."""
-    if not any(i.role == "bulletin" for i in plan.items):
-        return []
-    from loa import bulletin_wiring
-
-    return bulletin_wiring.plan_bulletins(plan)
 
 
 def build_status(
@@ -184,7 +175,7 @@ def build_status(
                 "items": len(p.items),
                 "seconds": round(sum(i.duration_s for i in p.items), 1),
                 "titles": [i.title for i in p.items],
-                "bulletins": _plan_bulletins(p),
+                "bulletins": plan_bulletins(p),
             }
             for p in plans
         ],

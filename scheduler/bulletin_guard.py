@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from scheduler.bulletin_store import parse_spot
+from airtime.bulletin_spot import parse_spot
 from scheduler.output.base import Event, EventCallback, ItemStarted, PlayHandle, PlayItem
 
 log = logging.getLogger("loa.bulletins")

@@ -12,13 +12,17 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from airtime.bulletin_spot import parse_spot
 from playlists.planner import Rotation
 from playlists.types import Plan, Play, SlotRequest
 from scheduler.bulletin_rules import head_first, heads_slot, in_rotation, live, to_spot
-from scheduler.bulletin_store import Bulletin, parse_spot
 from scheduler.slots import Occurrence, quiet_overlap, slot_request
 from scheduler.spec import Spot, StationSpec
+
+if TYPE_CHECKING:  # rows of the store, or the same columns read with sqlite3 (sqlite_read)
+    from scheduler.bulletin_store import Bulletin
 
 
 @dataclass
@@ -104,3 +108,20 @@ def plan_with_bulletins(
                 view.planned[found_spot[0]] = view.planned.get(found_spot[0], 0) + 1
         plans.append(plan)
     return plans
+
+
+def plan_bulletins(plan: Plan) -> list[dict[str, object]]:
+    """The bulletins heading a plan: title, priority, length (what the plan views show)."""
+    out = []
+    for item in plan.items:
+        found = parse_spot(item.spot) if item.role == "bulletin" else None
+        if found is not None:
+            out.append(
+                {
+                    "bulletin": int(found[0]),
+                    "title": item.title,
+                    "priority": found[1],
+                    "seconds": round(item.duration_s, 1),
+                }
+            )
+    return out

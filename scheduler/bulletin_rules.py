@@ -18,10 +18,14 @@ import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from airtime.bulletin_spot import spot_id
 from playlists.types import Plan, PlanItem, SlotRequest
-from scheduler.bulletin_store import Bulletin, spot_id
 from scheduler.spec import Spot
+
+if TYPE_CHECKING:  # the store's SQLModel class; the rules read its attributes only
+    from scheduler.bulletin_store import Bulletin
 
 Planner = Callable[[SlotRequest, Sequence[Spot]], Plan]
 

@@ -25,11 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, SQLModel
 
-from airtime.models import BULLETIN_SPOT_PREFIX, Airtime, UTCDateTime
+from airtime.bulletin_spot import parse_spot
+from airtime.models import Airtime, UTCDateTime
 
 FOLDER = ".ban-tin"
-PRIORITIES = ("thuong", "uu-tien", "khan-cap")
-SPOT_PREFIX = BULLETIN_SPOT_PREFIX
 
 
 class Bulletin(SQLModel, table=True):
@@ -61,21 +60,6 @@ class Bulletin(SQLModel, table=True):
 
 B = Bulletin.__table__  # type: ignore[attr-defined]
 A = Airtime.__table__  # type: ignore[attr-defined]
-
-
-def spot_id(bulletin: int, priority: str) -> str:
-    """The spot id a bulletin airs under: `bulletin-<id>-<priority>` (the log and rotation)."""
-    return f"{SPOT_PREFIX}{bulletin}-{priority}"
-
-
-def parse_spot(spot: object) -> tuple[str, str] | None:
-    """(bulletin id, priority) of a bulletin's spot id, None for any other spot."""
-    if not isinstance(spot, str) or not spot.startswith(SPOT_PREFIX):
-        return None
-    number, _, priority = spot.removeprefix(SPOT_PREFIX).partition("-")
-    if not number.isdigit() or priority not in PRIORITIES:
-        return None
-    return number, priority
 
 
 def with_bulletin(fields: dict[str, object]) -> dict[str, object]:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
+from airtime.bulletin_spot import parse_spot, spot_id
 from playlists.types import Plan, SlotRequest
 from scheduler import bulletin_store as store
 from scheduler.bulletin_rules import (
@@ -106,7 +107,7 @@ class Board:
                 aired = store.airings(self.engine, self.station)
                 day = request.start.astimezone(self.tz).date()
                 heads = [
-                    store.spot_id(r.id, r.priority)
+                    spot_id(r.id, r.priority)
                     for r in sorted(
                         self.without_given_up(self.rows()),
                         key=lambda r: (r.priority != "uu-tien", r.id),
@@ -258,7 +259,7 @@ class Board:
             self._air_now = air_now
             due = self.due_emergencies()
             for spot in due:
-                found = store.parse_spot(spot.id)
+                found = parse_spot(spot.id)
                 broadcast = air_now([spot])
                 if found is not None:
                     bid = int(found[0])

@@ -25,10 +25,14 @@ from urllib.parse import quote
 
 from audio_library.records import SpotRecord, spot_record
 from playlists.types import Play
+from scheduler.bulletin_preview import BulletinView
 
 # the loa/db.py schema version these queries are written for (= loa.db.latest_version(),
 # checked by tests/test_status_sqlite.py); any other version takes the SQLAlchemy path
 SCHEMA_VERSION = 7
+# the bulletin table's date and datetime columns (scheduler.bulletin_store.Bulletin)
+_BULLETIN_DATES = ("valid_from", "valid_until")
+_BULLETIN_TIMES = ("sent_at", "received_at", "accepted_at", "refused_at", "withdrawn_at")
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -186,29 +190,31 @@ class StationReader:
 
     # ---------------------------------------------------------------- bulletins (issue 13)
     def bulletins(self) -> list[Row]:
-        """Every row of table bulletin, by id (`scheduler.bulletin_store.all_rows`): the
-        columns `loa status` reads of them."""
-        rows = self._rows(
-            "SELECT id, title, priority, valid_until, accepted_at, refused_at, withdrawn_at "
-            "FROM bulletin ORDER BY id"
-        )
+        """Every row of table bulletin, by id (`scheduler.bulletin_store.all_rows`), each
+        column converted as the store's model converts it."""
         return [
             Row(
                 {
                     **r,
-                    "valid_until": _date(r["valid_until"]),
-                    "accepted_at": _utc(r["accepted_at"]),
-                    "refused_at": _utc(r["refused_at"]),
-                    "withdrawn_at": _utc(r["withdrawn_at"]),
+                    **{k: _date(r[k]) for k in _BULLETIN_DATES},
+                    **{k: _utc(r[k]) for k in _BULLETIN_TIMES},
                 }
             )
-            for r in rows
+            for r in self._rows("SELECT * FROM bulletin ORDER BY id")
         ]
 
-    def bulletin_view(self, config: Any) -> None:
-        """No bulletin to plan: `loa status` reads a station that holds any bulletin through
-        SQLAlchemy (`has_bulletins`), since the bulletin view is built on the store's models."""
-        return None
+    def airings(self) -> dict[str, int]:
+        """{bulletin id: completed airings} (`scheduler.bulletin_store.airings`)."""
+        rows = self.conn.execute(
+            "SELECT bulletin, count(*) FROM airtime WHERE station = ? AND bulletin IS NOT NULL"
+            " AND status = 'completed' GROUP BY bulletin",
+            (self.station,),
+        )
+        return {str(b): int(n) for b, n in rows}
 
-    def has_bulletins(self) -> bool:
-        return self.conn.execute("SELECT 1 FROM bulletin LIMIT 1").fetchone() is not None
+    def bulletin_view(self, config: Any) -> BulletinView | None:
+        """The bulletins as the slot previews plan them (`loa.bulletin_wiring.view`)."""
+        rows = self.bulletins()
+        if not rows:
+            return None
+        return BulletinView(rows, self.airings(), config.library.root, config.topic_ids)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from airtime.bulletin_spot import spot_id
 from audio_library.probe import probe
 from loa.db import open_database
 from scheduler import bulletin_store as store
@@ -93,7 +94,7 @@ def test_old_files_go_the_needed_stay_and_the_rows_stay_whole(
         airlog = AirLog(engine, "xa-1")
         at = datetime.now(UTC) - timedelta(minutes=5)
         airlog.record(
-            status="completed", kind="scheduled", slot="xa", spot=store.spot_id(aired, "uu-tien"),
+            status="completed", kind="scheduled", slot="xa", spot=spot_id(aired, "uu-tien"),
             title="Tin uu-tien", path=held[aired].path, scheduled_at=at, started_at=at,
             ended_at=at + timedelta(seconds=1.5), played_s=1.5,
         )  # fmt: skip

@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from airtime.bulletin_spot import parse_spot, spot_id
 from airtime.chain import BASE, FIELDS, ChainRow, link, verify
 from playlists.types import Candidate, Plan, PlanItem, SlotRequest
 from scheduler.bulletin_rules import emergencies, head_first, live, slot_spots
-from scheduler.bulletin_store import Bulletin, parse_spot, spot_id, store_file, with_bulletin
+from scheduler.bulletin_store import Bulletin, store_file, with_bulletin
 from scheduler.spec import Spot
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")

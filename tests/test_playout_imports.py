@@ -120,6 +120,32 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
     assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.airlog", "mutagen"} == set()
 
 
+def test_status_of_a_station_holding_bulletins_reads_them_with_sqlite3(tmp_path: Path) -> None:
+    import sqlite3
+
+    config = station(tmp_path)
+    assert loa(config, tmp_path / "first.json", "status").wait(60) == 0  # creates the database
+    (database,) = tmp_path.rglob("*.db")
+    with sqlite3.connect(database) as conn:  # what the bulletin fetcher stores (migration 7)
+        for id, title, priority in ((7, "Tin bão khẩn", "uu-tien"), (8, "Lịch tiêm", "thuong")):
+            conn.execute(
+                "INSERT INTO bulletin (id, title, priority, filename, sha256, path, playable_s,"
+                " trim_start_s, gain_db, received_at, reported) VALUES"
+                " (?, ?, ?, 'b.mp3', ?, '.ban-tin/b.mp3', 30.0, 0.0, 0.0,"
+                " '2026-01-01 00:00:00.000000', '')",
+                (id, title, priority, f"{id:064x}"),
+            )
+    out = tmp_path / "modules.json"
+    proc = loa(config, out, "status")
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    assert "bản tin (bulletin) 7 [uu-tien] Tin bão khẩn" in text  # heads the next slot
+    assert "Bản tin chờ duyệt (bulletin waiting): 8 Lịch tiêm" in text
+    mods = tops(loaded(out))
+    assert "scheduler.sqlite_read" in mods
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.bulletin_store"} == set()
+
+
 def test_status_with_a_jingle_probes_it_without_the_database_stack(tmp_path: Path) -> None:
     from tests.audio_media import tone
 

@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from airtime.bulletin_spot import spot_id
 from audio_library.catalog import set_meta
 from audio_library.models import SpotRow
 from loa import db
 from loa.status_report import DatabaseReads, bulletins_waiting
-from scheduler import sqlite_read
+from scheduler import bulletin_store, sqlite_read
 from scheduler.airlog import AirLog
 from scheduler.bulletin_store import Bulletin
 from scheduler.models import PushState
@@ -157,8 +158,9 @@ def test_the_sqlite3_reads_equal_the_sqlalchemy_ones(station_db: tuple[str, obje
         assert fast.spot_records(root)[2].approved is True
         assert fast.push_state() == slow.push_state()
         assert fast.chain_length() == slow.chain_length() == 4  # open rows are not chained yet
-        bulletin_cols = ("id", "title", "priority", "valid_until", "accepted_at", "refused_at")
+        bulletin_cols = tuple(Bulletin.model_fields)  # every column of the store's model
         assert cols(fast.bulletins(), bulletin_cols) == cols(slow.bulletins(), bulletin_cols)
+        assert fast.bulletins()[1].accepted_at == T0 and fast.bulletins()[0].playable_s == 30.0
         today = date(2026, 3, 2)
         assert bulletins_waiting(fast.bulletins(), today) == bulletins_waiting(
             slow.bulletins(), today
@@ -222,14 +224,32 @@ length = "10m"
     )
     config = load_config(tmp_path / "config.toml")
     assert config.database.url == url
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    # the bulletins of the fixture plus one ưu tiên bulletin that may air twice and aired once
+    with Session(engine) as session:
+        session.add(bulletin(7, priority="uu-tien", times=2))
+        session.commit()
+    log = AirLog(engine, "xa-thu")
+    seq = log.open_play(
+        slot="sang", kind="scheduled", topic=None, spot=spot_id(7, "uu-tien"), title="Bản tin 7",
+        path="bulletins/b7.mp3", scheduled_at=T0, started_at=T0 + timedelta(minutes=10),
+    )  # fmt: skip
+    log.close_play(seq, T0 + timedelta(minutes=10, seconds=30), 30.0, "completed", None)
     fast = sqlite_read.open_reader(url, "xa-thu")
-    assert fast is not None and fast.has_bulletins()  # `loa status` reads this one with SQLAlchemy
-    fast.close()
-    with engine.begin() as conn:  # the sqlite3 path serves stations holding no bulletin
+    assert fast is not None
+    try:  # a station holding bulletins: the next slots are planned with them on either path
+        assert fast.airings() == bulletin_store.airings(engine, "xa-thu") == {"7": 1}
+        a = build_status(config, fast, None, None, 3, now=now)
+        b = build_status(config, DatabaseReads(engine, "xa-thu"), None, None, 3, now=now)
+        assert a == b
+        heads = [[x["bulletin"] for x in p["bulletins"]] for p in a["next"]]
+        assert heads == [[7, 2], [], []]  # ưu tiên first; 2 airs once (no --times), 7 its 2nd
+    finally:
+        fast.close()
+    with engine.begin() as conn:  # and a station holding none
         conn.exec_driver_sql("DELETE FROM bulletin")
     fast = sqlite_read.open_reader(url, "xa-thu")
-    assert fast is not None and not fast.has_bulletins()
-    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert fast is not None and fast.bulletin_view(config) is None
     try:
         for live, lock_pid in ((None, None), (None, "4242")):
             a = build_status(config, fast, live, lock_pid, 3, now=now)
@@ -238,7 +258,8 @@ length = "10m"
         assert a["alive"] and a["on_air"][0]["title"] == "Đang phát"
         assert len(a["next"]) == 3 and a["next"][0]["items"] > 0
         assert [p["level"] for p in a["problems"]] == ["error", "warning"]
-        assert a["central"]["waiting"] == 2 and a["central"]["failures"] == 3
+        # waiting: the fixture's 2 rows not yet pushed and the bulletin airing added above
+        assert a["central"]["waiting"] == 3 and a["central"]["failures"] == 3
         assert a["bulletins_waiting"] == []
     finally:
         fast.close()

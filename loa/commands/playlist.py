@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 import click
 
+from airtime.bulletin_spot import parse_spot
 from loa import bulletin_wiring
 from loa.app import App
 from loa.compose import library_spots, station_spec
@@ -14,7 +15,6 @@ from loa.params import DATE, format_option
 from playlists.types import Plan, PlanItem
 from scheduler.airlog import AirLog
 from scheduler.bulletin_preview import label
-from scheduler.bulletin_store import parse_spot
 from scheduler.preview import preview
 from scheduler.runner import Spot
 

@@ -110,9 +110,6 @@ def _from_database(app: App, config: Any, days: int) -> dict[str, Any]:
     # = loa.commands.station.lock_for (not imported: it loads the daemon's modules)
     lock_pid = StationLock(config.daemon.socket.with_suffix(".lock")).held_by_other()
     reader = open_reader(config.database.url, config.station.id)
-    if reader is not None and reader.has_bulletins():  # their plan view needs the store
-        reader.close()
-        reader = None
     if reader is None:
         return build_status(
             config, DatabaseReads(app.engine, config.station.id), live, lock_pid, days
