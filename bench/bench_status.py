@@ -3,7 +3,8 @@
 A station in a fresh directory (null output, 2 topics, 6 short spots scanned), `loa run` in the
 background, then `loa status` N times in fresh interpreters (bytecode cached by a first run):
 wall time of each run and its CPU time (user + system, from the children's rusage); then the
-daemon is stopped and the same N runs read the database instead.
+daemon is stopped and the same N runs read the database instead; then the same N runs again
+after two bulletins are put in the database (a station whose district has sent some).
 
     python bench/bench_status.py [--runs 20] [--root DIR] [--json out.json]
 
@@ -78,6 +79,21 @@ def loa(env: dict[str, str], config: Path, *args: str, **kw: Any) -> Any:
     )
 
 
+def hold_bulletins(database: Path) -> None:
+    """Two bulletins as the fetcher stores them (an ưu tiên one heading the next slot, a thông
+    thường one waiting for the operator): most stations hold some once their district sends."""
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        for id, priority in ((1, "uu-tien"), (2, "thuong")):
+            conn.execute(
+                "INSERT INTO bulletin (id, title, priority, filename, sha256, path, playable_s,"
+                " trim_start_s, gain_db, received_at, reported) VALUES (?, 'Bản tin', ?,"
+                " 'b.mp3', ?, '.ban-tin/b.mp3', 30.0, 0.0, 0.0, '2026-01-01 00:00:00', '')",
+                (id, priority, f"{id:064x}"),
+            )
+
+
 def runs(env: dict[str, str], config: Path, n: int) -> dict[str, Any]:
     loa(env, config, "status")  # bytecode cached, files in the page cache
     walls, cpus = [], []
@@ -135,8 +151,10 @@ def main() -> None:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(30)
     results["no daemon"] = runs(env, config, args.runs)
+    hold_bulletins(work / "data" / "loa.db")
+    results["no daemon, bulletins"] = runs(env, config, args.runs)
     print(f"loa status, {args.runs} runs each ({args.root}):")
-    for cond in ("daemon running", "no daemon"):
+    for cond in ("daemon running", "no daemon", "no daemon, bulletins"):
         r = results[cond]
         w, c = r["wall_s"], r["cpu_s"]
         print(f"  {cond:15s} wall median {w['median']:.3f} s (min {w['min']:.3f}, max"
