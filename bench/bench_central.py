@@ -44,7 +44,7 @@ from central.conn import connect  # noqa: E402
 from central.push import StationReport, push  # noqa: E402
 from loa.db import open_database  # noqa: E402
 from tests.central_support import central, write_rows  # noqa: E402
-from tests.pg_fixture import libpq, start_cluster  # noqa: E402
+from tests.pg_fixture import libpq, recreate_database, server_or_cluster  # noqa: E402
 
 REPORT = StationReport(
     {"topics": [{"id": f"t{i}", "weight": 1.0} for i in range(11)], "slots": []}, "bench"
@@ -73,14 +73,7 @@ def load() -> str:
 
 def fresh_database(server: str, stations: list[str]) -> tuple[str, dict[str, str]]:
     """A new central database `bench_central` with `stations`; (admin URL, station URLs)."""
-    with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bench_central WITH (FORCE)")
-        conn.execute("CREATE DATABASE bench_central")
-        for (role,) in conn.execute(
-            "select rolname from pg_roles where rolname like 'bench_central%'"
-        ).fetchall():
-            conn.execute(f'DROP ROLE "{role}"')
-    admin = server.rsplit("/", 1)[0] + "/bench_central"
+    admin = recreate_database(server, "bench_central")
     return admin, central(admin, *((s, f"h-{i % 10}") for i, s in enumerate(stations)))
 
 
@@ -213,11 +206,7 @@ def main() -> None:
     parser.add_argument("--station-rows", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    cluster = None
-    server = os.environ.get("LOA_TEST_PG_URL")
-    if not server:
-        cluster = start_cluster(fsync=True)
-        server = cluster.url
+    server, cluster = server_or_cluster(fsync=True)
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-central-"))
     try:
         with psycopg.connect(libpq(server), autocommit=True) as conn:
@@ -283,8 +272,7 @@ def main() -> None:
                   f"{(time.perf_counter() - t0) * 1000:.0f} ms")  # fmt: skip
     finally:
         if cluster is not None:
-            cluster.stop("fast")
-            shutil.rmtree(cluster.base, ignore_errors=True)
+            cluster.remove("fast")
         shutil.rmtree(tmp, ignore_errors=True)
 
 

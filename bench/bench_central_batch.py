@@ -40,22 +40,16 @@ from central.roles import add_district, add_station  # noqa: E402
 from central.schema import MIGRATIONS, init  # noqa: E402
 from loa.db import open_database  # noqa: E402
 from tests.central_support import write_rows  # noqa: E402
-from tests.pg_fixture import libpq, start_cluster  # noqa: E402
+from tests.pg_fixture import libpq, recreate_database, server_or_cluster  # noqa: E402
 
 PHASES = ("lock+head", "copy", "insert", "commit")
 
 
 def fresh_database(server: str, name: str, version: int) -> tuple[str, str]:
     """A new database at schema `version` with station `big`: (admin URL, station URL)."""
+    admin = recreate_database(server, name)
     with psycopg.connect(libpq(server), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {name}")
-        for (role,) in conn.execute(
-            "select rolname from pg_roles where rolname like %s", (f"{name}%",)
-        ).fetchall():
-            conn.execute(f'DROP ROLE "{role}"')
         conn.execute(f"ALTER DATABASE {name} SET track_functions = 'all'")
-    admin = server.rsplit("/", 1)[0] + "/" + name
     init(admin, [m for m in MIGRATIONS if m.version <= version])
     add_district(admin, "h-0", "Huyện")
     return admin, add_station(admin, "big", "Đài xã", "h-0").url
@@ -119,11 +113,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     versions = [int(v) for v in args.versions.split(",")]
-    cluster = None
-    server = os.environ.get("LOA_TEST_PG_URL")
-    if not server:
-        cluster = start_cluster(fsync=True)
-        server = cluster.url
+    server, cluster = server_or_cluster(fsync=True)
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-batch-"))
     try:
         engine = open_database(write_rows(tmp / "big.db", "big", args.rows))
@@ -175,8 +165,7 @@ def main() -> None:
                     print(f"    {f}: {statistics.median(per_call):.2f} ms per call")
     finally:
         if cluster is not None:
-            cluster.stop("fast")
-            shutil.rmtree(cluster.base, ignore_errors=True)
+            cluster.remove("fast")
         shutil.rmtree(tmp, ignore_errors=True)
 
 

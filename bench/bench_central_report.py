@@ -35,7 +35,6 @@ Run:  flock /tmp/loa-heavy.lock .venv/bin/python bench/bench_central_report.py [
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -58,7 +57,7 @@ from central.roles import add_district, add_station  # noqa: E402
 from central.schema import init  # noqa: E402
 from central.status import read_status, status_lines  # noqa: E402
 from tests.central_year import push_station, station_rows, write_station  # noqa: E402
-from tests.pg_fixture import libpq, start_cluster  # noqa: E402
+from tests.pg_fixture import libpq, server_or_cluster  # noqa: E402
 
 PER_DISTRICT = 100
 
@@ -318,11 +317,7 @@ def main() -> None:
         help="keep bench_report of $LOA_TEST_PG_URL as it is (no new data)",
     )
     args = parser.parse_args()
-    cluster = None
-    server = os.environ.get("LOA_TEST_PG_URL")
-    if not server:
-        cluster = start_cluster()
-        server = cluster.url
+    server, cluster = server_or_cluster()
     tmp = Path(tempfile.mkdtemp(prefix="loa-bench-report-"))
     try:
         if args.ingest_cost:
@@ -421,8 +416,7 @@ def main() -> None:
 
         shutil.rmtree(tmp, ignore_errors=True)
         if cluster is not None:
-            cluster.stop("immediate")
-            shutil.rmtree(cluster.base, ignore_errors=True)
+            cluster.remove("immediate")
 
 
 if __name__ == "__main__":

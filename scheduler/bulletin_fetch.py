@@ -31,6 +31,7 @@ from central.conn import connect
 from central.errors import CentralError
 from scheduler import bulletin_retention as retention
 from scheduler import bulletin_store as store
+from scheduler.backoff import doubling_delay
 from scheduler.bulletins import Board
 from scheduler.spec import Spot
 
@@ -298,7 +299,7 @@ class Fetcher:
 
     def next_delay(self) -> float:
         if self.failures:
-            return min(self.poll_s, self.first_retry_s * 2 ** min(self.failures - 1, 20))
+            return doubling_delay(self.failures, self.first_retry_s, self.poll_s)
         return min(self.poll_s, self.first_retry_s) if self.retry_soon else self.poll_s
 
     def start(self) -> None:

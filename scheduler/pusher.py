@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from central.errors import CentralError
 from central.push import StationReport, push
+from scheduler.backoff import doubling_delay
 from scheduler.models import PushState
 
 log = logging.getLogger("loa.pusher")
@@ -34,7 +35,7 @@ def retry_delay(failures: int, every_s: float, first_s: float = FIRST_RETRY_S) -
     """Seconds until the next push: `every_s` after a success, else first_s, 2x, 4x, ... capped."""
     if failures <= 0:
         return every_s
-    return min(every_s, first_s * 2 ** min(failures - 1, 30))
+    return doubling_delay(failures, first_s, every_s)
 
 
 def read_state(engine: Engine, station: str) -> dict[str, object] | None:

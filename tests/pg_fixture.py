@@ -92,6 +92,11 @@ class Cluster:
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-m", mode, "-w", "stop")
 
+    def remove(self, mode: str = "fast") -> None:
+        """Stopped, and its folder deleted."""
+        self.stop(mode)
+        shutil.rmtree(self.base, ignore_errors=True)
+
 
 def start_cluster(fsync: bool = False) -> Cluster:
     bindir = pg_bindir()
@@ -119,6 +124,29 @@ def start_cluster(fsync: bool = False) -> Cluster:
     return cluster
 
 
+def server_or_cluster(fsync: bool = False) -> tuple[str, Cluster | None]:
+    """For the benchmarks: (the admin URL of $LOA_TEST_PG_URL, None), else (that of a new
+    throwaway cluster, the cluster), which the caller removes when done."""
+    server = os.environ.get(ENV)
+    if server:
+        return server, None
+    cluster = start_cluster(fsync=fsync)
+    return cluster.url, cluster
+
+
+def recreate_database(server: str, name: str) -> str:
+    """Database `name` on `server` dropped, with the roles named after it, and made anew; its
+    admin URL."""
+    with psycopg.connect(libpq(server), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+        for (role,) in conn.execute(
+            "select rolname from pg_roles where rolname like %s", (f"{name}%",)
+        ).fetchall():
+            conn.execute(f'DROP ROLE "{role}"')
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster | None]:
     """The throwaway cluster (None when LOA_TEST_PG_URL names a server)."""
@@ -132,8 +160,7 @@ def pg_cluster() -> Iterator[Cluster | None]:
     try:
         yield cluster
     finally:
-        cluster.stop("immediate")
-        shutil.rmtree(cluster.base, ignore_errors=True)
+        cluster.remove("immediate")
 
 
 @pytest.fixture(scope="session")
