@@ -78,7 +78,11 @@ def check_file(path: Path) -> tuple[Config, list[str]]:
     cfg, problems = check_config(path)
     if cfg is None:
         raise ConfigError(str(path), problems)
-    problems = _database_problems(cfg) + _jingle_problems(cfg)
+    from scheduler.control import path_taken
+
+    taken = path_taken(cfg.daemon.socket)
+    problems = [f"daemon.socket: {taken}"] if taken else []
+    problems += _database_problems(cfg) + _jingle_problems(cfg)
     if problems:  # the daemon could not start (or reload) on them
         raise ConfigError(str(path), problems)
     warnings: list[str] = []
