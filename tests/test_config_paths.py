@@ -85,3 +85,23 @@ def test_the_control_server_replaces_only_a_stale_socket(tmp_path: Path) -> None
         assert stale.is_socket()
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("how", ["--config", "LOA_CONFIG", "./config.toml"])
+def test_a_folder_as_config_toml_is_a_config_problem_not_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    (tmp_path / "config.toml").mkdir()
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "config.toml" if how != "./config.toml" else Path("config.toml")
+    args, env = ["config", "check"], {"LOA_CONFIG": None}
+    if how == "--config":
+        args = ["--config", str(folder), *args]
+    elif how == "LOA_CONFIG":
+        env = {"LOA_CONFIG": str(folder)}
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == EXIT_CONFIG, result.output
+    assert (
+        f"{folder}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n"
+        f"the path is a folder, not a file: pass --config {folder / 'config.toml'}"
+    ) in result.output

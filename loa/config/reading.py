@@ -108,6 +108,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            str(path),
+            [f"the path is a folder, not a file: pass --config {path / 'config.toml'}"],
+        ) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
     if len(data) > MAX_FILE_BYTES:
