@@ -73,6 +73,7 @@ class Measured:
     sha256: str
     tags: Tags
     analysis: Analysis | None
+    vanished: bool = False  # gone before it could be read (renamed, moved, deleted meanwhile)
 
 
 Progress = Callable[[int], None]
@@ -88,7 +89,13 @@ def measure(
     path = root / found.disk_path
     if found.size == 0:
         return Measured(found, sha256, Tags(None, None, None, "empty"), None)
-    return Measured(found, sha256, read_tags(path, cancel=cancel), analyse(path, cancel=cancel))
+    tags, analysis = read_tags(path, cancel=cancel), analyse(path, cancel=cancel)
+    if not analysis.ok and not (path.exists() or path.is_symlink()):
+        # ffmpeg could not open what was hashed a moment ago: the file went away (renamed or
+        # moved while the scan ran), which says nothing about its content; the next scan sees
+        # it where it is now
+        return Measured(found, sha256, tags, analysis, vanished=True)
+    return Measured(found, sha256, tags, analysis)
 
 
 def _hash(
@@ -340,6 +347,9 @@ class _Scan:
     # ---- stage 3: store what was measured
     def store_new(self, m: Measured) -> None:
         f = m.found
+        if m.vanished:
+            self.new_ids.pop(spot_id(m.sha256), None)
+            return
         refusal = judge(f.size, f.extension, m.tags, m.analysis)
         if refusal is not None and refusal.problem == "timed_out":
             self.trouble[f.path] = refusal.reason  # says nothing about the content: not stored
@@ -385,7 +395,11 @@ class _Scan:
         for m in measured:
             row = self.live.get(m.found.path)
             refusal = judge(m.found.size, m.found.extension, m.tags, m.analysis)
-            if row is None or (refusal is not None and refusal.problem == "timed_out"):
+            if (
+                row is None
+                or m.vanished
+                or (refusal is not None and refusal.problem == "timed_out")
+            ):
                 continue  # judged again at the next scan that reads it in time
             a = m.analysis
             row.status = STATUS_OK if refusal is None else STATUS_REJECTED

@@ -140,3 +140,28 @@ def test_a_broken_file_that_comes_back_is_refused_for_its_content_not_as_gone(
     assert rows["chi-so/rác.mp3"] == ("rejected", "corrupt", before["chi-so/rác.mp3"])
     assert rows["chi-so/cụt.mp3"][:2] == ("rejected", "truncated")
     assert rows["chi-so/tốt.mp3"] == ("ok", None, None)
+
+
+def test_a_file_renamed_while_it_is_decoded_is_not_refused_as_corrupt(
+    engine: Engine, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator renames a spot just as the scan reaches it (hashed, then gone before
+    ffmpeg opens it): no verdict on content nobody read, and the renamed file airs."""
+    import audio_library.scan as scan_module
+
+    make_audio(root / "chi-so/Tin mới (1).mp3")
+    real = scan_module.analyse
+    moved: list[Path] = []
+
+    def rename_first(path: Path, **kw: object):  # type: ignore[no-untyped-def]
+        if not moved:
+            moved.append(path.rename(path.with_name("Tin mới.mp3")))
+        return real(path, **kw)
+
+    monkeypatch.setattr(scan_module, "analyse", rename_first)
+    first = scan(engine, root)
+    assert first.rejected == [] and first.added == 0  # vanished: the next scan sees it
+    assert catalogue(engine, root) == {}
+    second = scan(engine, root)
+    assert (second.added, second.rejected) == (1, [])
+    assert catalogue(engine, root) == {"chi-so/Tin mới.mp3": ("ok", None, None)}
