@@ -44,6 +44,9 @@ from audio_library.verdict import (
 )
 
 COMMIT_EVERY = 50
+GONE = "tệp không còn trong thư viện (file gone)"
+REPLACED = "đã thay bằng nội dung khác (replaced)"
+MERGED = "(merged into the original's record)"
 RECHECKED = (None, "too_long")  # problems that depend on the config, not on the file
 
 
@@ -235,6 +238,8 @@ class _Scan:
                     self.session.add(row)
                 if _needs_peak(row):
                     self.without_peak.append((f, row))
+                if _lost_its_reason(row):
+                    self.returned.append((f, row))
                 self.present.add(f.path)
                 self.seen.add(f.path)
                 self.report.unchanged += 1
@@ -271,7 +276,7 @@ class _Scan:
             old = self.live.get(f.path)
             original = self.primary.get(sid)
             if old is not None:  # other content now lives at this path
-                self._remove(old, "đã thay bằng nội dung khác (replaced)")
+                self._remove(old, REPLACED)
                 self.replaced.add(f.path)
             if (
                 original is not None
@@ -449,8 +454,7 @@ class _Scan:
     def mark_removed(self) -> None:
         for path, row in list(self.live.items()):
             if path not in self.seen:
-                gone = "tệp không còn trong thư viện (file gone)"
-                self._remove(row, self.trouble.get(path, gone))
+                self._remove(row, self.trouble.get(path, GONE))
                 self.report.removed += 1
 
     def promote_duplicates(self) -> None:
@@ -462,7 +466,7 @@ class _Scan:
             if original is None or original.status != STATUS_REMOVED:
                 continue
             path, topic, disk_path = row.path, row.topic, row.disk_path
-            self._remove(row, f"thay bằng {original.path} (merged into the original's record)")
+            self._remove(row, f"thay bằng {original.path} {MERGED}")
             fake = Found(topic, path, disk_path, row.size, row.mtime_ns)
             self._move(original, fake)
             self.report.updated -= 1  # a copy taking over is not an operator's change
@@ -500,6 +504,17 @@ def _refused_content(problem: str | None) -> bool:
     """A refusal that follows from the file's bytes alone (empty, not audio, corrupt, ...), so
     every copy of those bytes has it; not one that depends on config.toml, not a duplicate."""
     return problem is not None and problem not in RECHECKED and problem != "duplicate"
+
+
+def _lost_its_reason(row: SpotRow) -> bool:
+    """A refused row that says why it was once removed instead of what is wrong with it (left
+    so by loa before refused content that came back was judged again): judged again."""
+    reason = row.reason or ""
+    return (
+        row.status == STATUS_REJECTED
+        and _refused_content(row.problem)
+        and (reason in (GONE, REPLACED) or reason.endswith(MERGED))
+    )
 
 
 def _needs_peak(row: SpotRow) -> bool:

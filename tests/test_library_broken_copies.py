@@ -165,3 +165,19 @@ def test_a_file_renamed_while_it_is_decoded_is_not_refused_as_corrupt(
     second = scan(engine, root)
     assert (second.added, second.rejected) == (1, [])
     assert catalogue(engine, root) == {"chi-so/Tin mới.mp3": ("ok", None, None)}
+
+
+def test_a_refused_row_left_saying_file_gone_is_judged_again(
+    engine: Engine, root: Path, tmp_path: Path
+) -> None:
+    """A catalogue written by a loa before the fix above: refused rows that came back kept the
+    removal's reason, and their copies took it over. The next scan repairs them."""
+    import sqlite3
+
+    garbage(root / "chi-so/rác.mp3")
+    shutil.copyfile(root / "chi-so/rác.mp3", root / "chi-so/rác 2.mp3")
+    before = reasons(scan(engine, root))
+    with sqlite3.connect(tmp_path / "loa.db") as conn:
+        conn.execute("update spot set reason = 'tệp không còn trong thư viện (file gone)'")
+    assert reasons(scan(engine, root)) == before
+    assert reasons(scan(engine, root)) == before
