@@ -105,3 +105,22 @@ def test_a_folder_as_config_toml_is_a_config_problem_not_a_usage_error(
         f"{folder}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n"
         f"the path is a folder, not a file: pass --config {folder / 'config.toml'}"
     ) in result.output
+
+
+def test_a_fifo_as_config_toml_is_refused_at_once_not_waited_on(tmp_path: Path) -> None:
+    """`loa config check` (and every command, and the daemon's reload) opened config.toml
+    and waited forever for a writer when it was a named pipe."""
+    import os
+
+    fifo = tmp_path / "config.toml"
+    os.mkfifo(fifo)
+    run = subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(fifo), "config", "check"],
+        cwd=ROOT, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    assert run.returncode == EXIT_CONFIG, run.stderr
+    assert (
+        f"{fifo}: cấu hình không hợp lệ, 1 lỗi (1 problem)\n"
+        "not a regular file (a named pipe, a device or a socket): config.toml must be a text "
+        "file"
+    ) in run.stderr
