@@ -15,7 +15,7 @@ from loa.compose import (
 )
 from loa.db import open_database
 from loa.errors import LoaError
-from loa.params import DATE
+from loa.params import DATE, InputFile
 from loa.redact import mask_credentials
 from scheduler.airlog import AirLog
 
@@ -36,7 +36,7 @@ TOPIC_COLUMNS = (
 @click.option(
     "--events",
     "events_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=InputFile(),
     help="Kịch bản sự kiện TOML (a scripted season: emergencies, crashes, edits, spots, device).",
 )
 @click.pass_obj
