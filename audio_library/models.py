@@ -5,10 +5,11 @@ A spot's `id` follows its content: the first 16 hex digits of the sha256 of the 
 same path as the file system spells it (a name copied from macOS arrives in NFD).
 
 Rows are never deleted: a file that disappears becomes `removed` (the airtime log keeps referring
-to its id). A copy of content already catalogued is its own row, `rejected` as a duplicate, with
-the same id as the original. Operator metadata (validity window, approval) is keyed by the id in
-`spot_meta`, so it follows the content through renames and moves and is lost when the content
-changes (a new content must be approved again).
+to its id). A copy of content already catalogued is its own row, `rejected` as a duplicate (or,
+when that content is refused, with the original's refusal), with the same id as the original.
+Operator metadata (validity window, approval) is keyed by the id in `spot_meta`, so it follows
+the content through renames and moves and is lost when the content changes (a new content must
+be approved again).
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ Nothing here can hang: only regular files are opened, each hash, tag read and de
 limit (`safeio`), and `cancel` (set when the daemon stops) ends the scan at once. A file that
 cannot be read (permissions, a broken link, not a regular file, a step that timed out) is
 reported with its reason on every scan and is not catalogued; a catalogued row whose file became
-unreadable is `removed` with that reason, and comes back (same id) once the file can be read.
+unreadable is `removed` with that reason, and comes back (same id) once the file can be read;
+refused content that comes back is judged again, so it is refused for what is wrong with it. A
+copy of refused content is refused with the original's refusal, not as a duplicate.
 The true peak is measured with the loudness; rows catalogued before peaks were measured are
 decoded once more, on the first scan that finds them without one.
 """
@@ -42,6 +44,9 @@ from audio_library.verdict import (
 )
 
 COMMIT_EVERY = 50
+GONE = "tệp không còn trong thư viện (file gone)"
+REPLACED = "đã thay bằng nội dung khác (replaced)"
+MERGED = "(merged into the original's record)"
 RECHECKED = (None, "too_long")  # problems that depend on the config, not on the file
 
 
@@ -71,6 +76,7 @@ class Measured:
     sha256: str
     tags: Tags
     analysis: Analysis | None
+    vanished: bool = False  # gone before it could be read (renamed, moved, deleted meanwhile)
 
 
 Progress = Callable[[int], None]
@@ -86,7 +92,13 @@ def measure(
     path = root / found.disk_path
     if found.size == 0:
         return Measured(found, sha256, Tags(None, None, None, "empty"), None)
-    return Measured(found, sha256, read_tags(path, cancel=cancel), analyse(path, cancel=cancel))
+    tags, analysis = read_tags(path, cancel=cancel), analyse(path, cancel=cancel)
+    if not analysis.ok and not (path.exists() or path.is_symlink()):
+        # ffmpeg could not open what was hashed a moment ago: the file went away (renamed or
+        # moved while the scan ran), which says nothing about its content; the next scan sees
+        # it where it is now
+        return Measured(found, sha256, tags, analysis, vanished=True)
+    return Measured(found, sha256, tags, analysis)
 
 
 def _hash(
@@ -147,8 +159,11 @@ def scan_library(
             again = [(f, row.sha256) for f, row in scan.without_peak]
             for measured in _ordered(pool, workers, root, again, cancel):
                 scan.store_peak(measured)
-        scan.mark_removed()
-        scan.promote_duplicates()
+            scan.judge_returned(_ordered(pool, workers, root, scan.take_returned(), cancel))
+            scan.settle_copies()
+            scan.mark_removed()
+            scan.promote_duplicates()
+            scan.judge_returned(_ordered(pool, workers, root, scan.take_returned(), cancel))
         scan.recheck()
         session.commit()
         on_disk = {m.path for m in misplaced}
@@ -208,6 +223,9 @@ class _Scan:
         self.seen: set[str] = set()  # every path found on disk with content that was decided
         self.new_ids: dict[str, str] = {}  # id -> path, of content first seen in this scan
         self.replaced: set[str] = set()  # paths whose catalogued content was replaced
+        # refused content whose file came back after it was removed: judged again (its stored
+        # reason says why it was removed, not what is wrong with it)
+        self.returned: list[tuple[Found, SpotRow]] = []
 
     # ---- stage 1: what did not change
     def unchanged(self, found: list[Found]) -> list[Found]:
@@ -220,6 +238,8 @@ class _Scan:
                     self.session.add(row)
                 if _needs_peak(row):
                     self.without_peak.append((f, row))
+                if _lost_its_reason(row):
+                    self.returned.append((f, row))
                 self.present.add(f.path)
                 self.seen.add(f.path)
                 self.report.unchanged += 1
@@ -256,7 +276,7 @@ class _Scan:
             old = self.live.get(f.path)
             original = self.primary.get(sid)
             if old is not None:  # other content now lives at this path
-                self._remove(old, "đã thay bằng nội dung khác (replaced)")
+                self._remove(old, REPLACED)
                 self.replaced.add(f.path)
             if (
                 original is not None
@@ -290,6 +310,8 @@ class _Scan:
     def _move(self, row: SpotRow, f: Found) -> None:
         if self.live.get(row.path) is row:
             del self.live[row.path]
+        if row.status == STATUS_REMOVED and _refused_content(row.problem):
+            self.returned.append((f, row))
         row.topic, row.path = f.topic, f.path
         self._refresh(row, f)
         row.removed_at = None
@@ -330,6 +352,9 @@ class _Scan:
     # ---- stage 3: store what was measured
     def store_new(self, m: Measured) -> None:
         f = m.found
+        if m.vanished:
+            self.new_ids.pop(spot_id(m.sha256), None)
+            return
         refusal = judge(f.size, f.extension, m.tags, m.analysis)
         if refusal is not None and refusal.problem == "timed_out":
             self.trouble[f.path] = refusal.reason  # says nothing about the content: not stored
@@ -365,6 +390,56 @@ class _Scan:
         self.present.add(f.path)
         self._count_new(f.path)
 
+    def take_returned(self) -> list[tuple[Found, str]]:
+        pending = [(f, row.sha256) for f, row in self.returned]
+        self.returned = []
+        return pending
+
+    def judge_returned(self, measured: Iterator[Measured]) -> None:
+        """The verdict of refused content that came back, from its content measured again."""
+        for m in measured:
+            row = self.live.get(m.found.path)
+            refusal = judge(m.found.size, m.found.extension, m.tags, m.analysis)
+            if (
+                row is None
+                or m.vanished
+                or (refusal is not None and refusal.problem == "timed_out")
+            ):
+                continue  # judged again at the next scan that reads it in time
+            a = m.analysis
+            row.status = STATUS_OK if refusal is None else STATUS_REJECTED
+            row.problem = refusal.problem if refusal else None
+            row.reason = refusal.reason if refusal else None
+            if a is not None and a.ok and a.decoded_s:
+                lead, trail = a.trim(a.decoded_s)
+                row.duration_s, row.loudness_lufs, row.peak_dbtp = (
+                    a.decoded_s,
+                    a.loudness_lufs,
+                    a.peak_dbtp,
+                )
+                row.trim_start_s, row.trim_end_s = round(lead, 3), round(trail, 3)
+            self.session.add(row)
+
+    def settle_copies(self) -> None:
+        """A copy of refused content is refused for what is wrong with that content, as the
+        original is (the same bytes, the same verdict), not as a duplicate: a duplicate is
+        content that airs under another path."""
+        for row in self.live.values():
+            if row.problem != "duplicate":
+                continue
+            original = self.primary.get(row.id)
+            if (
+                original is None
+                or original is row
+                or original.status != STATUS_REJECTED
+                or not _refused_content(original.problem)
+            ):
+                continue
+            row.problem, row.reason = original.problem, original.reason
+            row.format, row.header_s = original.format, original.header_s
+            row.duration_s, row.loudness_lufs = original.duration_s, original.loudness_lufs
+            self.session.add(row)
+
     def store_peak(self, m: Measured) -> None:
         """A row measured before true peaks were: its peak (and loudness, same pass)."""
         row = self.live.get(m.found.path)
@@ -379,8 +454,7 @@ class _Scan:
     def mark_removed(self) -> None:
         for path, row in list(self.live.items()):
             if path not in self.seen:
-                gone = "tệp không còn trong thư viện (file gone)"
-                self._remove(row, self.trouble.get(path, gone))
+                self._remove(row, self.trouble.get(path, GONE))
                 self.report.removed += 1
 
     def promote_duplicates(self) -> None:
@@ -392,7 +466,7 @@ class _Scan:
             if original is None or original.status != STATUS_REMOVED:
                 continue
             path, topic, disk_path = row.path, row.topic, row.disk_path
-            self._remove(row, f"thay bằng {original.path} (merged into the original's record)")
+            self._remove(row, f"thay bằng {original.path} {MERGED}")
             fake = Found(topic, path, disk_path, row.size, row.mtime_ns)
             self._move(original, fake)
             self.report.updated -= 1  # a copy taking over is not an operator's change
@@ -424,6 +498,23 @@ class _Scan:
             (r for r in self.live.values() if r.status == STATUS_REJECTED), key=lambda r: r.path
         )
         return [{"path": r.path, "reason": r.reason or ""} for r in rows]
+
+
+def _refused_content(problem: str | None) -> bool:
+    """A refusal that follows from the file's bytes alone (empty, not audio, corrupt, ...), so
+    every copy of those bytes has it; not one that depends on config.toml, not a duplicate."""
+    return problem is not None and problem not in RECHECKED and problem != "duplicate"
+
+
+def _lost_its_reason(row: SpotRow) -> bool:
+    """A refused row that says why it was once removed instead of what is wrong with it (left
+    so by loa before refused content that came back was judged again): judged again."""
+    reason = row.reason or ""
+    return (
+        row.status == STATUS_REJECTED
+        and _refused_content(row.problem)
+        and (reason in (GONE, REPLACED) or reason.endswith(MERGED))
+    )
 
 
 def _needs_peak(row: SpotRow) -> bool:

@@ -12,7 +12,8 @@ Refusal codes (stored in `spot.problem`, reasons shown to the operator in Vietna
   and the decoder complained no more than a cut at the end makes it (else: `corrupt`) |
 | `silent` | less than `MIN_AUDIBLE_S` of it is above `SILENCE_DB`, or its loudness is gated out |
 | `too_long` | after trimming silence it is longer than the longest slot |
-| `duplicate` | the same bytes are already catalogued under another path |
+| `duplicate` | the same bytes are already catalogued, and may air, under another path (a copy of
+  refused bytes is refused with their refusal: every copy says what is wrong with it) |
 | `bad_name` | the file name is not valid UTF-8, or equals another one after NFC normalisation |
 | `timed_out` | ffmpeg did not finish in its time limit (a hung mount); not stored, tried again |
 

@@ -119,7 +119,7 @@ def _debug(ctx: click.Context) -> bool:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a folder is a config problem (exit 3), not usage
     envvar="LOA_CONFIG",
     default="config.toml",
     show_default=True,

@@ -224,6 +224,20 @@ def library_lock(config: Config, wait: bool = True) -> Iterator[None]:
         yield
 
 
+def missing_root(root: Path) -> str | None:
+    """What the operator is told when the library folder is not there to scan (a typo in
+    `library.root`, a USB stick not mounted); None when it is a folder."""
+    try:
+        if root.is_dir():
+            return None
+    except OSError:
+        pass
+    return (
+        f"library.root: không có thư mục {root} (the library folder does not exist): tạo "
+        "thư mục đó, mỗi chủ đề một thư mục con mang mã chủ đề, hoặc sửa [library] root"
+    )
+
+
 def rescan(config: Config, engine: Engine, *, wait: bool = True, **options: Any) -> Any:
     """Incremental scan of the library (unchanged files are not decoded again)."""
     from audio_library.scan import scan_library
@@ -316,9 +330,13 @@ class LibrarySource:
         except Abandoned:
             log.info("library rescan abandoned: the daemon is stopping")
         except Exception as exc:  # never stop the station for a library problem
-            message = f"rescan failed: {exc}"
+            missing = missing_root(self.config.library.root)  # the operator's to fix: no trace
+            message = f"rescan failed: {missing or exc}"
             if message != self._error:
-                log.exception("library rescan failed; using the last good list")
+                if missing:
+                    log.error("library %s; using the last good list", message)
+                else:
+                    log.exception("library rescan failed; using the last good list")
                 self._report("error", message)
             self._error = message
         return self._last

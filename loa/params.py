@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -68,6 +71,29 @@ class PeriodParam(click.ParamType):
         if problem:
             self.fail(problem, param, ctx)
         return period
+
+
+class InputFile(click.Path):
+    """A file the command reads whole: where something exists it must be a regular file (a
+    named pipe would make the read wait for a writer for ever, a device never ends). A missing
+    or unreadable one is left to the command, which says so for that file."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        try:
+            regular = stat.S_ISREG(os.stat(path).st_mode)
+        except OSError:
+            return path
+        if not regular:
+            self.fail(
+                f"{value} is not a regular file (a named pipe, a device or a socket): give a file",
+                param,
+                ctx,
+            )
+        return path
 
 
 DATE = DateParam()

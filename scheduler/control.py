@@ -39,6 +39,24 @@ class NoControl:
         pass
 
 
+class ControlPathTaken(Exception):
+    """The control socket's path holds something that is not a socket (a file, a folder)."""
+
+
+def path_taken(path: Path) -> str | None:
+    """Why `path` cannot be the control socket (something else is there), else None: the
+    daemon only ever replaces a stale socket, never a file or a folder someone put there."""
+    try:
+        if path.is_socket() and not path.is_symlink():
+            return None
+        if not (path.exists() or path.is_symlink()):
+            return None
+    except OSError as exc:
+        return f"{path} cannot be looked at ({exc.strerror or exc}): choose another path"
+    what = "a folder" if path.is_dir() and not path.is_symlink() else "a file"
+    return f'{path} is {what}, not loa\'s control socket: choose another path, e.g. "data/loa.sock"'
+
+
 class ControlServer:
     def __init__(self, path: Path, handler: Handler | None = None) -> None:
         self.path = path
@@ -51,7 +69,10 @@ class ControlServer:
         if handler is not None:
             self.handler = handler
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists() or self.path.is_symlink():
+        taken = path_taken(self.path)
+        if taken is not None:
+            raise ControlPathTaken(f"daemon.socket: {taken}")
+        if self.path.is_socket():
             self.path.unlink()  # a stale socket of a crashed daemon (the lock says we are alone)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)

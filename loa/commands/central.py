@@ -21,7 +21,7 @@ import click
 
 from loa.app import App
 from loa.errors import LoaError
-from loa.params import DATE, PERIOD
+from loa.params import DATE, PERIOD, InputFile
 
 
 class CentralFailure(LoaError):
@@ -193,7 +193,7 @@ def stations_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @central.command("import")
 @url_option
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=InputFile())
 @click.pass_context
 def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Nạp gói nhật ký mang bằng USB (load bundles; the same bundle twice changes nothing)."""

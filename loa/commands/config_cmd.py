@@ -37,12 +37,52 @@ def _jingle_problems(cfg: Config) -> list[str]:
     return problems
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _database_problems(cfg: Config) -> list[str]:
+    """The SQLite file of `database.url` as the daemon will open it: a folder, a file that is
+    no SQLite database or a folder that cannot be made would stop `loa run` at start."""
+    from scheduler.sqlite_read import sqlite_file
+
+    path = sqlite_file(cfg.database.url)
+    if path is None:
+        return []
+    advice = 'point [database] url at a file, e.g. "sqlite:///data/loa.db"'
+    try:
+        if path.is_dir():
+            return [f"database.url: {path} is a folder, not a database file; {advice}"]
+        if path.exists():
+            if not path.is_file():
+                return [f"database.url: {path} is not a regular file; {advice}"]
+            with path.open("rb") as f:
+                head = f.read(len(SQLITE_MAGIC))
+            if head and head != SQLITE_MAGIC:
+                return [
+                    f"database.url: {path} is not a SQLite database; point [database] url at "
+                    "the station's loa.db, or move that file away and loa creates a new one"
+                ]
+            return []
+        for parent in path.parents:  # created at the first start: its folder must be makeable
+            if parent.exists():
+                if not parent.is_dir():
+                    return [f"database.url: {parent} is a file, not a folder; {advice}"]
+                break
+    except OSError as exc:
+        return [f"database.url: cannot read {path}: {exc.strerror or exc}; {advice}"]
+    return []
+
+
 def check_file(path: Path) -> tuple[Config, list[str]]:
     """The checked config and the warnings to print; ConfigError for an invalid file."""
     cfg, problems = check_config(path)
     if cfg is None:
         raise ConfigError(str(path), problems)
-    problems = _jingle_problems(cfg)
+    from scheduler.control import path_taken
+
+    taken = path_taken(cfg.daemon.socket)
+    problems = [f"daemon.socket: {taken}"] if taken else []
+    problems += _database_problems(cfg) + _jingle_problems(cfg)
     if problems:  # the daemon could not start (or reload) on them
         raise ConfigError(str(path), problems)
     warnings: list[str] = []

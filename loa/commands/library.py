@@ -15,7 +15,7 @@ from audio_library.catalog import UNSET, CatalogError, SpotRecord, list_spots, r
 from audio_library.files import discover
 from audio_library.safeio import StepTimeout
 from loa.app import App
-from loa.compose import rescan
+from loa.compose import missing_root, rescan
 from loa.errors import LoaError
 from loa.params import DATE, DATE_OR_CLEAR, format_option
 
@@ -24,11 +24,9 @@ PROGRESS_MIN_FILES = 5
 
 def _root(app: App) -> Any:
     root = app.config.library.root
-    if not root.is_dir():
-        raise LoaError(
-            f"library.root: không có thư mục {root} (the library folder does not exist): tạo "
-            "thư mục đó, mỗi chủ đề một thư mục con mang mã chủ đề, hoặc sửa [library] root"
-        )
+    missing = missing_root(root)
+    if missing:
+        raise LoaError(missing)
     return root
 
 

@@ -15,7 +15,7 @@ from loa.compose import (
 )
 from loa.db import open_database
 from loa.errors import LoaError
-from loa.params import DATE
+from loa.params import DATE, InputFile
 from loa.redact import mask_credentials
 from scheduler.airlog import AirLog
 
@@ -36,7 +36,7 @@ TOPIC_COLUMNS = (
 @click.option(
     "--events",
     "events_file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=InputFile(),
     help="Kịch bản sự kiện TOML (a scripted season: emergencies, crashes, edits, spots, device).",
 )
 @click.pass_obj
@@ -53,6 +53,7 @@ def simulate(
         raise LoaError(
             "thư viện chưa có tin/bài phát được (no playable spot): run `loa library scan`"
         )
+    given = db_url is not None
     if db_url is None:
         target = config.daemon.socket.parent / f"simulate-{start_day}-{days}d.db"
         for suffix in ("", "-wal", "-shm"):
@@ -63,7 +64,7 @@ def simulate(
             "--db là CSDL của đài: mô phỏng ghi vào nhật ký thật (writing the station's log)",
             err=True,
         )
-    engine = open_database(db_url)
+    engine = open_database(db_url, key="--db" if given else "database.url")
     start = datetime.combine(start_day, time(0), tzinfo=config.tz)
     airlog = AirLog(engine, config.station.id)
     t0 = datetime.now(UTC)

@@ -18,8 +18,9 @@ from loa.compose import (
     station_spec,
 )
 from loa.config import Config
-from loa.errors import LoaError
+from loa.errors import ConfigError, LoaError
 from scheduler.airlog import AirLog
+from scheduler.control import ControlPathTaken
 from scheduler.lock import AlreadyRunning, StationLock
 from scheduler.slots import in_quiet_hours
 
@@ -114,6 +115,8 @@ def run(app: App, demo: bool) -> None:
         daemon.run_forever()
     except AlreadyRunning as exc:
         raise LoaError(str(exc)) from None
+    except ControlPathTaken as exc:  # nothing aired yet: the station cannot be reached
+        raise ConfigError(str(app.config_path), [str(exc)]) from None
     finally:
         if fetcher is not None:
             fetcher.stop()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -99,14 +101,38 @@ def _syntax_hint(message: str) -> str:
     return ""
 
 
+def _read_regular(path: Path) -> bytes:
+    """The file's first bytes; a named pipe, a device or a socket is refused before anything
+    is read from it (opening one without O_NONBLOCK waits for a writer, for ever)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(str(path))
+        if not stat.S_ISREG(mode):
+            raise ConfigError(
+                str(path),
+                [
+                    "not a regular file (a named pipe, a device or a socket): config.toml "
+                    "must be a text file"
+                ],
+            )
+        os.set_blocking(fd, True)
+        return handle.read(MAX_FILE_BYTES + 1)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse the file; syntax errors become a ConfigError naming the line and column."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        data = _read_regular(path)
     except FileNotFoundError:
         raise ConfigError(
             str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            str(path),
+            [f"the path is a folder, not a file: pass --config {path / 'config.toml'}"],
         ) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None

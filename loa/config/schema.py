@@ -144,9 +144,13 @@ def _text(max_len: int, *, lines: bool = False) -> Any:
 
 
 def _path_text(value: object) -> object:
-    """A path the operating system can open: no NUL byte, no over-long name."""
+    """A path the operating system can open: not empty, no NUL byte, no over-long name."""
     if not isinstance(value, str):
-        return value
+        if isinstance(value, Path):
+            return value
+        raise ValueError(f"{shown(value)} is not a path: write it as text in quotes")
+    if not value.strip():
+        raise ValueError("must not be empty: write a path (relative to the folder of config.toml)")
     if "\x00" in value:
         raise ValueError(f"{shown(value)} contains a NUL character; remove it")
     if len(value.encode("utf-8", "surrogateescape")) > 4000 or any(
