@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import os
 import re
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from pydantic import (
     ValidationError,
 )
 
+from audio_library.safeio import NotRegular, open_regular
 from loa.config.checks import cross_check, relay_check
 from loa.config.messages import inner_model, problem_lines
 from loa.config.schema import MAX_FILE_BYTES, Config, Slot, Source, Topic
@@ -101,38 +100,27 @@ def _syntax_hint(message: str) -> str:
     return ""
 
 
-def _read_regular(path: Path) -> bytes:
-    """The file's first bytes; a named pipe, a device or a socket is refused before anything
-    is read from it (opening one without O_NONBLOCK waits for a writer, for ever)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(str(path))
-        if not stat.S_ISREG(mode):
-            raise ConfigError(
-                str(path),
-                [
-                    "not a regular file (a named pipe, a device or a socket): config.toml "
-                    "must be a text file"
-                ],
-            )
-        os.set_blocking(fd, True)
-        return handle.read(MAX_FILE_BYTES + 1)
-
-
 def read_toml(path: Path) -> dict[str, Any]:
     """Parse the file; syntax errors become a ConfigError naming the line and column."""
-    try:
-        data = _read_regular(path)
+    try:  # never opens a named pipe or a device for reading: that would wait for ever
+        with open_regular(path) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             str(path), ["file not found: create it (copy the shipped config.toml) or pass --config"]
         ) from None
-    except IsADirectoryError:
+    except (NotRegular, IsADirectoryError):
+        if path.is_dir():
+            raise ConfigError(
+                str(path),
+                [f"the path is a folder, not a file: pass --config {path / 'config.toml'}"],
+            ) from None
         raise ConfigError(
             str(path),
-            [f"the path is a folder, not a file: pass --config {path / 'config.toml'}"],
+            [
+                "not a regular file (a named pipe, a device or a socket): config.toml "
+                "must be a text file"
+            ],
         ) from None
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror or exc}"]) from None
