@@ -16,11 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from airtime.bulletin_spot import PREFIX
-
 KINDS = ("scheduled", "adhoc", "emergency", "relay")  # relay: a relayed stream (tiếp sóng)
-# A bulletin from the district airs under the spot id `bulletin-<id>-<priority>` (issue 13).
-BULLETIN_SPOT_PREFIX = PREFIX
 # "playing" is an open row: its audio started and has not ended yet.
 STATUSES = ("playing", "completed", "interrupted", "failed", "missed", "skipped")
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from airtime.bulletin_spot import PREFIX as BULLETIN_SPOT_PREFIX
 from airtime.chain import Verification
-from airtime.models import BULLETIN_SPOT_PREFIX
 from airtime.periods import Period
 
 COMPLETED = "completed"
