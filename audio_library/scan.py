@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -36,6 +37,7 @@ from audio_library.safeio import HASH_TIMEOUT_S, Abandoned, with_deadline
 from audio_library.tags import Tags, read_tags
 from audio_library.verdict import (
     GATED_LUFS,
+    Refusal,
     duplicate,
     judge,
     playback_gain,
@@ -361,27 +363,19 @@ class _Scan:
             self.new_ids.pop(spot_id(m.sha256), None)
             return
         a = m.analysis
-        duration = a.decoded_s if a is not None and a.ok else None
-        lead, trail = a.trim(duration) if a is not None and duration else (0.0, 0.0)
         row = SpotRow(
             id=spot_id(m.sha256),
             topic=f.topic,
             path=f.path,
             disk_path=f.disk_path,
             title=m.tags.title or title_from_name(f.stem),
-            status=STATUS_OK if refusal is None else STATUS_REJECTED,
-            problem=refusal.problem if refusal else None,
-            reason=refusal.reason if refusal else None,
+            **_verdict(refusal),
             sha256=m.sha256,
             size=f.size,
             mtime_ns=f.mtime_ns,
             format=m.tags.format or (a.codec if a else None),
             header_s=m.tags.header_s,
-            duration_s=duration,
-            loudness_lufs=a.loudness_lufs if a is not None and duration else None,
-            peak_dbtp=a.peak_dbtp if a is not None and duration else None,
-            trim_start_s=round(lead, 3),
-            trim_end_s=round(trail, 3),
+            **_measures(a),
             added_at=_now(),
         )
         self.session.add(row)
@@ -407,17 +401,11 @@ class _Scan:
             ):
                 continue  # judged again at the next scan that reads it in time
             a = m.analysis
-            row.status = STATUS_OK if refusal is None else STATUS_REJECTED
-            row.problem = refusal.problem if refusal else None
-            row.reason = refusal.reason if refusal else None
-            if a is not None and a.ok and a.decoded_s:
-                lead, trail = a.trim(a.decoded_s)
-                row.duration_s, row.loudness_lufs, row.peak_dbtp = (
-                    a.decoded_s,
-                    a.loudness_lufs,
-                    a.peak_dbtp,
-                )
-                row.trim_start_s, row.trim_end_s = round(lead, 3), round(trail, 3)
+            fields = _verdict(refusal)
+            if a is not None and a.ok and a.decoded_s:  # else the measures stored stay
+                fields |= _measures(a)
+            for name, value in fields.items():
+                setattr(row, name, value)
             self.session.add(row)
 
     def settle_copies(self) -> None:
@@ -498,6 +486,28 @@ class _Scan:
             (r for r in self.live.values() if r.status == STATUS_REJECTED), key=lambda r: r.path
         )
         return [{"path": r.path, "reason": r.reason or ""} for r in rows]
+
+
+def _verdict(refusal: Refusal | None) -> dict[str, Any]:
+    """A row's status, problem and reason for the verdict on its content."""
+    return {
+        "status": STATUS_OK if refusal is None else STATUS_REJECTED,
+        "problem": refusal.problem if refusal else None,
+        "reason": refusal.reason if refusal else None,
+    }
+
+
+def _measures(a: Analysis | None) -> dict[str, Any]:
+    """A row's measured fields from its decode: length, loudness, true peak, silence trims."""
+    duration = a.decoded_s if a is not None and a.ok else None
+    lead, trail = a.trim(duration) if a is not None and duration else (0.0, 0.0)
+    return {
+        "duration_s": duration,
+        "loudness_lufs": a.loudness_lufs if a is not None and duration else None,
+        "peak_dbtp": a.peak_dbtp if a is not None and duration else None,
+        "trim_start_s": round(lead, 3),
+        "trim_end_s": round(trail, 3),
+    }
 
 
 def _refused_content(problem: str | None) -> bool:
