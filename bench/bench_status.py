@@ -82,16 +82,9 @@ def loa(env: dict[str, str], config: Path, *args: str, **kw: Any) -> Any:
 def hold_bulletins(database: Path) -> None:
     """Two bulletins as the fetcher stores them (an ưu tiên one heading the next slot, a thông
     thường one waiting for the operator): most stations hold some once their district sends."""
-    import sqlite3
+    from tests.bulletin_rows import put_bulletins
 
-    with sqlite3.connect(database) as conn:
-        for id, priority in ((1, "uu-tien"), (2, "thuong")):
-            conn.execute(
-                "INSERT INTO bulletin (id, title, priority, filename, sha256, path, playable_s,"
-                " trim_start_s, gain_db, received_at, reported) VALUES (?, 'Bản tin', ?,"
-                " 'b.mp3', ?, '.ban-tin/b.mp3', 30.0, 0.0, 0.0, '2026-01-01 00:00:00', '')",
-                (id, priority, f"{id:064x}"),
-            )
+    put_bulletins(database, [(1, "Bản tin", "uu-tien"), (2, "Bản tin", "thuong")])
 
 
 def runs(env: dict[str, str], config: Path, n: int) -> dict[str, Any]:

@@ -121,20 +121,12 @@ def test_status_imports_neither_the_daemon_nor_report_writers(tmp_path: Path) ->
 
 
 def test_status_of_a_station_holding_bulletins_reads_them_with_sqlite3(tmp_path: Path) -> None:
-    import sqlite3
+    from tests.bulletin_rows import put_bulletins
 
     config = station(tmp_path)
     assert loa(config, tmp_path / "first.json", "status").wait(60) == 0  # creates the database
     (database,) = tmp_path.rglob("*.db")
-    with sqlite3.connect(database) as conn:  # what the bulletin fetcher stores (migration 7)
-        for id, title, priority in ((7, "Tin bão khẩn", "uu-tien"), (8, "Lịch tiêm", "thuong")):
-            conn.execute(
-                "INSERT INTO bulletin (id, title, priority, filename, sha256, path, playable_s,"
-                " trim_start_s, gain_db, received_at, reported) VALUES"
-                " (?, ?, ?, 'b.mp3', ?, '.ban-tin/b.mp3', 30.0, 0.0, 0.0,"
-                " '2026-01-01 00:00:00.000000', '')",
-                (id, title, priority, f"{id:064x}"),
-            )
+    put_bulletins(database, [(7, "Tin bão khẩn", "uu-tien"), (8, "Lịch tiêm", "thuong")])
     out = tmp_path / "modules.json"
     proc = loa(config, out, "status")
     text, _ = proc.communicate(timeout=60)
