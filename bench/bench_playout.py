@@ -9,12 +9,13 @@ alternate), and the sink's monitor is recorded and measured (tests/audio_capture
 - inter-spot gap: longest silence between a 500 ms 1 kHz spot and the 300 ms 2 kHz spot after it;
 - median and worst of N runs, with the machine idle and with both cores loaded (two busy loops);
 - CPU % of one core and RSS while idle (stream open, nothing to play) and while playing a
-  1-minute and a 60-minute mp3, with the machine idle and with both cores loaded (process + child
-  processes: loa's ffmpeg decoder is counted with it; from /proc/<pid>/stat utime+stime over the
-  window, so other load on the machine does not count); underruns the player reported meanwhile;
+  1-minute and a 60-minute mp3, with the machine idle and with both cores loaded (process +
+  child processes: loa's decoder, mpg123 for these mp3s, is counted with it; from
+  /proc/<pid>/stat utime+stime over the window, so other load on the machine does not count);
+  underruns the player reported meanwhile;
 - loa's profile: the CPU of each of its threads over the same windows (`--threads`);
 - the same while playing a slot of four 1-minute mp3s (every decoder of the slot counted);
-- PSS beside RSS (pages shared between loa and its ffmpeg children counted once).
+- PSS beside RSS (pages shared between loa and its decoder children counted once).
 
     python bench/bench_playout.py [--runs 20] [--cpu-seconds 15] [--json results.json]
         [--root DIR]   # loa's code from another checkout (`git archive C | tar -x -C DIR`)

@@ -1,12 +1,12 @@
 """Soak benchmark: memory and open files of a real `loa run` over hours of playout.
 
 A station whose slots follow each other all along the run (58 s of every minute) airs tone
-spots of 7-13 s through the file output (real ffmpeg decoding, the wall clock, the WAV file
-growing as a recorder on the line output would). Every `--every` seconds the daemon's RSS
-(VmRSS), its open file descriptors (/proc/PID/fd), its threads and its ffmpeg children are
-sampled. Reported: first sample after the first slot, last sample, the maximum, the growth
-per hour of RSS (least squares over the samples after the first 10 minutes, or after the
-first third of a shorter run), and the airtime rows written.
+spots of 7-13 s through the file output (real decoding by mpg123 or ffmpeg, the wall clock,
+the WAV file growing as a recorder on the line output would). Every `--every` seconds the
+daemon's RSS (VmRSS), its open file descriptors (/proc/PID/fd), its threads and its decoder
+children are sampled. Reported: first sample after the first slot, last sample, the maximum,
+the growth per hour of RSS (least squares over the samples after the first 10 minutes, or
+after the first third of a shorter run), and the airtime rows written.
 
     python bench/bench_soak.py [--minutes 120] [--every 30] [--json results.json]
 
@@ -45,14 +45,15 @@ def sample(pid: int) -> dict[str, Any]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and "ffmpeg" in stat:
+            decoder = "ffmpeg" in stat or "mpg123" in stat
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and decoder:
                 children += 1
     return {
         "t": time.time(),
         "rss_kib": int(fields["VmRSS"].split()[0]),
         "fds": len(os.listdir(f"/proc/{pid}/fd")),
         "threads": int(fields["Threads"]),
-        "ffmpeg": children,
+        "decoders": children,
     }
 
 
@@ -155,7 +156,7 @@ def main() -> None:
                 "max": max(s["fds"] for s in samples),
             },
             "threads": {"first": samples[0]["threads"], "max": max(s["threads"] for s in samples)},
-            "ffmpeg_max": max(s["ffmpeg"] for s in samples),
+            "decoders_max": max(s["decoders"] for s in samples),
             "exit_code": proc.returncode,
         }
         print(json.dumps(result, indent=1))

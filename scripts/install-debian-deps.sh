@@ -7,9 +7,9 @@
 # the tests play into and capture from; espeak-ng: Vietnamese speech for `loa output test`
 # and the demo library; postgresql: the central database the aggregation tests use;
 # python3-venv: the virtualenv `make` creates; icecast2: the local live stream the relay tests
-# (tiếp sóng) play from.
+# (tiếp sóng) play from; mpg123: the mp3 decoder of the playout (3 MB, where ffmpeg takes 33).
 set -euo pipefail
-pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql icecast2)
+pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql icecast2 mpg123)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(liquidsoap)
 missing=()
 for p in "${pkgs[@]}"; do

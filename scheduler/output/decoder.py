@@ -1,23 +1,30 @@
-"""Streaming decoder: an ffmpeg pipe producing mono float32 PCM at the output's rate.
+"""Streaming decoder: a decoder process's pipe producing mono float32 PCM at the output's rate.
 
-The ffmpeg binary comes from the imageio-ffmpeg wheel. A reader thread moves fixed-size chunks
-from the pipe into a bounded queue; when the queue is full the thread blocks, the pipe fills and
-ffmpeg stops decoding. Memory per decoder is therefore bounded by the queue (``max_buffer_s``)
-plus the OS pipe buffer, whatever the length of the file: a 60-minute spot plays in the same
-memory as a 1-minute one.
+MPEG audio (mp3, mp2: what stations mostly hold) is decoded by Debian's ``mpg123``, a 3 MB
+process; everything else, and MPEG audio when mpg123 is not installed, by the ffmpeg binary
+of the imageio-ffmpeg wheel, a 33 MB one (BENCHMARKS.md, "Playout"). A reader thread moves
+fixed-size chunks from the pipe into a bounded queue; when the queue is full the thread
+blocks, the pipe fills and the decoder stops decoding. Memory per decoder is therefore bounded
+by the queue (``max_buffer_s``) plus the OS pipe buffer, whatever the length of the file: a
+60-minute spot plays in the same memory as a 1-minute one.
 
-ffmpeg does all the sample arithmetic: it resamples to the output's rate, downmixes to mono (a
-loudspeaker network is mono) and applies the loudness gain (``-af volume``, in float, so
-nothing clips here); Python only moves its bytes. The engine copies that one channel to every
-channel of the device. `ffmpeg_command` is the one place an item's gain enters the output.
+The decoder does all the sample arithmetic: it resamples to the output's rate, downmixes to
+mono (a loudspeaker network is mono) and applies the loudness gain, in float, so nothing clips
+here; Python only moves its bytes. The engine copies that one channel to every channel of the
+device. Both decoders give the same samples to within their resamplers' rounding: mpg123's
+mono mix is (L+R)/2 where ffmpeg's is (L+R)/sqrt(2), so a stereo file's mpg123 gain carries
+that factor (`mpg123_command`); mpg123 cannot seek to a sample, so it decodes the leading
+silence the library trims and the reader drops it, and the reader also caps the length.
+`decode_command` is the one place an item's gain enters the output.
 
 `read` never blocks: the audio callback calls it. It returns memoryviews of native float32
-(format "f") over ffmpeg's bytes, not numpy arrays: the playout path does not import numpy.
+(format "f") over the decoder's bytes, not numpy arrays: the playout path does not import
+numpy.
 
-ffmpeg runs in a session of its own, so a signal to the daemon's terminal or process group
-(closing the terminal of `make run` sends SIGHUP to the group) does not reach it; and it is
-told by the kernel to die with the thread that started it (PR_SET_PDEATHSIG, Linux), so a
-daemon killed with -9 leaves no ffmpeg behind. The outputs start decoders from their service
+The decoder runs in a session of its own, so a signal to the daemon's terminal or process
+group (closing the terminal of `make run` sends SIGHUP to the group) does not reach it; and it
+is told by the kernel to die with the thread that started it (PR_SET_PDEATHSIG, Linux), so a
+daemon killed with -9 leaves no decoder behind. The outputs start decoders from their service
 thread, which lives as long as the output.
 """
 
@@ -28,6 +35,7 @@ import logging
 import math
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +43,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from audio_library.analysis import ffmpeg_exe  # the one ffmpeg binary (imageio-ffmpeg)
@@ -50,6 +60,11 @@ _EMPTY = memoryview(b"").cast("f")
 # A file that decodes this much shorter than the length it is to play (`length_s`, what the
 # library measured) was changed or cut short since it was scanned: the item failed, not completed.
 SHORT_TOLERANCE_S = 0.5
+# mpg123 decodes a trimmed start (the leading silence) and the reader drops it; past this much
+# the file goes to ffmpeg, which seeks (a start this late is no leading silence anyway)
+MPG123_MAX_SKIP_S = 60.0
+# mpg123's unit gain (`-f`, its "scalefactor")
+MPG123_UNIT = 32768
 
 
 def _pdeathsig() -> Callable[[], None] | None:
@@ -108,6 +123,88 @@ def ffmpeg_command(
     ]
 
 
+@dataclass(frozen=True)
+class DecodeCommand:
+    """A decoder's command line and what the reader does to its output: drop `skip_frames`
+    at the head (a start the decoder cannot seek to), keep at most `max_frames` (None: all)."""
+
+    argv: list[str]
+    skip_frames: int = 0
+    max_frames: int | None = None
+
+    @property
+    def name(self) -> str:
+        return Path(self.argv[0]).name
+
+
+def mpg123_command(
+    exe: str,
+    path: Path,
+    rate: int,
+    channels: int,
+    start_s: float = 0.0,
+    length_s: float | None = None,
+    gain_db: float = 0.0,
+) -> DecodeCommand:
+    """mpg123 decoding `path` (MPEG audio of `channels` channels) like `ffmpeg_command`:
+    native float32 (unclipped), mono, at `rate`, `gain_db` applied."""
+    # ffmpeg's mono is (L+R)/sqrt(2), mpg123's (L+R)/2: the same level asks sqrt(2) more
+    fold = math.sqrt(2.0) if channels == 2 else 1.0
+    scale = max(1, round(MPG123_UNIT * 10 ** (gain_db / 20.0) * fold))
+    argv = [exe, "-q", "-s", "-m", "-e", "f32", "-r", str(rate), "-f", str(scale), "--", str(path)]
+    skip = round(start_s * rate) if start_s > 0 else 0
+    cap = round(length_s * rate) if length_s is not None else None
+    return DecodeCommand(argv, skip, cap)
+
+
+@cache
+def mpg123_exe() -> str | None:
+    """Debian's mpg123, or None when it is not installed (then ffmpeg decodes everything)."""
+    found = shutil.which("mpg123")
+    if found is None:
+        log.info("mpg123 is not installed: ffmpeg decodes mp3 too (about 30 MB more while on air)")
+    return found
+
+
+def mpeg_channels(path: Path) -> int | None:
+    """The channel count of `path` when its content is MPEG audio (whatever its name says), by
+    mutagen's format scoring among the formats a station may hold; None for anything else."""
+    import mutagen
+    from mutagen.aiff import AIFF
+    from mutagen.asf import ASF
+    from mutagen.flac import FLAC
+    from mutagen.mp3 import MP3
+    from mutagen.mp4 import MP4
+    from mutagen.oggopus import OggOpus
+    from mutagen.oggvorbis import OggVorbis
+    from mutagen.wave import WAVE
+
+    try:
+        found = mutagen.File(path, options=[MP3, WAVE, AIFF, FLAC, OggVorbis, OggOpus, MP4, ASF])
+    except Exception:  # any doubt about the format: ffmpeg decodes it
+        return None
+    if not isinstance(found, MP3):
+        return None
+    channels = int(getattr(found.info, "channels", 0))
+    return channels if channels in (1, 2) else None
+
+
+def decode_command(
+    path: Path,
+    rate: int,
+    start_s: float = 0.0,
+    length_s: float | None = None,
+    gain_db: float = 0.0,
+) -> DecodeCommand:
+    """The decoder for `path`: mpg123 for MPEG audio when it is installed and the start is a
+    leading silence, ffmpeg otherwise."""
+    exe = mpg123_exe() if start_s <= MPG123_MAX_SKIP_S else None
+    channels = mpeg_channels(path) if exe is not None else None
+    if exe is not None and channels is not None:
+        return mpg123_command(exe, path, rate, channels, start_s, length_s, gain_db)
+    return DecodeCommand(ffmpeg_command(path, rate, start_s, length_s, gain_db))
+
+
 class _End:
     """Queue marker: the stream is over (error is None) or broke (error says why)."""
 
@@ -129,7 +226,7 @@ class StreamDecoder:
         on_decoded: Callable[[], None] | None = None,
     ) -> None:
         self.path = Path(path)
-        # True while ffmpeg runs; `on_decoded` is called (from the reader thread) once it is over
+        # True while the decoder runs; `on_decoded` is called (reader thread) once it is over
         self.decoding = True
         self._on_decoded = on_decoded
         self.rate = int(rate)
@@ -148,10 +245,12 @@ class StreamDecoder:
         if not self.path.is_file():
             self._fail(f"file not found: {self.path}")
             return
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as ffmpeg
+        self.command = decode_command(self.path, self.rate, start_s, length_s, self.gain_db)
+        self._skip = self.command.skip_frames  # still to drop at the head
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the decoder
         try:
             self._proc = subprocess.Popen(
-                ffmpeg_command(self.path, self.rate, start_s, length_s, self.gain_db),
+                self.command.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -159,7 +258,7 @@ class StreamDecoder:
                 preexec_fn=_PREEXEC,  # killed when the daemon dies
             )
         except OSError as e:
-            self._fail(f"cannot start ffmpeg for {self.path}: {e}")
+            self._fail(f"cannot start {self.command.name} for {self.path}: {e}")
             return
         self._thread = threading.Thread(
             target=self._reader, name=f"decode:{self.path.name}", daemon=True
@@ -178,9 +277,11 @@ class StreamDecoder:
     def _reader(self) -> None:
         assert self._proc is not None and self._proc.stdout is not None
         out = self._proc.stdout
-        # the first chunk small, so the start is ready as soon as ffmpeg has begun
+        cap = self.command.max_frames
+        # the first chunk small, so the start is ready as soon as the decoder has begun
         nbytes = FIRST_CHUNK_FRAMES * 4
         error: str | None = None
+        capped = False
         try:
             while not self._closed:
                 data = out.read(nbytes)
@@ -188,21 +289,30 @@ class StreamDecoder:
                 if not data:
                     break
                 usable = len(data) - len(data) % 4
-                # a view of the bytes ffmpeg wrote, not a copy (short only at the very end);
-                # ffmpeg writes the machine's own float (`NATIVE_F32`)
+                # a view of the bytes the decoder wrote, not a copy (short only at the very
+                # end); both write the machine's own float (`NATIVE_F32`)
                 chunk = memoryview(data)[:usable].cast("f")
-                self.frames_decoded += len(chunk)
-                self._q.put(chunk)  # blocks when the buffer is full: back-pressure
+                if self._skip:  # the leading silence mpg123 cannot seek past
+                    dropped = min(self._skip, len(chunk))
+                    chunk, self._skip = chunk[dropped:], self._skip - dropped
+                if cap is not None and self.frames_decoded + len(chunk) >= cap:
+                    chunk, capped = chunk[: cap - self.frames_decoded], True
+                if len(chunk):
+                    self.frames_decoded += len(chunk)
+                    self._q.put(chunk)  # blocks when the buffer is full: back-pressure
+                if capped:
+                    self._proc.kill()  # the rest of the file is not to be played
+                    break
         except (OSError, ValueError) as e:
             error = f"reading the decoder of {self.path} failed: {e}"
         rc = self._proc.wait()
         if self._closed:
             self.decoding = False
             return
-        if error is None and rc != 0:
+        if error is None and rc != 0 and not capped:
             self._stderr.seek(0)
             msg = self._stderr.read()[-600:].decode("utf-8", "replace").strip()
-            error = f"cannot decode {self.path}: {msg or f'ffmpeg exited with {rc}'}"
+            error = f"cannot decode {self.path}: {msg or f'{self.command.name} exited with {rc}'}"
         if error is None and self.frames_decoded == 0:
             error = f"no audio in {self.path}"
         if error is None:
@@ -261,7 +371,7 @@ class StreamDecoder:
         return False
 
     def close(self) -> None:
-        """Stop ffmpeg and free the buffer. Safe to call twice."""
+        """Stop the decoder and free the buffer. Safe to call twice."""
         self._closed = True
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
@@ -275,6 +385,6 @@ class StreamDecoder:
             try:
                 self._proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                log.warning("ffmpeg for %s did not exit", self.path)
+                log.warning("%s for %s did not exit", self.command.name, self.path)
             if self._proc.stdout is not None:
                 self._proc.stdout.close()

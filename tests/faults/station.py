@@ -221,8 +221,11 @@ def verify_chain(db: Path, station: str = "xa-thu") -> tuple[bool, str]:
         engine.dispose()
 
 
-def ffmpeg_children(pid: int) -> list[int]:
-    """ffmpeg processes whose parent is `pid` (from /proc)."""
+DECODERS = (b"ffmpeg", b"mpg123")  # the playout's decoder processes (`scheduler.output.decoder`)
+
+
+def decoder_children(pid: int) -> list[int]:
+    """Decoder processes (ffmpeg, mpg123) whose parent is `pid` (from /proc)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -233,7 +236,7 @@ def ffmpeg_children(pid: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"ffmpeg" in cmd:
+        if ppid == pid and any(name in cmd for name in DECODERS):
             found.append(int(entry.name))
     return found
 

@@ -1,6 +1,7 @@
-"""Signals to a real `loa run` (file output, so real ffmpeg decoders run): a SIGHUP to its
-process group (the terminal of `make run` closed) reloads the config and every spot completes;
-SIGTERM ends the process within 10 s whatever is stuck; kill -9 leaves no ffmpeg behind."""
+"""Signals to a real `loa run` (file output, so real decoders run: mpg123 for the mp3s): a
+SIGHUP to its process group (the terminal of `make run` closed) reloads the config and every
+spot completes;
+SIGTERM ends the process within 10 s whatever is stuck; kill -9 leaves no decoder behind."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.station import Station, alive, ffmpeg_children, make_station
+from tests.faults.station import Station, alive, decoder_children, make_station
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,7 @@ def test_sighup_to_the_process_group_mid_slot_every_spot_completes(
     stations.append(st)
     proc, start = started(st, [("thu", 13)])
     sleep_until(start + timedelta(seconds=2.5))
-    decoders = ffmpeg_children(proc.pid)
+    decoders = decoder_children(proc.pid)
     assert decoders, "no decoder running mid-slot"
     os.killpg(proc.pid, signal.SIGHUP)  # what the terminal does when it closes
     sleep_until(start + timedelta(seconds=13.5))
@@ -93,14 +94,14 @@ def test_sigterm_exits_within_10_s_with_a_stuck_hook(
     assert "the air worker is stuck" in out or "something is stuck" in out, out
 
 
-def test_sigterm_exits_with_a_stuck_decoder_and_leaves_no_ffmpeg(
+def test_sigterm_exits_with_a_stuck_decoder_and_leaves_no_decoder(
     tmp_path: Path, stations: list[Station]
 ) -> None:
     st = make_station(tmp_path, [("thu", LATER, 12)], spots=2, spot_s=5.0, backend="file")
     stations.append(st)
     proc, start = started(st, [("thu", 12)])
     sleep_until(start + timedelta(seconds=1))
-    decoders = ffmpeg_children(proc.pid)
+    decoders = decoder_children(proc.pid)
     assert decoders
     for pid in decoders:  # the decoders hang (as on a hung mount)
         os.kill(pid, signal.SIGSTOP)
@@ -116,17 +117,17 @@ def test_sigterm_exits_with_a_stuck_decoder_and_leaves_no_ffmpeg(
     assert not [r for r in st.rows() if r["status"] == "playing"]
 
 
-def test_kill_9_leaves_no_ffmpeg_behind(tmp_path: Path, stations: list[Station]) -> None:
+def test_kill_9_leaves_no_decoder_behind(tmp_path: Path, stations: list[Station]) -> None:
     st = make_station(tmp_path, [("thu", LATER, 12)], spots=2, spot_s=5.0, backend="file")
     stations.append(st)
     proc, start = started(st, [("thu", 12)])
     sleep_until(start + timedelta(seconds=1))
-    decoders = ffmpeg_children(proc.pid)
+    decoders = decoder_children(proc.pid)
     assert decoders
     proc.kill()
     proc.wait()
     time.sleep(0.5)
-    assert not [p for p in decoders if alive(p)], "ffmpeg outlived the daemon"
+    assert not [p for p in decoders if alive(p)], "a decoder outlived the daemon"
 
 
 WATCHDOG = """
