@@ -246,11 +246,24 @@ class StreamDecoder:
             self._fail(f"file not found: {self.path}")
             return
         self.command = decode_command(self.path, self.rate, start_s, length_s, self.gain_db)
-        self._skip = self.command.skip_frames  # still to drop at the head
+        self._start_s = start_s
+        error = self._start(self.command)
+        if error is not None:
+            self._fail(error)
+            return
+        self._thread = threading.Thread(
+            target=self._reader, name=f"decode:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, command: DecodeCommand) -> str | None:
+        """Start `command`'s decoder; why it could not start, or None."""
+        self.command = command
+        self._skip = command.skip_frames  # still to drop at the head
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the decoder
         try:
             self._proc = subprocess.Popen(
-                self.command.argv,
+                command.argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
@@ -258,12 +271,9 @@ class StreamDecoder:
                 preexec_fn=_PREEXEC,  # killed when the daemon dies
             )
         except OSError as e:
-            self._fail(f"cannot start {self.command.name} for {self.path}: {e}")
-            return
-        self._thread = threading.Thread(
-            target=self._reader, name=f"decode:{self.path.name}", daemon=True
-        )
-        self._thread.start()
+            self._stderr.close()
+            return f"cannot start {command.name} for {self.path}: {e}"
+        return None
 
     def _fail(self, error: str) -> None:
         self._q.put(_End(error))
@@ -275,6 +285,33 @@ class StreamDecoder:
             self._on_decoded()
 
     def _reader(self) -> None:
+        error = self._drain()
+        if self._closed:
+            self.decoding = False
+            return
+        if error is not None and self.frames_decoded == 0 and self.command.name == "mpg123":
+            # nothing played yet: ffmpeg, which the library's scan decoded the file with, tries
+            log.warning("%s; ffmpeg decodes it instead", error)
+            error = self._start(
+                DecodeCommand(
+                    ffmpeg_command(self.path, self.rate, self._start_s, self.length_s, self.gain_db)
+                )
+            )
+            if error is None:
+                error = self._drain()
+            if self._closed:
+                self.decoding = False
+                return
+        if error is None:
+            error = self._short_by()
+        if error:
+            log.warning("%s", error)
+        self._decoded()  # before the end marker can be read: the next decoder starts now
+        self._q.put(_End(error))
+
+    def _drain(self) -> str | None:
+        """Move the running decoder's output into the queue until its end (or `close`);
+        why it failed, or None."""
         assert self._proc is not None and self._proc.stdout is not None
         out = self._proc.stdout
         cap = self.command.max_frames
@@ -306,22 +343,14 @@ class StreamDecoder:
         except (OSError, ValueError) as e:
             error = f"reading the decoder of {self.path} failed: {e}"
         rc = self._proc.wait()
-        if self._closed:
-            self.decoding = False
-            return
-        if error is None and rc != 0 and not capped:
+        if error is None and rc != 0 and not capped and not self._closed:
             self._stderr.seek(0)
             msg = self._stderr.read()[-600:].decode("utf-8", "replace").strip()
             error = f"cannot decode {self.path}: {msg or f'{self.command.name} exited with {rc}'}"
+        self._stderr.close()
         if error is None and self.frames_decoded == 0:
             error = f"no audio in {self.path}"
-        if error is None:
-            error = self._short_by()
-        if error:
-            log.warning("%s", error)
-        self._stderr.close()
-        self._decoded()  # before the end marker can be read: the next decoder starts now
-        self._q.put(_End(error))
+        return error
 
     def _short_by(self) -> str | None:
         """Why the whole decode is too short for `length_s`, or None when it is not."""
