@@ -8,12 +8,17 @@ real AirLog; what is on disk is read back with a separate sqlite3 connection."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +27,7 @@ from loa.db import open_database
 from scheduler import dbfile
 from scheduler.airlog import AirLog
 from scheduler.dbfile import DatabaseFile
+from tests.audio_media import tone
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
@@ -210,3 +216,101 @@ def test_only_plain_sqlite_files_are_watched(tmp_path: Path) -> None:
     memory = AirLog(open_database("sqlite:///:memory:"), "xa-thu")
     beat(memory)  # nothing to stat, nothing said
     assert memory.events() == []
+
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def loa(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(config), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def closed_rows(path: Path) -> list[tuple[str, str, str]]:
+    try:
+        return [
+            (r[0], r[1], r[2])
+            for r in on_disk(path, "SELECT id, started_at, status FROM airtime ORDER BY seq")
+            if r[2] != "playing"
+        ]
+    except sqlite3.Error:  # mid-restore, or not there
+        return []
+
+
+@pytest.mark.slow
+def test_loa_run_puts_its_deleted_database_back_in_the_middle_of_a_slot(tmp_path: Path) -> None:
+    """The real `loa run` (null output, wall clock, heartbeat 1 s): the database deleted while
+    a slot airs is back within a heartbeat or two, with the rows aired before and after."""
+    for rel, freq in (("a/a1.wav", 440.0), ("a/a2.wav", 660.0), ("b/b1.wav", 880.0)):
+        (tmp_path / "lib" / rel).parent.mkdir(parents=True, exist_ok=True)
+        tone(tmp_path / "lib" / rel, freq, 1.0, amp=0.3)
+    start = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[station]
+id = "xa-thu"
+name = "Đài xã Thử"
+[library]
+root = "lib"
+[output]
+backend = "null"
+[daemon]
+socket = "data/loa.sock"
+heartbeat = "1s"
+[[topics]]
+id = "a"
+name = "Chủ đề A"
+[[topics]]
+id = "b"
+name = "Chủ đề B"
+[[slots]]
+name = "thu"
+start = "{start.astimezone(HCM):%H:%M:%S}"
+length = "12s"
+""",
+        "utf-8",
+    )
+    db = tmp_path / "data" / "loa.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loa", "--config", str(config), "run"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        before: list[tuple[str, str, str]] = []
+        while (
+            not before and proc.poll() is None and datetime.now(UTC) < start + timedelta(seconds=8)
+        ):
+            before = closed_rows(db)
+            time.sleep(0.1)
+        assert before, "no row aired"
+        delete(db)
+        deleted_at = datetime.now(UTC)
+        while not db.exists() and datetime.now(UTC) < deleted_at + timedelta(seconds=5):
+            time.sleep(0.05)
+        back_after = (datetime.now(UTC) - deleted_at).total_seconds()
+        assert db.exists(), "loa run did not put its database back"
+        time.sleep(max(0.0, (start + timedelta(seconds=15) - datetime.now(UTC)).total_seconds()))
+        status = loa(config, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        problems = json.loads(status.stdout)["problems"]
+        assert [p["source"] for p in problems if "bị xoá" in p["message"]] == ["database"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, log
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if "bị xoá" in line]) == 1, log
+    after = closed_rows(db)
+    assert set(before) <= set(after)
+    late = [r for r in after if datetime.fromisoformat(r[1]).replace(tzinfo=UTC) > deleted_at]
+    assert late, "no row aired after the deletion reached the restored file"
+    assert on_disk(db, "SELECT count(*) FROM airtime WHERE status = 'playing'") == [(0,)]
+    verify = loa(config, "airtime", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    print(
+        f"restored {back_after:.2f} s after the deletion; {len(before)} rows before, {len(after)} after"
+    )
