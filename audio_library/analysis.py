@@ -50,6 +50,7 @@ class Analysis:
     peak_dbtp: float | None = None  # true peak over all channels, dBTP (dBFS, oversampled)
     silences: list[tuple[float, float | None]] = field(default_factory=list)
     codec: str | None = None  # of the decoded stream, as ffmpeg names it
+    input_format: str | None = None  # the demuxer that opened the file ("mp3", "png_pipe")
     no_audio: bool = False  # the input opened but holds no audio stream
     no_decoder: bool = False  # the codec is known to ffmpeg but it has no decoder for it
     open_error: str | None = None  # why the input could not be opened
@@ -146,6 +147,7 @@ _SIL_START = re.compile(r"silence_start: (-?[\d.e+-]+)")
 _SIL_END = re.compile(r"silence_end: (-?[\d.e+-]+)")
 _LEVEL = re.compile(r"\[(panic|fatal|error|warning|info)\] ")
 _STREAM_AUDIO = re.compile(r"Stream #0:\d+.*?: Audio: (\w+)")
+_INPUT = re.compile(r"^Input #0, (.+), from '")
 MAX_KEPT_ERRORS = 5
 
 
@@ -186,6 +188,11 @@ def parse(lines: Iterable[str], out: Analysis | None = None) -> Analysis:
         if match and "size=" in line:
             out.decoded_s = int(match[1]) * 3600 + int(match[2]) * 60 + float(match[3])
             continue
+        if out.input_format is None:
+            opened = _INPUT.match(line.removeprefix("[info] "))
+            if opened:
+                out.input_format = opened[1]
+                continue
         if out.codec is None:
             stream = _STREAM_AUDIO.search(line)
             if stream:

@@ -49,6 +49,8 @@ COMMIT_EVERY = 50
 GONE = "tệp không còn trong thư viện (file gone)"
 REPLACED = "đã thay bằng nội dung khác (replaced)"
 MERGED = "(merged into the original's record)"
+# the reason of a file ffmpeg could not decode, before not-audio files were told apart
+OLD_CORRUPT = "hỏng: ffmpeg không giải mã được (corrupt: "
 RECHECKED = (None, "too_long")  # problems that depend on the config, not on the file
 
 
@@ -518,12 +520,18 @@ def _refused_content(problem: str | None) -> bool:
 
 def _lost_its_reason(row: SpotRow) -> bool:
     """A refused row that says why it was once removed instead of what is wrong with it (left
-    so by loa before refused content that came back was judged again): judged again."""
+    so by loa before refused content that came back was judged again), or a file of no known
+    format called corrupt (left so by loa before a text or an image named .mp3 was told apart
+    from a damaged recording: `OLD_CORRUPT`): judged again, once."""
     reason = row.reason or ""
     return (
         row.status == STATUS_REJECTED
         and _refused_content(row.problem)
-        and (reason in (GONE, REPLACED) or reason.endswith(MERGED))
+        and (
+            reason in (GONE, REPLACED)
+            or reason.endswith(MERGED)
+            or (row.problem == "corrupt" and row.format is None and reason.startswith(OLD_CORRUPT))
+        )
     )
 
 

@@ -37,6 +37,41 @@ class Tags:
     title: str | None  # from the tags, NFC, stripped; None when there is none
     header_s: float | None  # the duration the header declares (None: it declares none)
     error: str | None = None  # why mutagen could not read the file
+    # the audio container the first bytes announce ("mp3", "wav", "mp4", ...), even when mutagen
+    # cannot read the rest: a damaged recording, not a text or an image named .mp3
+    container: str | None = None
+
+
+# First bytes of the audio formats loa takes (and their kin): (offset, bytes, container).
+SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"ID3", "mp3"),
+    (0, b"RIFF", "riff"),  # WAVE checked below: an AVI is RIFF too
+    (0, b"RF64", "wav"),
+    (0, b"BW64", "wav"),
+    (0, b"fLaC", "flac"),
+    (0, b"OggS", "ogg"),
+    (4, b"ftyp", "mp4"),
+    (0, b"FORM", "aiff"),
+    (0, b"ADIF", "aac"),
+    (0, b"#!AMR", "amr"),
+    (0, b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "asf"),
+)
+HEAD_BYTES = 12
+
+
+def container_of(head: bytes) -> str | None:
+    """The audio container whose signature `head` (a file's first bytes) starts with; an MPEG
+    audio or ADTS frame sync counts (an MP3 without ID3 tag); pure."""
+    for offset, magic, name in SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            if name == "riff":
+                return "wav" if head[8:12] == b"WAVE" else None
+            if name == "aiff":
+                return "aiff" if head[8:12] in (b"AIFF", b"AIFC") else None
+            return name
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "mpeg"
+    return None
 
 
 def read_tags(
@@ -56,17 +91,21 @@ def read_tags(
 
 def _read(path: Path) -> Tags:
     with open_regular(path) as fh:
+        container = container_of(fh.read(HEAD_BYTES))
+        fh.seek(0)
         try:
             audio = mutagen.File(fh, easy=True)
         except (mutagen.MutagenError, OSError, ValueError, EOFError, IndexError, KeyError) as exc:
-            return Tags(None, None, None, error=f"{type(exc).__name__}: {exc}".strip())
+            error = f"{type(exc).__name__}: {exc}".strip()
+            return Tags(None, None, None, error=error, container=container)
         if audio is None:
-            return Tags(None, None, None, error="not a known audio format")
+            return Tags(None, None, None, error="not a known audio format", container=container)
         length = getattr(audio.info, "length", None)
         header_s = float(length) if length and length > 0 else None
         if header_s is not None and not _declared_length(audio, fh):
             header_s = None
-        return Tags(type(audio).__name__.lower().removeprefix("easy"), _title(audio), header_s)
+        kind = type(audio).__name__.lower().removeprefix("easy")
+        return Tags(kind, _title(audio), header_s, container=container)
 
 
 def _declared_length(audio: mutagen.FileType, fh: IO[bytes]) -> bool:

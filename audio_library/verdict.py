@@ -5,9 +5,11 @@ Refusal codes (stored in `spot.problem`, reasons shown to the operator in Vietna
 | code | when |
 |---|---|
 | `empty` | the file has 0 bytes |
-| `not_audio` | neither mutagen nor ffmpeg finds audio in it (a text, an image, a document) |
+| `not_audio` | ffmpeg finds no audio stream in it, or neither ffmpeg nor mutagen knows its format
+  and its first bytes are no audio container's (a text, an image, a web page named `.mp3`) |
 | `unsupported` | ffmpeg knows the container but has no decoder for its codec |
-| `corrupt` | ffmpeg cannot open or decode it, or reports more than `MAX_DECODE_ERRORS` errors |
+| `corrupt` | a recording (mutagen reads it, or its first bytes are an audio container's) that
+  ffmpeg cannot open or decode, or that gives more than `MAX_DECODE_ERRORS` decoder errors |
 | `truncated` | the decoded audio is shorter than the header declares (by > 0.5 s and > 2 %)
   and the decoder complained no more than a cut at the end makes it (else: `corrupt`) |
 | `silent` | less than `MIN_AUDIBLE_S` of it is above `SILENCE_DB`, or its loudness is gated out |
@@ -72,19 +74,24 @@ def judge(size: int, extension: str, tags: Tags, analysis: Analysis | None) -> R
             f"quá thời gian giải mã (timed out: {analysis.open_error}): tệp nằm trên ổ mạng hoặc "
             "USB bị treo? loa sẽ thử lại ở lần quét sau (tried again at the next scan)",
         )
-    looks_audio = extension.lower() in AUDIO_EXTENSIONS or tags.error is None
+    # A recording, however damaged: mutagen reads it, or it starts as an audio container does.
+    # The name's extension is no evidence: a text or a web page saved as .mp3 is not audio.
+    recording = tags.error is None or tags.container is not None
     if analysis.no_decoder:
         codec = analysis.codec if analysis.codec not in (None, "none") else "codec lạ"
         return Refusal(
             "unsupported",
             f"codec không hỗ trợ: ffmpeg không có bộ giải mã cho {codec} (unsupported codec)",
         )
-    if analysis.no_audio or (not analysis.ok and not looks_audio):
-        what = "không có luồng âm thanh" if analysis.no_audio else "ffmpeg không nhận ra định dạng"
-        return Refusal("not_audio", f"không phải tệp âm thanh: {what} (not audio)")
+    if analysis.no_audio or (not analysis.ok and analysis.codec is None and not recording):
+        return Refusal("not_audio", _not_audio(extension, analysis))
     if not analysis.ok or not analysis.decoded_s:
         detail = analysis.open_error or (analysis.errors[0] if analysis.errors else "no audio")
-        return Refusal("corrupt", f"hỏng: ffmpeg không giải mã được (corrupt: {detail})")
+        return Refusal(
+            "corrupt",
+            f"hỏng: tệp âm thanh bị hỏng, ffmpeg không giải mã được; hãy chép lại từ bản gốc "
+            f"(corrupt: {detail}; copy it again from the original)",
+        )
     decoded = analysis.decoded_s
     short = tags.header_s is not None and decoded < tags.header_s - max(
         TRUNCATION_MIN_S, TRUNCATION_RATIO * tags.header_s
@@ -109,6 +116,27 @@ def judge(size: int, extension: str, tags: Tags, analysis: Analysis | None) -> R
             f"im lặng: không có âm thanh trên {SILENCE_DB:g} dBFS (silent)",
         )
     return None
+
+
+def _not_audio(extension: str, analysis: Analysis) -> str:
+    """Why a file is not audio at all, and what to do (the path is shown beside it)."""
+    named = extension.lower() in AUDIO_EXTENSIONS
+    vi_name = f" dù tên có đuôi {extension}" if named else ""
+    en_name = f", although named {extension}" if named else ""
+    if analysis.no_audio:
+        fmt = analysis.input_format
+        vi = (
+            f"ffmpeg đọc được nó là {fmt} nhưng không có luồng âm thanh"
+            if fmt
+            else ("không có luồng âm thanh")
+        )
+        en = f"ffmpeg finds no audio stream{f' in this {fmt}' if fmt else ''}"
+    else:
+        vi, en = "ffmpeg không nhận ra định dạng", "unknown format"
+    return (
+        f"không phải tệp âm thanh: {vi}{vi_name}; hãy thay bằng bản ghi âm thật hoặc xoá tệp "
+        f"(not an audio file: {en}{en_name}; replace it with a real recording or remove it)"
+    )
 
 
 def too_long(playable_s: float, max_spot_s: float | None) -> Refusal | None:

@@ -35,6 +35,7 @@ from airtime.models import Airtime, Event
 from audio_library.models import SpotMeta, SpotRow
 from loa.errors import DatabaseError
 from scheduler.bulletin_store import Bulletin
+from scheduler.dbfile import sqlite_path
 from scheduler.models import DaemonState, PushState
 
 
@@ -344,7 +345,28 @@ def open_database(
                     f"before use, which needs writing: {advice}, then run the command again"
                 )
         raise DatabaseError(f"{key}: cannot open {url}: {reason}; {advice}") from None
+    _never_create(engine)
     return engine
+
+
+def _never_create(engine: Engine) -> None:
+    """Once the database exists, a new connection opens the file without creating it.
+
+    SQLite creates a missing file on connect: a pool connection opened after the file was
+    deleted under the daemon would start a new empty database at the path, where the restore
+    from the open connections (scheduler/dbfile.py) must go. With `mode=rw` that connection
+    fails instead, its write is held in memory like any refused write (scheduler/airlog.py),
+    and it is written into the restored file at the next heartbeat."""
+    path = sqlite_path(engine)
+    if path is None:
+        return
+    target = f"file:{quote(str(path))}?mode=rw"
+
+    def connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        cargs[:1] = [target]
+        cparams["uri"] = True
+
+    event.listen(engine, "do_connect", connect)
 
 
 def refuse_read_only(engine: Engine, url: str, *, key: str = "database.url") -> None:

@@ -31,6 +31,7 @@ from airtime.models import Airtime, Event, new_id
 from playlists.types import Play
 from scheduler.airhold import LIMIT, HoldQueue, apply_close, is_token
 from scheduler.bulletin_store import with_bulletin
+from scheduler.dbfile import DatabaseFile
 from scheduler.models import DaemonState
 
 # The fields a writer gives (batch or not): `airtime.log.open_play` / `record_closed`'s.
@@ -60,6 +61,8 @@ class AirLog:
         self.db_error: str | None = None  # why the database cannot be written now
         self.db_error_since: datetime | None = None
         self._lost_reported = 0
+        self._file = DatabaseFile(engine)  # the SQLite file opened, checked every heartbeat
+        self._file_check_failed = False
 
     def _session(self) -> Session:
         return Session(self.engine)
@@ -387,7 +390,9 @@ class AirLog:
 
     def beat(self, at: datetime, *, pid: int, started_at: datetime, state: str = "{}") -> None:
         """The heartbeat: the last moment the daemon was known alive, and what it is doing.
-        It also writes what an outage held. Never held itself: only the latest one matters."""
+        It also writes what an outage held. Never held itself: only the latest one matters.
+        First it checks that the SQLite file is still the one opened (scheduler/dbfile.py)."""
+        self.check_file()
         if not self.flush():
             return
         try:
@@ -405,6 +410,20 @@ class AirLog:
         with self._hold_lock:
             if self.db_error is not None:
                 self._up()
+
+    def check_file(self) -> None:
+        """The database file deleted or replaced under the daemon: restored, or reported,
+        once (one log line and one event). One stat when all is well; never raises."""
+        with self._hold_lock:  # no airtime write between the copy and the pool's disposal
+            try:
+                found = self._file.check()
+            except Exception:  # the heartbeat goes on whatever happens here; logged once
+                if not self._file_check_failed:
+                    self._file_check_failed = True
+                    log.exception("database: checking the database file failed")
+                return
+            if found is not None:
+                self.event(found[0], "database", found[1])
 
     def daemon_state(self) -> DaemonState | None:
         with self._session() as session:

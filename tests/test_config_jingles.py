@@ -44,7 +44,7 @@ def test_an_intro_that_is_not_audio_is_refused_by_config_check(
     (tmp_path / "nhac-hieu.mp3").write_text("không phải âm thanh\n", "utf-8")
     result = runner.invoke(cli, ["--config", str(path), "config", "check"])
     assert result.exit_code == EXIT_CONFIG, result.output
-    assert f"slots[1].intro: {tmp_path}/nhac-hieu.mp3: hỏng" in result.stderr
+    assert f"slots[1].intro: {tmp_path}/nhac-hieu.mp3: không phải tệp âm thanh: " in result.stderr
 
 
 def test_status_names_a_missing_intro_as_a_config_problem(

@@ -20,7 +20,7 @@ from loa.db import open_database
 from tests.library_audio import make_audio
 
 TOPICS = ["chi-so", "dich-vu-cong"]
-CORRUPT = "hỏng: ffmpeg không giải mã được (corrupt: "
+NOT_AUDIO = "không phải tệp âm thanh: ffmpeg không nhận ra định dạng dù tên có đuôi .mp3; "
 EMPTY = "rỗng: tệp 0 byte (empty)"
 
 
@@ -79,14 +79,14 @@ def test_identical_broken_files_are_each_refused_for_what_is_wrong_with_them(
         "chi-so/cụt.mp3",
         "chi-so/cụt (bản sao).mp3",
     }
-    assert said["chi-so/rác 1.mp3"].startswith(CORRUPT)
+    assert said["chi-so/rác 1.mp3"].startswith(NOT_AUDIO)
     assert said["dich-vu-cong/rác 2.mp3"] == said["chi-so/rác 1.mp3"]
     assert said["chi-so/rỗng 1.mp3"] == said["chi-so/rỗng 2.mp3"] == EMPTY
     assert said["chi-so/cụt.mp3"].startswith("bị cắt cụt: ")
     assert said["chi-so/cụt (bản sao).mp3"] == said["chi-so/cụt.mp3"]
     assert "duplicate" not in " ".join(said.values())
     rows = catalogue(engine, root)
-    assert rows["dich-vu-cong/rác 2.mp3"][:2] == ("rejected", "corrupt")
+    assert rows["dich-vu-cong/rác 2.mp3"][:2] == ("rejected", "not_audio")
     assert rows["chi-so/rỗng 2.mp3"][:2] == ("rejected", "empty")
     assert rows["chi-so/cụt (bản sao).mp3"][:2] == ("rejected", "truncated")
     assert reasons(scan(engine, root)) == said  # the same on a rescan, nothing decoded again
@@ -137,7 +137,7 @@ def test_a_broken_file_that_comes_back_is_refused_for_its_content_not_as_gone(
     back = scan(engine, root)
     assert reasons(back) == before
     rows = catalogue(engine, root)
-    assert rows["chi-so/rác.mp3"] == ("rejected", "corrupt", before["chi-so/rác.mp3"])
+    assert rows["chi-so/rác.mp3"] == ("rejected", "not_audio", before["chi-so/rác.mp3"])
     assert rows["chi-so/cụt.mp3"][:2] == ("rejected", "truncated")
     assert rows["chi-so/tốt.mp3"] == ("ok", None, None)
 

@@ -332,9 +332,10 @@ def test_every_refusal_is_listed_with_its_reason_and_never_airs(
     assert reasons["cụt.wav"] == "bị cắt cụt: giải mã 3.0 s / tiêu đề 6.0 s (truncated)"
     assert reasons["cụt.mp3"].startswith("bị cắt cụt: giải mã ")
     assert reasons["rỗng.mp3"] == "rỗng: tệp 0 byte (empty)"
-    assert (
-        reasons["ghi chú.txt"]
-        == "không phải tệp âm thanh: ffmpeg không nhận ra định dạng (not audio)"
+    assert reasons["ghi chú.txt"] == (
+        "không phải tệp âm thanh: ffmpeg không nhận ra định dạng; hãy thay bằng bản ghi âm thật "
+        "hoặc xoá tệp (not an audio file: unknown format; replace it with a real recording or "
+        "remove it)"
     )
     assert reasons["lạ.wav"] == (
         "codec không hỗ trợ: ffmpeg không có bộ giải mã cho codec lạ (unsupported codec)"

@@ -98,9 +98,17 @@ def test_verdicts_in_order() -> None:
         judge(10, ".pdf", Tags(None, None, None, "x"), Analysis(returncode=1)).problem
         == "not_audio"
     )  # type: ignore[union-attr]
+    # named .mp3 but of no known format and not starting as a recording: not audio
     assert (
-        judge(10, ".mp3", Tags(None, None, None, "x"), Analysis(returncode=1)).problem == "corrupt"
+        judge(10, ".mp3", Tags(None, None, None, "x"), Analysis(returncode=1)).problem
+        == "not_audio"
     )  # type: ignore[union-attr]
+    # a recording's first bytes that nothing can read any further: a damaged recording
+    assert (
+        judge(10, ".mp3", Tags(None, None, None, "x", "mp3"), Analysis(returncode=1)).problem
+        == "corrupt"
+    )  # type: ignore[union-attr]
+    assert judge(10, ".mp3", Tags("mp3", None, 6.0), Analysis(returncode=1)).problem == "corrupt"  # type: ignore[union-attr]
     cut = judge(10, ".mp3", TAGS, good(30.0, error_count=1, errors=["x"]))
     assert (
         cut is not None and cut.reason == "bị cắt cụt: giải mã 30.0 s / tiêu đề 60.0 s (truncated)"
