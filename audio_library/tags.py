@@ -40,6 +40,7 @@ class Tags:
     # the audio container the first bytes announce ("mp3", "wav", "mp4", ...), even when mutagen
     # cannot read the rest: a damaged recording, not a text or an image named .mp3
     container: str | None = None
+    channels: int | None = None  # what the header declares (None: mutagen could not read it)
 
 
 # First bytes of the audio formats loa takes (and their kin): (offset, bytes, container).
@@ -105,7 +106,8 @@ def _read(path: Path) -> Tags:
         if header_s is not None and not _declared_length(audio, fh):
             header_s = None
         kind = type(audio).__name__.lower().removeprefix("easy")
-        return Tags(kind, _title(audio), header_s, container=container)
+        channels = getattr(audio.info, "channels", None)
+        return Tags(kind, _title(audio), header_s, container=container, channels=channels or None)
 
 
 def _declared_length(audio: mutagen.FileType, fh: IO[bytes]) -> bool:

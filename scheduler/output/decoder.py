@@ -65,6 +65,9 @@ SHORT_TOLERANCE_S = 0.5
 MPG123_MAX_SKIP_S = 60.0
 # mpg123's unit gain (`-f`, its "scalefactor")
 MPG123_UNIT = 32768
+# How long the output's service thread waits for a file's header before ffmpeg gets the file
+# (a hung mount or a blocking file: ffmpeg then blocks in its own process, not this thread)
+PROBE_TIMEOUT_S = 1.0
 
 
 def _pdeathsig() -> Callable[[], None] | None:
@@ -167,26 +170,15 @@ def mpg123_exe() -> str | None:
 
 
 def mpeg_channels(path: Path) -> int | None:
-    """The channel count of `path` when its content is MPEG audio (whatever its name says), by
-    mutagen's format scoring among the formats a station may hold; None for anything else."""
-    import mutagen
-    from mutagen.aiff import AIFF
-    from mutagen.asf import ASF
-    from mutagen.flac import FLAC
-    from mutagen.mp3 import MP3
-    from mutagen.mp4 import MP4
-    from mutagen.oggopus import OggOpus
-    from mutagen.oggvorbis import OggVorbis
-    from mutagen.wave import WAVE
+    """The channel count of `path` when its content is MPEG audio (whatever its name says), as
+    the library's tag reader finds it (mutagen's format scoring, a regular file only, under
+    `PROBE_TIMEOUT_S`); None for anything else, or any doubt: ffmpeg decodes it then."""
+    from audio_library.tags import read_tags
 
-    try:
-        found = mutagen.File(path, options=[MP3, WAVE, AIFF, FLAC, OggVorbis, OggOpus, MP4, ASF])
-    except Exception:  # any doubt about the format: ffmpeg decodes it
+    tags = read_tags(path, timeout_s=PROBE_TIMEOUT_S)
+    if tags.format != "mp3":
         return None
-    if not isinstance(found, MP3):
-        return None
-    channels = int(getattr(found.info, "channels", 0))
-    return channels if channels in (1, 2) else None
+    return tags.channels if tags.channels in (1, 2) else None
 
 
 def decode_command(
