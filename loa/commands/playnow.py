@@ -87,7 +87,7 @@ def play_now(app: App, topic: str | None, file: Path | None, priority: str, wait
     engine = app.engine
     spots = resolve_adhoc(config, engine, message)
     airlog = AirLog(engine, config.station.id)
-    output = open_output(config)
+    output = open_output(app)
     try:
         runner = Runner(station_spec(config), airlog, output, SystemClock(), lambda: spots)
         kind = "emergency" if priority == "emergency" else "adhoc"

@@ -38,7 +38,7 @@ def test_command(app: App, source_id: str, seconds: float) -> None:
         raise click.ClickException(f'sources: no source "{source_id}"; {hint}')
     relay = RelaySpec(found.id, found.name, found.url, "silence", 10.0)
     click.echo(f"Kết nối {found.name} ({shown_url(found.url)}), phát thử {seconds:g} giây...")
-    output = open_output(config)
+    output = open_output(app)
     try:
         result = check_source(
             output, relay, seconds=seconds, target_lufs=config.library.target_loudness

@@ -31,11 +31,12 @@ def lock_for(config: Config) -> StationLock:
     return StationLock(config.daemon.socket.with_suffix(".lock"))
 
 
-def open_output(config: Config, demo: bool = False) -> Any:
+def open_output(app: App, demo: bool = False) -> Any:
     """The configured output; for --demo without a sound card, a WAV file instead."""
     from scheduler.output import OutputError, list_devices
     from scheduler.output import open_output as open_backend
 
+    config = app.config
     out = config.output
     backend, path = out.backend, out.path
     if demo and backend == "device":
@@ -51,6 +52,12 @@ def open_output(config: Config, demo: bool = False) -> Any:
                 f"(no sound device: the demo slot airs into that WAV file)",
                 err=True,
             )
+    if backend == "file" and path == out.path:  # as `loa config check` refuses it
+        from loa.commands.config_cmd import output_problems
+
+        problems = output_problems(config)
+        if problems:
+            raise ConfigError(str(app.config_path), problems)
     try:
         return open_backend(backend, device=out.device, path=path, realtime=True)
     except OutputError as exc:
@@ -87,7 +94,7 @@ def run(app: App, demo: bool) -> None:
         "background)",
         err=True,
     )
-    output = open_output(config, demo)
+    output = open_output(app, demo)
     daemon = station_daemon(config, app.config_path, engine, station, source, output, lock, extra)
     bulletins = bulletin_wiring.board(config, engine, lambda: source.config)  # issue 13
     guard = bulletin_wiring.attach(daemon, bulletins, source, airlog.event)

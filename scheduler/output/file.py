@@ -31,6 +31,31 @@ from scheduler.output.player import MixerOutput
 
 log = logging.getLogger("loa.output.file")
 
+WAV_MAGIC = (b"RIFF", b"WAVE")  # bytes 0-3 and 8-11 of a WAV file
+
+
+def path_problem(path: Path) -> str | None:
+    """Why the file backend must not write `path` (something else is there), else None.
+
+    It only ever replaces a WAV file (its own earlier recording) or an empty file, never a
+    folder, a device or FIFO, or a file of another kind (config.toml, loa.db, a spot in mp3).
+    """
+    advice = 'choose another path for [output] path, e.g. "data/air.wav"'
+    try:
+        if not (path.exists() or path.is_symlink()):
+            return None
+        if path.is_dir():
+            return f"{path} is a folder, not a WAV file: {advice}"
+        if not path.is_file():
+            return f"{path} is not a regular file: {advice}"
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        return f"{path} cannot be looked at ({exc.strerror or exc}): {advice}"
+    if head and (head[:4], head[8:12]) != WAV_MAGIC:
+        return f"{path} is a file that is not a WAV recording; loa would overwrite it: {advice}"
+    return None
+
 
 class FileOutput(MixerOutput):
     name = "file"
@@ -50,6 +75,9 @@ class FileOutput(MixerOutput):
         self.channels = channels
         self.realtime = realtime
         self.block = max(1, round(block_s * self.rate))
+        problem = path_problem(self.path)
+        if problem is not None:
+            raise OutputError(problem)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._wav = wave.open(str(self.path), "wb")  # noqa: SIM115 - closed in close()

@@ -1,0 +1,124 @@
+"""`output.path` (the file backend's WAV) never names another file of the station.
+
+The file backend opened its path with `wave.open(path, "wb")`: an `output.path` naming
+config.toml, the database or a spot passed `loa config check`, and `loa run` then replaced that
+file with a recording. Now the check refuses such a path, `loa run` refuses to start on it
+(exit 3) and the output itself replaces only a WAV file (its own earlier recording).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from loa.cli import cli
+from loa.errors import EXIT_CONFIG
+from scheduler.output.base import OutputError
+from scheduler.output.file import FileOutput, path_problem
+from tests.test_config import BASE, ROOT
+
+SPOT = b"ID3\x04 the operator's only copy of this spot"
+
+
+def station(tmp_path: Path, output_path: str) -> Path:
+    (tmp_path / "audio_library" / "dich-vu-cong").mkdir(parents=True)
+    path = tmp_path / "config.toml"
+    path.write_text(
+        BASE + f'\n[output]\nbackend = "file"\npath = "{output_path}"\n'
+        '\n[database]\nurl = "sqlite:///data/loa.db"\n[library]\nroot = "audio_library"\n',
+        "utf-8",
+    )
+    return path
+
+
+def check(config: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "config", "check"])
+    return result.exit_code, result.output
+
+
+def run(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(config), "run"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def write_wav(path: Path, frames: int = 4800) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes(b"\x01\x00" * frames)
+
+
+def test_the_config_file_itself_is_refused_and_kept(tmp_path: Path) -> None:
+    config = station(tmp_path, "config.toml")
+    before = config.read_bytes()
+    code, output = check(config)
+    assert code == EXIT_CONFIG, output
+    assert (
+        f"output.path: {config} is a file that is not a WAV recording; loa would overwrite "
+        'it: choose another path for [output] path, e.g. "data/air.wav"'
+    ) in output
+    started = run(config)
+    assert started.returncode == EXIT_CONFIG, started.stderr
+    assert "output.path" in started.stderr and "Traceback" not in started.stderr
+    assert config.read_bytes() == before
+
+
+def test_a_wav_spot_in_the_library_is_refused_and_kept(tmp_path: Path) -> None:
+    config = station(tmp_path, "audio_library/dich-vu-cong/thu tuc.wav")
+    spot = tmp_path / "audio_library" / "dich-vu-cong" / "thu tuc.wav"
+    write_wav(spot)
+    before = spot.read_bytes()
+    code, output = check(config)
+    assert code == EXIT_CONFIG, output
+    assert f"output.path: {spot} is inside the library ({tmp_path / 'audio_library'})" in output
+    started = run(config)
+    assert started.returncode == EXIT_CONFIG, started.stderr
+    assert "is inside the library" in started.stderr and "Traceback" not in started.stderr
+    assert spot.read_bytes() == before
+
+
+def test_the_database_is_named_as_such(tmp_path: Path) -> None:
+    config = station(tmp_path, "data/loa.db")
+    code, output = check(config)
+    assert code == EXIT_CONFIG, output
+    assert f"output.path: {tmp_path / 'data' / 'loa.db'} is the station's database" in output
+
+
+def test_an_earlier_recording_is_replaced(tmp_path: Path) -> None:
+    config = station(tmp_path, "data/air.wav")
+    (tmp_path / "data").mkdir()
+    old = tmp_path / "data" / "air.wav"
+    write_wav(old, frames=48000)
+    code, output = check(config)
+    assert code == 0, output
+    out = FileOutput(old, samplerate=48000, channels=1)
+    out.close()
+    with wave.open(str(old), "rb") as w:
+        assert w.getnframes() == 0  # the new (empty) recording, not the old second
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "text"])
+def test_the_output_refuses_what_is_not_a_wav_without_waiting(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "air.wav"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it to look would block: it is refused by its type
+    else:
+        path.write_bytes(SPOT)
+    with pytest.raises(OutputError) as caught:
+        FileOutput(path, samplerate=48000)
+    words = {"folder": "is a folder", "fifo": "is not a regular file", "text": "not a WAV"}
+    assert words[kind] in str(caught.value)
+    assert path_problem(path) == str(caught.value)
+    if kind == "text":
+        assert path.read_bytes() == SPOT
