@@ -15,63 +15,31 @@ import json
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.audio_media import tone
 from tests.central_support import Relay, central, connect_as, loa, via
+from tests.run_station import HCM, start_run, write_station
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def station(
     tmp_path: Path, url: str, slots: list[tuple[str, datetime, int]], quiet: str | None = None
 ) -> Path:
-    lib = tmp_path / "lib"
-    for rel, freq in (("a/a1.wav", 440.0), ("a/a2.wav", 660.0), ("b/b1.wav", 880.0)):
-        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
-        tone(lib / rel, freq, 3.0, amp=0.3)
-    text = f"""
-[station]
-id = "xa-thu"
-name = "Đài xã Thử"
-{f'quiet_hours = "{quiet}"' if quiet else ""}
-[library]
-root = "lib"
-[output]
-backend = "null"
-[daemon]
-socket = "data/loa.sock"
-heartbeat = "1s"
-[central]
-url = "{url}"
-push_every = "2s"
-[[topics]]
-id = "a"
-name = "Chủ đề A"
-[[topics]]
-id = "b"
-name = "Chủ đề B"
-"""
-    for name, start, length in slots:
-        text += f"""
-[[slots]]
-name = "{name}"
-start = "{start.astimezone(HCM):%H:%M:%S}"
-length = "{length}s"
-pause = "0.5s"
-"""
-    config = tmp_path / "config.toml"
-    config.write_text(text, "utf-8")
-    return config
+    return write_station(
+        tmp_path,
+        slots,
+        spot_s=3.0,
+        station=f'quiet_hours = "{quiet}"' if quiet else "",
+        sections=f'[output]\nbackend = "null"\n[central]\nurl = "{url}"\npush_every = "2s"\n',
+        slot_keys='pause = "0.5s"\n',
+    )
 
 
 @pytest.fixture
@@ -79,10 +47,7 @@ def run_loa() -> Iterator[Callable[[Path], subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(config: Path) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "loa", "--config", str(config), "run"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        proc = start_run(config)
         procs.append(proc)
         return proc
 

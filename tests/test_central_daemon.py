@@ -8,65 +8,32 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.audio_media import tone
 from tests.central_support import central, connect_as, loa, scalar
+from tests.run_station import start_run, write_station
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-ROOT = Path(__file__).resolve().parent.parent
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def test_the_daemon_pushes_in_the_background_while_slots_air(
     tmp_path: Path, pg_admin_url: str
 ) -> None:
     url = central(pg_admin_url, ("xa-thu", "h-thu"))["xa-thu"]
-    for rel, freq in (("a/a1.wav", 440.0), ("a/a2.wav", 660.0), ("b/b1.wav", 880.0)):
-        (tmp_path / "lib" / rel).parent.mkdir(parents=True, exist_ok=True)
-        tone(tmp_path / "lib" / rel, freq, 1.5, amp=0.3)
     start = (datetime.now(UTC) + timedelta(seconds=8)).replace(microsecond=0)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[station]
-id = "xa-thu"
-name = "Đài xã Thử"
-[library]
-root = "lib"
-[output]
-backend = "null"
-[daemon]
-socket = "data/loa.sock"
-heartbeat = "1s"
-[central]
-url = "{url}"
-push_every = "2s"
-[[topics]]
-id = "a"
-name = "Chủ đề A"
-weight = 2
-[[topics]]
-id = "b"
-name = "Chủ đề B"
-[[slots]]
-name = "thu"
-start = "{start.astimezone(HCM):%H:%M:%S}"
-length = "20s"
-""",
-        "utf-8",
+    central_keys = f'[central]\nurl = "{url}"\npush_every = "2s"\n'
+    config = write_station(
+        tmp_path,
+        [("thu", start, 20)],
+        spot_s=1.5,
+        sections='[output]\nbackend = "null"\n' + central_keys,
+        weight_a=2,
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loa", "--config", str(config), "run"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = start_run(config)
     try:
         # during the slot (it ends at start + 20 s) some of its rows are already central
         during = 0

@@ -18,7 +18,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from loa.db import open_database
 from scheduler import dbfile
 from scheduler.airlog import AirLog
 from scheduler.dbfile import DatabaseFile
-from tests.audio_media import tone
+from tests.run_station import ROOT, start_run, write_station
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
@@ -218,10 +217,6 @@ def test_only_plain_sqlite_files_are_watched(tmp_path: Path) -> None:
     assert memory.events() == []
 
 
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
-ROOT = Path(__file__).resolve().parent.parent
-
-
 def loa(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "loa", "--config", str(config), *args],
@@ -244,41 +239,10 @@ def closed_rows(path: Path) -> list[tuple[str, str, str]]:
 def test_loa_run_puts_its_deleted_database_back_in_the_middle_of_a_slot(tmp_path: Path) -> None:
     """The real `loa run` (null output, wall clock, heartbeat 1 s): the database deleted while
     a slot airs is back within a heartbeat or two, with the rows aired before and after."""
-    for rel, freq in (("a/a1.wav", 440.0), ("a/a2.wav", 660.0), ("b/b1.wav", 880.0)):
-        (tmp_path / "lib" / rel).parent.mkdir(parents=True, exist_ok=True)
-        tone(tmp_path / "lib" / rel, freq, 1.0, amp=0.3)
     start = (datetime.now(UTC) + timedelta(seconds=6)).replace(microsecond=0)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[station]
-id = "xa-thu"
-name = "Đài xã Thử"
-[library]
-root = "lib"
-[output]
-backend = "null"
-[daemon]
-socket = "data/loa.sock"
-heartbeat = "1s"
-[[topics]]
-id = "a"
-name = "Chủ đề A"
-[[topics]]
-id = "b"
-name = "Chủ đề B"
-[[slots]]
-name = "thu"
-start = "{start.astimezone(HCM):%H:%M:%S}"
-length = "12s"
-""",
-        "utf-8",
-    )
+    config = write_station(tmp_path, [("thu", start, 12)], spot_s=1.0)
     db = tmp_path / "data" / "loa.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loa", "--config", str(config), "run"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+    proc = start_run(config)
     try:
         before: list[tuple[str, str, str]] = []
         while (

@@ -21,55 +21,27 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
 
 from tests.audio_capture import MonitorCapture, sounding
-from tests.audio_media import tone
+from tests.run_station import HCM, ROOT, write_station
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 FREQS = {"a/a1.wav": 440.0, "a/a2.wav": 660.0, "b/b1.wav": 880.0, "b/b2.wav": 1100.0}
 
 
 def station(tmp_path: Path, start: datetime, length_s: int, spot_s: float) -> Path:
-    lib = tmp_path / "lib"
-    for rel, freq in FREQS.items():
-        (lib / rel).parent.mkdir(parents=True, exist_ok=True)
-        tone(lib / rel, freq, spot_s, amp=0.3)
-    config = tmp_path / "config.toml"
-    config.write_text(
-        f"""
-[station]
-id = "xa-thu"
-name = "Đài xã Thử"
-timezone = "Asia/Ho_Chi_Minh"
-[library]
-root = "lib"
-[output]
-backend = "device"
-device = "default"
-[daemon]
-socket = "data/loa.sock"
-heartbeat = "1s"
-[[topics]]
-id = "a"
-name = "Chủ đề A"
-[[topics]]
-id = "b"
-name = "Chủ đề B"
-[[slots]]
-name = "thu"
-start = "{start.astimezone(HCM):%H:%M:%S}"
-length = "{length_s}s"
-""",
-        "utf-8",
+    return write_station(
+        tmp_path,
+        [("thu", start, length_s)],
+        spot_s=spot_s,
+        spots=FREQS,
+        station='timezone = "Asia/Ho_Chi_Minh"',
+        sections='[output]\nbackend = "device"\ndevice = "default"\n',
     )
-    return config
 
 
 def start_loa(config: Path, *args: str) -> subprocess.Popen[str]:
