@@ -137,6 +137,15 @@ def letterhead(config: Config) -> Letterhead:
     )
 
 
+def _check_output(app: App, output: Path, kind: str) -> None:
+    """A usage error when --output names a file of the station or one of another kind."""
+    from loa.output_file import refusal
+
+    problem = refusal(app.config, app.config_path, output, kind)
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="'--output'")
+
+
 @airtime.command("report")
 @click.option("--period", "period", type=PERIOD, required=True,
               help="2021, 2021-H1, 2021-Q3, 2021-03 hoặc 2021-01-15..2021-02-14.")  # fmt: skip
@@ -150,6 +159,8 @@ def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
     """Báo cáo kết quả tuyên truyền cho kỳ P (the report for the Department)."""
     from airtime import export_csv, export_json, export_text
 
+    if output is not None and str(output) != "-":
+        _check_output(app, output, fmt)
     report = build(app, period)
     document = station_document(
         report, letterhead(app.config), issued=report.issued or date.today(),
@@ -172,6 +183,7 @@ def report_cmd(app: App, period: Period, fmt: str, output: Path | None) -> None:
         data = export_text.document_text(document).encode()
     if output is None and fmt in BINARY:
         output = Path(f"bao-cao-{report.station_id}-{period.label.replace('..', '_')}.{fmt}")
+        _check_output(app, output, fmt)
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer
         if fmt in BINARY and sys.stdout.isatty():
@@ -261,6 +273,7 @@ def export_cmd(app: App, period: Period, output: Path) -> None:
     from airtime.bundle import BundleError, write_bundle
 
     config = app.config
+    _check_output(app, output, "bundle")
     partial = output.with_name(output.name + ".partial")
     try:
         with app.engine.connect() as conn, open(partial, "wb") as out:
