@@ -1,12 +1,14 @@
 """Where a command writes its file (`loa airtime report --output`, `loa airtime export
---output`): never over another file of the station, never over a file of another kind.
+--output`, the file backend's `output.path`): never over another file of the station, never
+over a file of another kind.
 
 `output.write_bytes(data)` replaced whatever the path named: `loa airtime report --format docx
 --output config.toml` turned the station's config into a Word document, and a typo could do
 the same to loa.db or a spot. Now the station's own files (config.toml, the database and its
 journal, the control socket and the locks, anything inside the library) are refused, and an
 existing file is replaced only when it is of the kind the command writes (an earlier report or
-bundle): a zip for docx and xlsx, gzip for a bundle, text for text, csv and json.
+bundle): a zip for docx and xlsx, gzip for a bundle, RIFF/WAVE for the file backend's
+recording, text for text, csv and json.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from loa.config import Config
 
 ZIP_MAGIC = b"PK\x03\x04"  # docx and xlsx are zip files
 GZIP_MAGIC = b"\x1f\x8b"  # a bundle (`loa airtime export`)
-KINDS = {"docx": "docx", "xlsx": "xlsx", "bundle": "gói nhật ký (a bundle, .loa.gz)"}
+KINDS = {  # kind: (Vietnamese, English) names in the refusal
+    "docx": ("docx", "docx"),
+    "xlsx": ("xlsx", "xlsx"),
+    "bundle": ("gói nhật ký .loa.gz", "a bundle, .loa.gz"),
+    "wav": ("bản ghi WAV", "a WAV recording"),
+}
 
 
 def _station_files(config: Config, config_path: Path) -> dict[Path, str]:
@@ -44,6 +51,10 @@ def _of_kind(head: bytes, kind: str) -> bool:
         return head.startswith(ZIP_MAGIC)
     if kind == "bundle":
         return head.startswith(GZIP_MAGIC)
+    if kind == "wav":
+        from scheduler.output.file import WAV_MAGIC  # the file backend's own test
+
+        return (head[:4], head[8:12]) == WAV_MAGIC
     if b"\x00" in head:  # text, csv, json: a binary file (a database, a recording) is not one
         return False
     try:
@@ -53,10 +64,13 @@ def _of_kind(head: bytes, kind: str) -> bool:
     return True
 
 
-def refusal(config: Config, config_path: Path, output: Path, kind: str) -> str | None:
+def refusal(
+    config: Config, config_path: Path, output: Path, kind: str, option: str = "--output"
+) -> str | None:
     """Why the command must not write `output` (a message naming the file and what to do),
-    else None. `kind`: the format written (text, csv, json, xlsx, docx) or "bundle"."""
-    advice = "chọn tên tệp khác cho --output (choose another file name)"
+    else None. `kind`: the format written (text, csv, json, xlsx, docx), "bundle" or "wav";
+    `option`: where the operator chose the file (an option or a config key)."""
+    advice = f"chọn tên tệp khác cho {option} (choose another file name)"
     target = output.resolve()
     ours = _station_files(config, config_path).get(target)
     if ours is not None:
@@ -80,9 +94,9 @@ def refusal(config: Config, config_path: Path, output: Path, kind: str) -> str |
     except OSError as exc:
         return f"{output}: không đọc được tệp (cannot read it: {exc.strerror}): {advice}"
     if head and not _of_kind(head, kind):
-        what = KINDS.get(kind, f"{kind} (text)")
+        vi, en = KINDS.get(kind, (kind, f"{kind} text"))
         return (
-            f"{output} là một tệp khác, không phải {what}, loa sẽ ghi đè lên nó (a file that is "
-            f"not {what}: loa would overwrite it): {advice}, hoặc chuyển tệp đó đi (or move it)"
+            f"{output} là một tệp khác, không phải {vi}, loa sẽ ghi đè lên nó (a file that is "
+            f"not {en}: loa would overwrite it): {advice}, hoặc chuyển tệp đó đi (or move it)"
         )
     return None

@@ -75,8 +75,9 @@ def test_the_config_file_itself_is_refused_and_kept(tmp_path: Path) -> None:
     refused_and_kept(
         config,
         config,
-        f"output.path: {config} is a file that is not a WAV recording; loa would overwrite "
-        'it: choose another path for [output] path, e.g. "data/air.wav"',
+        f"output.path: {config} là tệp cấu hình của đài (the station's config), loa sẽ ghi đè "
+        "lên nó (loa would overwrite it): chọn tên tệp khác cho output.path (choose another "
+        "file name)",
     )
 
 
@@ -85,14 +86,29 @@ def test_a_wav_spot_in_the_library_is_refused_and_kept(tmp_path: Path) -> None:
     spot = tmp_path / "audio_library" / "dich-vu-cong" / "thu tuc.wav"
     write_wav(spot)
     library = tmp_path / "audio_library"
-    refused_and_kept(config, spot, f"output.path: {spot} is inside the library ({library})")
+    refused_and_kept(
+        config, spot, f"output.path: {spot} nằm trong thư viện {library} (inside the library"
+    )
 
 
 def test_the_database_is_named_as_such(tmp_path: Path) -> None:
     config = station(tmp_path, "data/loa.db")
     code, output = check(config)
     assert code == EXIT_CONFIG, output
-    assert f"output.path: {tmp_path / 'data' / 'loa.db'} is the station's database" in output
+    database = tmp_path / "data" / "loa.db"
+    assert f"output.path: {database} là CSDL của đài (the station's database" in output
+
+
+def test_a_file_of_another_kind_is_refused_and_kept(tmp_path: Path) -> None:
+    config = station(tmp_path, "tin.mp3")
+    spot = tmp_path / "tin.mp3"  # a spot outside the library, say a copy on the desktop
+    spot.write_bytes(SPOT)
+    refused_and_kept(
+        config,
+        spot,
+        f"output.path: {spot} là một tệp khác, không phải bản ghi WAV, loa sẽ ghi đè lên nó (a "
+        "file that is not a WAV recording: loa would overwrite it)",
+    )
 
 
 def test_an_earlier_recording_is_replaced(tmp_path: Path) -> None:

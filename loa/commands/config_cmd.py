@@ -73,29 +73,17 @@ def _database_problems(cfg: Config) -> list[str]:
     return []
 
 
-def output_problems(cfg: Config) -> list[str]:
+def output_problems(cfg: Config, config_path: Path) -> list[str]:
     """The file backend's WAV as the daemon will write it: never over another file of the
-    station (the database, the socket, a spot in the library) or a file that is not a WAV
-    (config.toml among them)."""
+    station (config.toml, the database, the socket, a spot in the library), a folder, a FIFO
+    or a file that is not a WAV (`loa.output_file`, `scheduler.output.file.path_problem`)."""
     if cfg.output.backend != "file" or cfg.output.path is None:
         return []
+    from loa.output_file import refusal
     from scheduler.output.file import path_problem
-    from scheduler.sqlite_read import sqlite_file
 
-    out = cfg.output.path.resolve()
-    ours = {cfg.daemon.socket.resolve(): "the control socket (daemon.socket)"}
-    database = sqlite_file(cfg.database.url)
-    if database is not None:
-        ours[database.resolve()] = "the station's database (database.url)"
-    advice = 'choose another path, e.g. "data/air.wav"'
-    if out in ours:
-        return [f"output.path: {cfg.output.path} is {ours[out]}: {advice}"]
-    if out.is_relative_to(cfg.library.root.resolve()):
-        return [
-            f"output.path: {cfg.output.path} is inside the library ({cfg.library.root}), where "
-            f"the recording would be scanned as a spot or overwrite one: {advice}"
-        ]
-    problem = path_problem(cfg.output.path)
+    path = cfg.output.path
+    problem = refusal(cfg, config_path, path, "wav", "output.path") or path_problem(path)
     return [f"output.path: {problem}"] if problem else []
 
 
@@ -108,7 +96,7 @@ def check_file(path: Path) -> tuple[Config, list[str]]:
 
     taken = path_taken(cfg.daemon.socket)
     problems = [f"daemon.socket: {taken}"] if taken else []
-    problems += _database_problems(cfg) + output_problems(cfg) + _jingle_problems(cfg)
+    problems += _database_problems(cfg) + output_problems(cfg, path) + _jingle_problems(cfg)
     if problems:  # the daemon could not start (or reload) on them
         raise ConfigError(str(path), problems)
     warnings: list[str] = []

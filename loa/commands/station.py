@@ -55,7 +55,7 @@ def open_output(app: App, demo: bool = False) -> Any:
     if backend == "file" and path == out.path:  # as `loa config check` refuses it
         from loa.commands.config_cmd import output_problems
 
-        problems = output_problems(config)
+        problems = output_problems(config, app.config_path)
         if problems:
             raise ConfigError(str(app.config_path), problems)
     try:
