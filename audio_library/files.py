@@ -28,6 +28,11 @@ IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "__macosx"})
 HASH_CHUNK = 1 << 20
 BROKEN_LINK = "liên kết hỏng, không trỏ tới tệp nào (broken symlink): sửa hoặc xoá liên kết"
 SYMLINK_LOOP = "liên kết vòng, trỏ về chính nó (symlink loop): sửa hoặc xoá liên kết"
+LINKED_FOLDER = (
+    "thư mục con là liên kết, không được quét (a symlinked sub-folder is not followed): chép "
+    "tệp vào thư mục chủ đề, hoặc cho chính thư mục chủ đề là liên kết (copy the files in, or "
+    "link the topic folder itself)"
+)
 UNREADABLE = "không đọc được tệp (unreadable file)"
 UNREADABLE_DIR = "không đọc được thư mục (unreadable folder)"
 FIX_PERMISSIONS = "cấp quyền đọc cho người dùng chạy loa (give loa read permission)"
@@ -126,9 +131,33 @@ def _discover(root: Path, topic_ids: list[str]) -> tuple[list[Found], list[Mispl
                 )
             )
             continue
+        wraps = _wraps_the_library(root, entry)
+        if wraps is not None:
+            misplaced.append(Misplaced(name + "/", wraps))
+            continue
         _walk(root, entry.name, name, found, misplaced)
     found.sort(key=lambda f: f.path)
     return found, misplaced
+
+
+def _wraps_the_library(root: Path, entry: os.DirEntry[str]) -> str | None:
+    """Why a topic folder that is a symlink to the library itself or to a folder holding it
+    (`/`, `..`, `.`) is not walked: the walk would catalogue the whole disk, the station's
+    database and config among it, and never end. None for any other topic folder."""
+    if not entry.is_symlink():
+        return None
+    try:
+        target = Path(os.path.realpath(entry.path, strict=True))
+        inside = Path(os.path.realpath(root, strict=True)).is_relative_to(target)
+    except OSError:
+        return None  # the walk reports what is wrong with it
+    if not inside:
+        return None
+    return (
+        f"thư mục chủ đề là liên kết tới {target}, nơi chứa cả thư viện (the topic folder is a "
+        "symlink to a folder that holds the whole library): sửa liên kết cho trỏ tới thư mục "
+        "tin/bài của chủ đề (point it at the topic's own folder)"
+    )
 
 
 def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[Misplaced]) -> None:
@@ -140,6 +169,9 @@ def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[M
     for dirpath, dirnames, filenames in os.walk(root / disk_dir, onerror=folder_error):
         dirnames[:] = sorted(d for d in dirnames if not _ignored(d))
         rel_dir = Path(dirpath).relative_to(root).as_posix()
+        for d in dirnames:  # os.walk does not follow them (a loop, `/`): say so, not vanish
+            if os.path.islink(os.path.join(dirpath, d)) and _utf8(d):
+                bad.append(Misplaced(nfc(f"{rel_dir}/{d}/"), LINKED_FOLDER))
         groups: dict[str, list[str]] = {}
         for filename in sorted(filenames):
             if not _ignored(filename):
