@@ -294,3 +294,6 @@ class StatusControl:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def ensure(self) -> str | None:
+        return self.server.ensure()

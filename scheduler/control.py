@@ -38,6 +38,9 @@ class NoControl:
     def stop(self) -> None:
         pass
 
+    def ensure(self) -> str | None:
+        return None
+
 
 class ControlPathTaken(Exception):
     """The control socket's path holds something that is not a socket (a file, a folder)."""
@@ -62,6 +65,7 @@ class ControlServer:
         self.path = path
         self.handler: Handler = handler or _no_handler
         self._sock: socket.socket | None = None
+        self._inode: tuple[int, int] | None = None  # the socket file bound, (st_dev, st_ino)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -74,24 +78,62 @@ class ControlServer:
             raise ControlPathTaken(f"daemon.socket: {taken}")
         if self.path.is_socket():
             self.path.unlink()  # a stale socket of a crashed daemon (the lock says we are alone)
+        self._sock = self._bind()
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._sock,), name="loa-control", daemon=True
+        )
+        self._thread.start()
+
+    def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
             sock.bind(str(self.path))
+        except OSError:
+            sock.close()
+            raise
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
         sock.listen(8)
         sock.settimeout(0.5)
-        self._sock = sock
-        self._thread = threading.Thread(target=self._serve, name="loa-control", daemon=True)
-        self._thread.start()
+        st = os.stat(self.path)
+        self._inode = (st.st_dev, st.st_ino)
+        return sock
 
-    def _serve(self) -> None:
-        assert self._sock is not None
+    def ensure(self) -> str | None:
+        """Called every heartbeat: if the socket file was deleted (the data folder removed,
+        a cleaner of /tmp or /run), bind it again at the same path, so `loa status` and
+        `loa play-now` still reach this daemon instead of thinking none runs. Returns what was
+        done, for one event; None when the socket is there (one stat) or was not started.
+        A file someone put at the path is left alone (OSError says so)."""
+        if self._sock is None or self._stop.is_set():
+            return None
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self._inode:
+                return None
+        except FileNotFoundError:
+            pass
+        taken = path_taken(self.path)
+        if taken is not None and not self.path.is_socket():
+            raise OSError(taken)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # a socket that is not ours any more (nobody answers on it)
+        new = self._bind()
+        old, self._sock = self._sock, new
+        self._thread = threading.Thread(
+            target=self._serve, args=(new,), name="loa-control", daemon=True
+        )
+        self._thread.start()
+        old.close()
+        return f"{self.path}"
+
+    def _serve(self, sock: socket.socket) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except TimeoutError:
                 continue
             except OSError:
@@ -126,8 +168,10 @@ class ControlServer:
             self._sock.close()
         if self._thread is not None:
             self._thread.join(2)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        with contextlib.suppress(OSError):
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == self._inode:  # only our own socket file
+                self.path.unlink()
 
 
 class NoDaemon(ConnectionError):

@@ -121,6 +121,7 @@ class Daemon:
         self._queue = BroadcastQueue()
         self._started = False
         self._output_error: str | None = None
+        self._own_file_errors: dict[str, str] = {}  # what could not be put back, logged once
         self._exit_timer: threading.Timer | None = None
         self._missed_lock = threading.Lock()
         self._clock_mark: tuple[datetime, float] | None = None
@@ -444,6 +445,44 @@ class Daemon:
                 self.airlog.event("info", "output", "thiết bị âm thanh hoạt động lại (recovered)")
             self._output_error = error
 
+    def _keep_own_files(self) -> None:
+        """The control socket and the lock are files (beside the database, by default): if
+        they are deleted (the data folder removed) `loa status` says no daemon runs,
+        `loa play-now` plays a second stream here and a second `loa run` starts. Each
+        heartbeat puts them back; one event when it does, one when it cannot (and when it
+        then can)."""
+        parts = (
+            ("control", self.control, "ổ điều khiển (the control socket)"),
+            ("lock", self.lock, "khoá một-daemon (the one-daemon lock)"),
+        )
+        for key, part, what in parts:
+            ensure = getattr(part, "ensure", None)
+            if ensure is None or not self._started or self.stopping.is_set():
+                continue
+            try:
+                done = ensure()
+            except Exception as exc:
+                error = str(exc)
+                if self._own_file_errors.get(key) != error:
+                    self._own_file_errors[key] = error
+                    self.airlog.event(
+                        "error",
+                        "daemon",
+                        f"{what} bị xoá và không tạo lại được (was deleted and cannot be made "
+                        f"again): {error}; `loa status` và `loa play-now` không tới được daemon "
+                        "này: sửa lỗi rồi khởi động lại loa (fix it, then restart loa)",
+                    )
+                continue
+            self._own_file_errors.pop(key, None)
+            if done is not None:
+                self.airlog.event(
+                    "warning",
+                    "daemon",
+                    f"{what} {done} bị xoá khi loa đang chạy, đã tạo lại (was deleted while "
+                    "loa was running; made again): kiểm tra ai hoặc chương trình nào đã xoá "
+                    "thư mục dữ liệu (find out what deleted it)",
+                )
+
     def beat(self) -> None:
         self._watch_output()
         try:
@@ -455,6 +494,7 @@ class Daemon:
             )
         except Exception:
             log.exception("heartbeat failed")
+        self._keep_own_files()  # after the database's own check (it may restore data/)
 
     # ------------------------------------------------------------------ control channel
     def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:

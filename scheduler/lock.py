@@ -58,6 +58,30 @@ class StationLock:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
+    def ensure(self) -> str | None:
+        """Called every heartbeat: if the lock file was deleted (the data folder removed), or
+        another file put at its path, lock a new one there, so a second `loa run` still finds
+        this station taken. Returns what was done, for one event; None when the lock file is
+        the one held (one stat). AlreadyRunning if another daemon took the new file first."""
+        if self._fd is None:
+            return None
+        held = os.fstat(self._fd)
+        try:
+            st = os.stat(self.path)
+            if (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino):
+                return None
+        except FileNotFoundError:
+            pass
+        old = self._fd
+        self._fd = None
+        try:
+            self.acquire()
+        except BaseException:
+            self._fd = old  # still ours: the next heartbeat tries again
+            raise
+        os.close(old)
+        return str(self.path)
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -89,6 +113,9 @@ class NoLock:
 
     def release(self) -> None:
         pass
+
+    def ensure(self) -> str | None:
+        return None
 
     def held_by_other(self) -> str | None:
         return None
