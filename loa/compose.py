@@ -430,6 +430,20 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
 # ---------------------------------------------------------------- the daemon
 
 
+def restart_only_changes(running: Config, edited: Config) -> list[str]:
+    """The keys of an edit that the running daemon cannot take over (its database, output,
+    station id and heartbeat are opened or fixed at the start), by name."""
+    keys = {
+        "station.id": lambda c: c.station.id,
+        "database.url": lambda c: c.database.url,
+        "output.backend": lambda c: c.output.backend,
+        "output.device": lambda c: c.output.device,
+        "output.path": lambda c: c.output.path,
+        "daemon.heartbeat": lambda c: c.daemon.heartbeat,
+    }
+    return [key for key, value in keys.items() if value(running) != value(edited)]
+
+
 def station_daemon(
     config: Config,
     config_path: Path,
@@ -455,15 +469,37 @@ def station_daemon(
     clock = SystemClock()
     runner = Runner(station, airlog, output, clock, source)
     loaded = LoadedConfig(config_path, config, config_mtime_ns(config_path))
+    control = StatusControl(ControlServer(config.daemon.socket), lambda: loaded, engine)
+    told: list[str] = []  # the restart-only keys last said to differ
 
     def load_station() -> StationSpec:
         from loa.config import load_config
 
         mtime = config_mtime_ns(config_path)
         new_config = load_config(config_path)
+        spec = station_spec(new_config, extra_slots, jingle_missing(airlog))
+        # the socket and its lock follow the edit: `loa status` and `loa play-now` read the
+        # edited file (a ControlPathTaken or AlreadyRunning refuses the edit, nothing moved)
+        held = lock.path
+        lock.move(new_config.daemon.socket.with_suffix(".lock"))
+        try:
+            control.move(new_config.daemon.socket)
+        except BaseException:
+            lock.move(held)
+            raise
         source.config = new_config
         loaded.config, loaded.mtime_ns = new_config, mtime
-        return station_spec(new_config, extra_slots, jingle_missing(airlog))
+        later = restart_only_changes(config, new_config)
+        if later and later != told:
+            airlog.event(
+                "warning",
+                "config",
+                f"{', '.join(later)}: thay đổi này chỉ có hiệu lực khi khởi động lại loa "
+                "(takes effect when loa restarts: systemctl restart loa); đến lúc đó vẫn dùng "
+                "giá trị cũ (until then the old value is used)",
+            )
+        told[:] = later
+        return spec
 
     return Daemon(
         load_station=load_station,
@@ -472,7 +508,7 @@ def station_daemon(
         lock=lock,
         resolve_adhoc=lambda request: resolve_adhoc(source.config, engine, request),
         # it answers `loa status` whole too (loa/status_report.py)
-        control=StatusControl(ControlServer(config.daemon.socket), lambda: loaded, engine),
+        control=control,
         firing=WallFiring(),
         config_path=config_path,
         clock=clock,

@@ -297,3 +297,6 @@ class StatusControl:
 
     def ensure(self) -> str | None:
         return self.server.ensure()
+
+    def move(self, path: Any) -> None:
+        self.server.move(path)

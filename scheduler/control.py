@@ -41,6 +41,9 @@ class NoControl:
     def ensure(self) -> str | None:
         return None
 
+    def move(self, path: Path) -> None:
+        pass
+
 
 class ControlPathTaken(Exception):
     """The control socket's path holds something that is not a socket (a file, a folder)."""
@@ -129,6 +132,29 @@ class ControlServer:
         self._thread.start()
         old.close()
         return f"{self.path}"
+
+    def move(self, path: Path) -> None:
+        """`daemon.socket` edited while running: listen at `path` from now on (so `loa status`
+        and `loa play-now`, which read the edited config.toml, reach this daemon) and remove
+        the socket at the old path. ControlPathTaken if something else is at `path`."""
+        if path == self.path:
+            return
+        taken = path_taken(path)
+        if taken is not None:
+            raise ControlPathTaken(f"daemon.socket: {taken}")
+        old, old_inode = self.path, self._inode
+        self.path = path
+        if self._sock is None:
+            return
+        try:
+            self.ensure()
+        except BaseException:
+            self.path = old
+            raise
+        with contextlib.suppress(OSError):
+            st = os.stat(old)
+            if (st.st_dev, st.st_ino) == old_inode:
+                old.unlink()
 
     def _serve(self, sock: socket.socket) -> None:
         while not self._stop.is_set():

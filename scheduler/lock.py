@@ -82,6 +82,22 @@ class StationLock:
         os.close(old)
         return str(self.path)
 
+    def move(self, path: Path) -> None:
+        """The lock follows `daemon.socket` edited while running: lock `path` (AlreadyRunning
+        if another daemon holds it; then the old one stays held), then let the old one go."""
+        if path == self.path or self._fd is None:
+            self.path = path
+            return
+        old_path, old_fd = self.path, self._fd
+        self.path, self._fd = path, None
+        try:
+            self.acquire()
+        except BaseException:
+            self.path, self._fd = old_path, old_fd
+            raise
+        fcntl.flock(old_fd, fcntl.LOCK_UN)
+        os.close(old_fd)
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -116,6 +132,9 @@ class NoLock:
 
     def ensure(self) -> str | None:
         return None
+
+    def move(self, path: Path) -> None:
+        pass
 
     def held_by_other(self) -> str | None:
         return None
