@@ -33,6 +33,10 @@ LINKED_FOLDER = (
     "tệp vào thư mục chủ đề, hoặc cho chính thư mục chủ đề là liên kết (copy the files in, or "
     "link the topic folder itself)"
 )
+CONTROL_IN_NAME = (
+    "tên tệp có ký tự điều khiển, như xuống dòng hay tab (the name has a control character, "
+    "a newline or a tab: it would break the log, the m3u and the report): đổi tên tệp (rename it)"
+)
 UNREADABLE = "không đọc được tệp (unreadable file)"
 UNREADABLE_DIR = "không đọc được thư mục (unreadable folder)"
 FIX_PERMISSIONS = "cấp quyền đọc cho người dùng chạy loa (give loa read permission)"
@@ -201,6 +205,10 @@ def _walk(root: Path, disk_dir: str, topic: str, found: list[Found], bad: list[M
                 )
                 continue
             path = nfc(disk_rel)
+            if any(unicodedata.category(c) == "Cc" for c in path):
+                shown = "".join("?" if unicodedata.category(c) == "Cc" else c for c in path)
+                bad.append(Misplaced(shown, CONTROL_IN_NAME, "bad_name"))
+                continue
             full = os.path.join(dirpath, filename)
             stat, refusal = _inspect(full)
             if refusal is not None:
