@@ -140,3 +140,23 @@ def test_the_output_refuses_what_is_not_a_wav_without_waiting(tmp_path: Path, ki
     assert path_problem(path) == str(caught.value)
     if kind == "text":
         assert path.read_bytes() == SPOT
+
+
+def test_output_test_never_records_over_a_spot(tmp_path: Path) -> None:
+    """`loa output test --backend file --path` named a WAV spot in the library: the spot was
+    replaced by the test tone (only the configured output.path was checked for the library)."""
+    config = station(tmp_path, "data/air.wav")
+    spot = tmp_path / "audio_library" / "dich-vu-cong" / "tin.wav"
+    write_wav(spot)
+    before = spot.read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "loa", "--config", str(config), "output", "test",
+         "--backend", "file", "--path", str(spot)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{spot} nằm trong thư viện" in result.stderr and "chọn tên tệp khác cho --path" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert spot.read_bytes() == before

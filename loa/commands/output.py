@@ -73,6 +73,12 @@ def test_command(app: App, device: str | None, backend: str | None, path: Path |
         path = configured.path
     if backend == "file" and path is None:
         raise click.UsageError("backend file cần --path TỆP.wav (the file backend needs --path).")
+    if backend == "file" and configured is not None and path is not None:
+        from loa.output_file import refusal  # never over a spot, loa.db, config.toml, the socket
+
+        problem = refusal(app.config, app.config_path, path, "wav", "--path")
+        if problem is not None:
+            raise click.ClickException(f"Cấu hình đầu ra sai (bad output setting): {problem}")
     where = {"device": f"thiết bị '{device}'", "file": f"tệp {path}", "null": "null"}[backend]
     click.echo(f"Phát thử trên {where}: tiếng bíp {TONE_HZ} Hz trong {TONE_S:.0f} giây...")
     try:
