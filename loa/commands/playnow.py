@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ def _utf8(name: str) -> bool:
     except UnicodeEncodeError:  # undecodable bytes arrive as surrogate escapes
         return False
     return True
+
+
+def _not_the_owner(socket: Path) -> str:
+    try:
+        owner = pwd.getpwuid(os.stat(socket).st_uid).pw_name
+    except (OSError, KeyError):
+        owner = "loa"
+    return (
+        f"{socket}: không có quyền mở ổ điều khiển của daemon (permission denied: the daemon's "
+        f"control socket is its owner's only); chạy lệnh bằng người dùng của daemon (run it as "
+        f"the daemon's user): sudo -u {owner} loa play-now …"
+    )
 
 
 @click.command("play-now")
@@ -72,6 +85,8 @@ def play_now(app: App, topic: str | None, file: Path | None, priority: str, wait
         reply = request(config.daemon.socket, message, timeout=3600 if wait else 30)
     except NoDaemon:
         reply = None
+    except PermissionError:  # the daemon's socket is its owner's only: never play beside it
+        raise LoaError(_not_the_owner(config.daemon.socket)) from None
     if reply is not None:
         if not reply.get("ok"):
             raise LoaError(f"daemon từ chối (refused): {reply.get('error')}")
