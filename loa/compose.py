@@ -477,6 +477,14 @@ def station_daemon(
 
         mtime = config_mtime_ns(config_path)
         new_config = load_config(config_path)
+        from loa.commands.config_cmd import start_problems
+        from loa.errors import ConfigError
+
+        problems = start_problems(
+            new_config, config_path
+        )  # `loa run` would not start again on them
+        if problems:
+            raise ConfigError(str(config_path), problems)
         spec = station_spec(new_config, extra_slots, jingle_missing(airlog))
         # the socket and its lock follow the edit: `loa status` and `loa play-now` read the
         # edited file (a ControlPathTaken or AlreadyRunning refuses the edit, nothing moved)

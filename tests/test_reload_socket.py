@@ -72,3 +72,34 @@ def test_the_socket_and_the_lock_follow_an_edit_of_daemon_socket(tmp_path: Path)
     assert len([line for line in log.splitlines() if LATER in line]) == 1, log
     assert "blocker.sock is a file, not loa's control socket" in log
     assert not (data / "other.sock").exists()
+
+
+@pytest.mark.slow
+def test_an_edit_loa_run_could_not_start_on_is_refused_while_running(tmp_path: Path) -> None:
+    """`output.path` edited to name config.toml (or a database.url naming a text file): the
+    reload took it, and the station failed to start at its next restart (exit 3), after a
+    power cut; now the running daemon refuses it as `loa config check` does."""
+    config = station(tmp_path)
+    data = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loa", "--config", str(config), "run"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert wait_for(lambda: (data / "loa.sock").is_socket(), 30), "the daemon did not start"
+        edit(config, 'backend = "null"', 'backend = "file"\npath = "config.toml"')
+        time.sleep(2.5)
+        status = loa(config, "status", "--json")
+        assert status.returncode == 0, status.stderr
+        report = json.loads(status.stdout)
+        assert report["alive"] is True
+        assert f"output.path: {config} là tệp cấu hình của đài" in report["config_error"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        log, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, log
+    assert (
+        "sửa đổi config.toml bị từ chối" in log and f"output.path: {config} là tệp cấu hình" in log
+    ), log
+    assert "daemon.heartbeat" not in log and "output.backend, output.path" not in log
+    assert config.read_text("utf-8").startswith("\n[station]")

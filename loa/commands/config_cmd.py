@@ -87,6 +87,13 @@ def output_problems(cfg: Config, config_path: Path) -> list[str]:
     return [f"output.path: {problem}"] if problem else []
 
 
+def start_problems(cfg: Config, config_path: Path) -> list[str]:
+    """What would stop `loa run` at its start although the file validates (the database file,
+    the file backend's WAV): a running daemon refuses an edit with them too, so that the
+    station does not fail at its next restart, after a power cut, on an edit it took."""
+    return _database_problems(cfg) + output_problems(cfg, config_path)
+
+
 def check_file(path: Path) -> tuple[Config, list[str]]:
     """The checked config and the warnings to print; ConfigError for an invalid file."""
     cfg, problems = check_config(path)
@@ -96,7 +103,7 @@ def check_file(path: Path) -> tuple[Config, list[str]]:
 
     taken = path_taken(cfg.daemon.socket)
     problems = [f"daemon.socket: {taken}"] if taken else []
-    problems += _database_problems(cfg) + output_problems(cfg, path) + _jingle_problems(cfg)
+    problems += start_problems(cfg, path) + _jingle_problems(cfg)
     if problems:  # the daemon could not start (or reload) on them
         raise ConfigError(str(path), problems)
     warnings: list[str] = []
