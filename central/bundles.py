@@ -47,7 +47,7 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
             f"{name}: starts at chain position {first} but the central database holds "
             f"{station} only up to {start.chain_seq}: import the bundle before it first"
         )
-    digest, count = hashlib.sha256(), 0
+    digest, count, expected = hashlib.sha256(), 0, _count(name, manifest)
     broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
     with open_bundle(path) as stream:
         read_manifest(stream, name)
@@ -57,12 +57,16 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
                 raise BundleError(f"{name}: line {count + 2}: a row of station {row.values[1]!r}")
             page.append(row)
             count += 1
+            if count > expected:  # read no further: a file inflating without end is not read
+                raise BundleError(
+                    f"{name}: more rows than the manifest's {expected}: altered or damaged"
+                )
             if len(page) >= BATCH:
                 at = _check_page(name, pg, station, at, page, start, broken)
                 page = []
         at = _check_page(name, pg, station, at, page, start, broken)
     first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
-    if count != int(manifest["rows"]):
+    if count != expected:
         raise BundleError(
             f"{name}: {count} rows where the manifest says {manifest['rows']}{first_bad}"
         )
@@ -75,6 +79,15 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
     last = manifest["last"]
     if at != Head(int(last["chain_seq"]), str(last["hash"])):
         raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
+
+
+def _count(name: str, manifest: dict) -> int:
+    try:
+        return int(manifest["rows"])
+    except (TypeError, ValueError):
+        raise BundleError(
+            f"{name}: the manifest's row count {manifest['rows']!r} is not a number: altered"
+        ) from None
 
 
 def _check_page(

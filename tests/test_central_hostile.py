@@ -4,9 +4,16 @@ broken by one station."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
 import pytest
 
-from tests.central_support import loa
+from tests.central_support import central, loa, scalar, station_config, write_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -29,3 +36,80 @@ def test_a_password_libpq_cannot_read_is_never_printed(pg_admin_url: str, passwo
     assert "cannot connect to the central database" in err
     assert "must be percent-encoded in the URL: @ = %40" in err
     assert "Traceback" not in err
+
+
+def _bomb(path: Path, station: str, *, manifest_too: bool = False) -> Path:
+    """A 256 KiB gzip file that inflates to 256 MiB without a newline (after the manifest)."""
+    manifest = {
+        "loa_bundle": 1, "station": station, "period": "2021-01", "rows": 1, "sha256": "0" * 64,
+        "first": {"chain_seq": 1, "prev_hash": ""}, "last": {"chain_seq": 1, "hash": ""},
+    }  # fmt: skip
+    with path.open("wb") as f:
+        if not manifest_too:
+            f.write(gzip.compress((json.dumps(manifest) + "\n").encode()))
+        pack = zlib.compressobj(9, zlib.DEFLATED, 31)
+        chunk = (b" " if manifest_too else b"a") * (1 << 20)
+        for _ in range(256):
+            f.write(pack.compress(chunk))
+        f.write(pack.flush())
+    return path
+
+
+def _import_measured(url: str, bundle: Path) -> tuple[int, str, int]:
+    """`python -m loa central import` as a real process: exit code, stderr, peak RSS in KiB."""
+    script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run([sys.executable, '-m', 'loa', 'central', '--url', sys.argv[1], "
+        "'import', sys.argv[2]], capture_output=True, text=True)\n"
+        "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "sys.stderr.write(p.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, url, str(bundle)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    code, rss = done.stdout.split()
+    return int(code), done.stderr, int(rss)
+
+
+@pytest.mark.parametrize("manifest_too", [False, True], ids=["row", "manifest"])
+def test_a_gzip_bomb_is_refused_without_inflating_it(
+    tmp_path: Path, pg_admin_url: str, manifest_too: bool
+) -> None:
+    """A bundle's lines were read whole: 2 MB on a USB stick that inflate to 2 GB of one line
+    held 4.3 GB of memory for 30 s before the refusal (a district PC swaps or is killed). A
+    line is now read at most 1 MiB far (the manifest 64 KiB), and no row past the manifest's
+    count."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    bundle = _bomb(tmp_path / "bom.loa.gz", "xa-a", manifest_too=manifest_too)
+    assert bundle.stat().st_size < 1 << 20
+    code, err, rss_kib = _import_measured(urls["xa-a"], bundle)
+    assert code == 1
+    if manifest_too:
+        assert "its first line (the manifest) is longer than 64 KiB" in err
+    else:
+        assert "line 2 is longer than 1 MiB: not a row of a loa bundle" in err
+    assert rss_kib < 200 * 1024, f"peak memory {rss_kib // 1024} MiB"
+    assert "Traceback" not in err
+    assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
+
+
+def test_rows_past_the_manifests_count_are_not_read(tmp_path: Path, pg_admin_url: str) -> None:
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    cfg = station_config(tmp_path, "xa-a", write_rows(tmp_path / "a.db", "xa-a", 60), None)
+    bundle = tmp_path / "xa-a.loa.gz"
+    assert loa("--config", str(cfg), "airtime", "export", "--period", "2021-01",
+               "--output", str(bundle))[0] == 0  # fmt: skip
+    with gzip.open(bundle, "rb") as f:
+        manifest, *rows = f.read().splitlines(keepends=True)
+    told = json.loads(manifest)
+    told["rows"] = 10
+    bundle.write_bytes(gzip.compress(json.dumps(told).encode() + b"\n" + b"".join(rows)))
+    code, _out, err = loa("central", "--url", urls["xa-a"], "import", str(bundle))
+    assert code == 1
+    assert f"{bundle}: more rows than the manifest's 10: altered or damaged" in err
+    told["rows"] = "zehn"
+    bundle.write_bytes(gzip.compress(json.dumps(told).encode() + b"\n" + b"".join(rows)))
+    code, _out, err = loa("central", "--url", urls["xa-a"], "import", str(bundle))
+    assert code == 1
+    assert "the manifest's row count 'zehn' is not a number: altered" in err
+    assert "Traceback" not in err and "internal error" not in err
+    assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
