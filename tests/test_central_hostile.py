@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.central_support import central, loa, scalar, station_config, write_rows
+from tests.central_support import central, connect_as, loa, scalar, station_config, write_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -113,3 +113,44 @@ def test_rows_past_the_manifests_count_are_not_read(tmp_path: Path, pg_admin_url
     assert "the manifest's row count 'zehn' is not a number: altered" in err
     assert "Traceback" not in err and "internal error" not in err
     assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
+
+
+def _districts(admin: str, *codes: str) -> dict[str, str]:
+    urls = {}
+    for code in codes:
+        done, out, err = loa("central", "--url", admin, "add-district", code, "--name", code)
+        assert done == 0, err
+        urls[code] = out.strip()
+    return urls
+
+
+@pytest.mark.parametrize(
+    "weight", ['"abc"', "1e999", "-3", "[2]", '{"x": 1}', "null", "true", '"2"'], ids=str
+)
+def test_a_stations_odd_schedule_does_not_break_the_districts_report(
+    tmp_path: Path, pg_admin_url: str, weight: str
+) -> None:
+    """A station's role may call central.report_in with any JSON: a weight "abc" made every
+    report of its district and of the province an internal error (float('abc')), so one
+    hostile or broken station silenced the report of all (a dict: a TypeError; 1e999: an
+    infinite weight). Its topics now count with weight 1."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"), ("xa-b", "h-thu"))
+    district = _districts(pg_admin_url, "h-thu")["h-thu"]
+    cfg = station_config(tmp_path, "xa-b", write_rows(tmp_path / "b.db", "xa-b", 60), urls["xa-b"])
+    assert loa("--config", str(cfg), "airtime", "push")[0] == 0
+    topic = '{"id": "chi-so", "name": "Chỉ số", "weight": ' + weight + "}"
+    schedule = '{"topics": [' + topic + ', {"id": "dich-vu-cong", "weight": 2}]}'
+    with connect_as(urls["xa-a"]) as pg:
+        pg.execute("SELECT central.report_in(%s::jsonb, %s)", (schedule, "hostile"))
+    for url in (district, pg_admin_url):
+        code, out, err = loa("central", "--url", url, "report", "--period", "2021-01",
+                             "--district", "h-thu", "--format", "json")  # fmt: skip
+        assert code == 0, err
+        report = json.loads(out)
+        stations = {s["id"]: s for s in report["districts"][0]["stations"]}
+        assert stations["xa-a"]["topics_total"] == 2
+        assert stations["xa-b"]["plays"] == report["districts"][0]["totals"]["plays"] > 0
+        code, out, err = loa("central", "--url", url, "report", "--period", "2021")
+        assert code == 0, err
+        code, out, err = loa("central", "--url", url, "status")
+        assert code == 0, err
