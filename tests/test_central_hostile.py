@@ -8,12 +8,25 @@ import gzip
 import json
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
 
 import pytest
 
-from tests.central_support import central, connect_as, loa, scalar, station_config, write_rows
+from airtime.log import chain_in_order
+from airtime.store import T
+from loa.db import open_database
+from tests.central_support import (
+    Relay,
+    central,
+    connect_as,
+    loa,
+    scalar,
+    station_config,
+    via,
+    write_rows,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -154,3 +167,112 @@ def test_a_stations_odd_schedule_does_not_break_the_districts_report(
         assert code == 0, err
         code, out, err = loa("central", "--url", url, "status")
         assert code == 0, err
+
+
+def _exported(tmp_path: Path, station: str, rows: int = 60, **title: str) -> Path:
+    """A bundle of January 2021 exported by the station's own `loa airtime export`; `title`
+    (at=TEXT) gives the row `at` that title."""
+    db = tmp_path / f"{station}.db"
+    url = write_rows(db, station, rows)
+    if title:
+        engine = open_database(url)
+        with engine.begin() as conn:
+            all_rows = [dict(r._mapping) for r in conn.execute(T.select().order_by(T.c.seq))]
+            conn.execute(T.delete())
+            for r in all_rows:
+                r["title"] = title.get(f"at{r['chain_seq']}", r["title"])
+                r.pop("seq", None)
+            chain_in_order(conn, station, all_rows)
+            conn.execute(T.insert(), all_rows)
+        engine.dispose()
+    cfg = station_config(tmp_path / station, station, url, None)
+    bundle = tmp_path / f"{station}.loa.gz"
+    code, _out, err = loa("--config", str(cfg), "airtime", "export", "--period", "2021-01",
+                          "--output", str(bundle))  # fmt: skip
+    assert code == 0, err
+    return bundle
+
+
+def test_a_districts_role_importing_is_told_to_use_the_admin_or_station_url(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """The district's read-only role was told by the refusal of another station's bundle to
+    import "with the URL of its district", and importing its own station's bundle with it was
+    an internal error (InsufficientPrivilege: permission denied for table airtime)."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    district = _districts(pg_admin_url, "h-thu")["h-thu"]
+    bundle = _exported(tmp_path, "xa-a")
+    code, _out, err = loa("central", "--url", district, "import", str(bundle))
+    assert code == 1
+    assert err.startswith(
+        f"TỪ CHỐI (refused): {bundle}: this role may not write xa-a's rows (permission denied "
+        "for table airtime; a district's role only reads): import with the admin URL (the "
+        "database's owner) or the station's own URL; nothing written\n"
+    )
+    assert "internal error" not in err and "Traceback" not in err
+    assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
+    code, out, err = loa("central", "--url", pg_admin_url, "import", str(bundle))
+    assert code == 0, err
+    assert "60 bản ghi, mới (new) 60" in out
+    del urls
+
+
+def test_a_nul_byte_in_a_title_refuses_the_bundle_before_anything_is_written(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """PostgreSQL's text cannot hold NUL: a bundle whose row 40 had one in its title was an
+    internal error (DataError) after the first batches had gone in. Now the check that reads
+    the whole file first names the line, the row and the field."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    bundle = _exported(tmp_path, "xa-a", at40="Tin\x00lỗi")
+    for url in (urls["xa-a"], pg_admin_url):
+        code, _out, err = loa("central", "--url", url, "import", str(bundle))
+        assert code == 1
+        assert f"TỪ CHỐI (refused): {bundle}: line 41 (id " in err
+        assert "chain position 40): its title holds a NUL byte" in err
+        assert "internal error" not in err and "Traceback" not in err
+        assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0
+
+
+def test_the_network_cut_in_the_middle_of_an_import_leaves_whole_batches_then_resumes(
+    tmp_path: Path, pg_admin_url: str
+) -> None:
+    """The server gone in the middle of `loa central import` (network cut, PostgreSQL stopped)
+    was an internal error (OperationalError) that said neither what went in nor what to do.
+    Now: exit 1, the rows that went in (whole batches, their roll-ups with them), and "run the
+    same import again"; the second run loads the rest, nothing doubled."""
+    port = int(pg_admin_url.rsplit(":", 1)[1].split("/")[0])
+    relay = Relay(port)
+    central(pg_admin_url, ("xa-a", "h-thu"))
+    rows = 40_000
+    db = tmp_path / "a.db"
+    cfg = station_config(tmp_path / "a", "xa-a", write_rows(db, "xa-a", rows), None)
+    bundle = tmp_path / "xa-a.loa.gz"
+    assert loa("--config", str(cfg), "airtime", "export", "--period", "2021-01-01..2025-12-31",
+               "--output", str(bundle))[0] == 0  # fmt: skip
+    through = via(pg_admin_url, relay.port)
+    proc = subprocess.Popen([sys.executable, "-m", "loa", "central", "--url", through, "import",
+                             str(bundle)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    count = "select count(*) from central.airtime"
+    deadline = time.monotonic() + 120
+    while scalar(pg_admin_url, count) == 0 and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    relay.down()
+    _out, err = proc.communicate(timeout=60)
+    relay.close()
+    went = scalar(pg_admin_url, count)
+    assert proc.returncode == 1, err
+    assert 0 < went < rows, "cut too late: the import was over"  # type: ignore[operator]
+    assert "internal error" not in err and "Traceback" not in err
+    assert f"DỪNG GIỮA CHỪNG (stopped part way): {bundle}: the import stopped (" in err
+    assert f"): {went} rows of xa-a went in, each batch whole; import the same file again" in err
+    assert "run the same import again to load the rest" in err
+    assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == went
+    code, out, err = loa("central", "--url", pg_admin_url, "import", str(bundle))
+    assert code == 0, err
+    assert f"{rows} bản ghi, mới (new) {rows - went}, đã có (already there) {went}" in out
+    assert scalar(pg_admin_url, count) == rows
+    assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == rows
+    assert loa("central", "--url", pg_admin_url, "verify")[0] == 0

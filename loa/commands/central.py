@@ -199,12 +199,16 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Nạp gói nhật ký mang bằng USB (load bundles; the same bundle twice changes nothing)."""
     from airtime.bundle import BundleError
     from central.bundles import import_bundle
-    from central.errors import CentralError
+    from central.errors import CentralError, ImportStopped
 
-    url, refused = _url(ctx), []
+    url, refused, stopped = _url(ctx), [], []
     for path in files:
         try:
             done = import_bundle(url, path)
+        except ImportStopped as exc:
+            stopped.append(path)
+            click.echo(f"DỪNG GIỮA CHỪNG (stopped part way): {exc}", err=True)
+            continue
         except (BundleError, CentralError, OSError) as exc:
             refused.append(path)
             click.echo(f"TỪ CHỐI (refused): {exc}", err=True)
@@ -212,6 +216,12 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
         click.echo(
             f"{path}: {done.station}: {done.rows} bản ghi, mới (new) {done.new}, "
             f"đã có (already there) {done.already}"
+        )
+    if stopped:
+        raise LoaError(
+            f"{len(stopped)} of {len(files)} bundles stopped part way (what went in is whole): "
+            "chạy lại cùng lệnh để nạp phần còn lại (run the same import again to load the rest)"
+            + (f"; {len(refused)} refused, nothing of them written" if refused else "")
         )
     if refused:
         raise LoaError(f"{len(refused)} of {len(files)} bundles refused, nothing of them written")
