@@ -17,6 +17,7 @@ import pytest
 from airtime.log import chain_in_order
 from airtime.store import T
 from loa.db import open_database
+from tests.audio_media import tone
 from tests.central_support import (
     Relay,
     central,
@@ -276,3 +277,32 @@ def test_the_network_cut_in_the_middle_of_an_import_leaves_whole_batches_then_re
     assert scalar(pg_admin_url, count) == rows
     assert scalar(pg_admin_url, "select sum(plays) from central.rollup_day") == rows
     assert loa("central", "--url", pg_admin_url, "verify")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("Tin " * 150, "the title has 599 characters, at most 500): write a shorter one"),
+        ("Tin bão\nsố 9", "the title holds a control character or a line break"),
+        ("Tin\x01bão", "the title holds a control character or a line break"),
+    ],
+    ids=["600 characters", "a line break", "a control character"],
+)
+def test_a_bulletin_title_the_database_or_the_stations_would_refuse_is_a_usage_error(
+    tmp_path: Path, pg_admin_url: str, title: str, expected: str
+) -> None:
+    """A 600-character title reached the database and came back as "violates check constraint
+    bulletin_title_check" (no limit, nothing to do); a line break or a control character was
+    sent to every station and broke their one-a-line lists."""
+    central(pg_admin_url, ("xa-a", "h-thu"))
+    district = _districts(pg_admin_url, "h-thu")["h-thu"]
+    audio = tone(tmp_path / "tin.wav", 440.0, 2.0, amp=0.3)
+    code, _out, err = loa("central", "--url", district, "send", str(audio), "--title", title,
+                          "--priority", "khan-cap")  # fmt: skip
+    assert code == 2, err
+    assert "Invalid value for --title" in err and expected in err
+    assert "check constraint" not in err
+    assert scalar(pg_admin_url, "select count(*) from central.bulletin") == 0
+    code, _out, err = loa("central", "--url", district, "send", str(audio), "--title",
+                          "Tin " * 125, "--priority", "khan-cap")  # fmt: skip
+    assert code == 0, err  # 500 characters (stripped: 499) go

@@ -417,6 +417,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 # ---------------------------------------------------------------- bulletins (issue 13)
 
 PRIORITY_CHOICE = click.Choice(["thuong", "uu-tien", "khan-cap"])
+MAX_TITLE = 500  # central.bulletin's CHECK (length(title) BETWEEN 1 AND 500)
 
 
 def _measure(path: Path) -> Any:
@@ -475,6 +476,18 @@ def send_cmd(
 
     if not title.strip():
         raise click.BadParameter("the title is empty", param_hint="--title")
+    if len(title.strip()) > MAX_TITLE:
+        raise click.BadParameter(
+            f"tiêu đề dài {len(title.strip())} ký tự, tối đa {MAX_TITLE} (the title has "
+            f"{len(title.strip())} characters, at most {MAX_TITLE}): write a shorter one",
+            param_hint="--title",
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in title.strip()):
+        raise click.BadParameter(
+            "tiêu đề có ký tự điều khiển hoặc xuống dòng (the title holds a control character "
+            "or a line break; the stations list bulletins one a line): write it on one line",
+            param_hint="--title",
+        )
     audio = _measure(file)
     with failures():
         try:
