@@ -306,3 +306,29 @@ def test_a_bulletin_title_the_database_or_the_stations_would_refuse_is_a_usage_e
     code, _out, err = loa("central", "--url", district, "send", str(audio), "--title",
                           "Tin " * 125, "--priority", "khan-cap")  # fmt: skip
     assert code == 0, err  # 500 characters (stripped: 499) go
+
+
+@pytest.mark.parametrize("fmt", ["docx", "text", "csv"])
+def test_the_districts_report_never_overwrites_a_bundle_or_the_config(
+    tmp_path: Path, pg_admin_url: str, fmt: str
+) -> None:
+    """`loa central report --output` wrote over whatever it named: a bundle waiting to be
+    imported became a Word document, the config.toml holding [central] url a csv. Both are
+    now refused (exit 2, named), kept byte for byte; an earlier report of the same kind is
+    still replaced."""
+    central(pg_admin_url, ("xa-a", "h-thu"))
+    bundle = _exported(tmp_path, "xa-a")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[central]\nurl = "{pg_admin_url}"\n', encoding="utf-8")
+    kept = {p: p.read_bytes() for p in (bundle, cfg)}
+    for target in kept:
+        code, _out, err = loa("--config", str(cfg), "central", "report", "--period", "2021-01",
+                              "--format", fmt, "--output", str(target))  # fmt: skip
+        assert code == 2, err
+        assert f"{target} là " in err and "choose another file name" in err
+    assert {p: p.read_bytes() for p in kept} == kept
+    earlier = tmp_path / f"bao-cao.{fmt}"
+    for _ in range(2):
+        code, _out, err = loa("--config", str(cfg), "central", "report", "--period", "2021-01",
+                              "--format", fmt, "--output", str(earlier))  # fmt: skip
+        assert code == 0, err

@@ -295,11 +295,58 @@ def report_letterhead(report: Any, given: dict[str, Any]) -> Any:
     )
 
 
-def _write_out(data: bytes, fmt: str, output: Path | None, default_name: str) -> None:
+def _of_kind(head: bytes, fmt: str) -> bool:
+    """Whether an existing file's first bytes are of the kind the report writes: a zip for
+    docx and xlsx, UTF-8 text (no NUL) for text, csv and json."""
+    if fmt in ("xlsx", "docx"):
+        return head.startswith(b"PK\x03\x04")
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of the head is still text
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _output_refusal(output: Path, fmt: str, config_path: Path) -> str | None:
+    """Why `--output` must not be written: the config.toml the URL may come from, or an
+    existing file of another kind (a bundle, a spreadsheet for a csv, a database)."""
+    import stat
+
+    advice = "chọn tên tệp khác cho --output (choose another file name)"
+    if output.resolve() == Path(config_path).resolve():
+        return f"{output} là tệp cấu hình (the config, {config_path}): {advice}"
+    try:
+        st = output.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None  # /dev/stdout, a pipe: written as asked
+        with output.open("rb") as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{output}: không đọc được tệp (cannot read it: {exc.strerror}): {advice}"
+    if head and not _of_kind(head, fmt):
+        return (
+            f"{output} là một tệp khác, không phải báo cáo {fmt}, loa sẽ ghi đè lên nó (a file "
+            f"that is not a {fmt} report: loa would overwrite it): {advice}, hoặc chuyển tệp "
+            "đó đi (or move it)"
+        )
+    return None
+
+
+def _write_out(
+    data: bytes, fmt: str, output: Path | None, default_name: str, config_path: Path
+) -> None:
     import sys
 
     if output is None and fmt in ("xlsx", "docx"):
         output = Path(default_name)
+    if output is not None and str(output) != "-":
+        problem = _output_refusal(output, fmt, config_path)
+        if problem is not None:
+            raise click.UsageError(problem)
     if output is None or str(output) == "-":
         if fmt in ("xlsx", "docx") and sys.stdout.isatty():
             raise LoaError(
@@ -380,7 +427,8 @@ def report_cmd(
 
         data = document_text(document).encode()
     scope = district or "tinh"
-    _write_out(data, fmt, output, f"bao-cao-{scope}-{period.label.replace('..', '_')}.{fmt}")
+    name = f"bao-cao-{scope}-{period.label.replace('..', '_')}.{fmt}"
+    _write_out(data, fmt, output, name, ctx.obj.config_path)
     if report.not_reporting:
         click.echo(
             f"{len(report.not_reporting)} đài không gửi số liệu của kỳ (stations sent nothing "
