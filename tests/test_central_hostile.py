@@ -332,3 +332,55 @@ def test_the_districts_report_never_overwrites_a_bundle_or_the_config(
         code, _out, err = loa("--config", str(cfg), "central", "report", "--period", "2021-01",
                               "--format", fmt, "--output", str(earlier))  # fmt: skip
         assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["add-station", "Xa A", "--name", "A", "--district", "h-thu"], "'Xa A' không phải mã"),
+        (["add-station", "xa\x01", "--name", "A", "--district", "h-thu"], "'xa\\x01' không"),
+        (["add-station", "xa-a", "--name", "A", "--district", "H Thu"], "'H Thu' không phải"),
+        (["add-district", "h thu", "--name", "H"], "'h thu' không phải mã hợp lệ (is not an id)"),
+        (
+            [
+                "add-station",
+                "xa-a",
+                "--name",
+                "A",
+                "--district",
+                "h-thu",
+                "--timezone",
+                "Mars/Base",
+            ],
+            '"Mars/Base" is not an IANA time zone',
+        ),
+        (
+            [
+                "add-station",
+                "xa-a",
+                "--name",
+                "A",
+                "--district",
+                "h-thu",
+                "--timezone",
+                "Asia/Ho_Chi_Mihn",
+            ],
+            'did you mean "Asia/Ho_Chi_Minh"?',
+        ),
+    ],
+    ids=["space", "control", "district", "district code", "zone", "typo"],
+)
+def test_a_station_or_district_that_could_never_report_is_not_registered(
+    pg_admin_url: str, args: list[str], expected: str
+) -> None:
+    """add-station took any id and any time zone: "Xa A" or "xa\\x01" can never be a
+    station's [station] id (so it never pushes, and the report showed "xa"), and with
+    --timezone Mars/Base PostgreSQL refused every row the station sent (the roll-up trigger:
+    'time zone "Mars/Base" not recognized')."""
+    central(pg_admin_url)
+    code, out, err = loa("central", "--url", pg_admin_url, *args)
+    assert code == 2, err
+    assert expected in err
+    assert out == ""  # no login URL issued
+    assert scalar(pg_admin_url, "select count(*) from central.station") == 0
+    assert scalar(pg_admin_url, "select count(*) from central.role_map") == 0

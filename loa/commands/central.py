@@ -106,6 +106,33 @@ def init_cmd(ctx: click.Context) -> None:
     click.echo(f"lược đồ trung tâm (central schema) {redact(url)}: phiên bản {now}, {what}")
 
 
+def _code(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A station id or a district code as a station's own config.toml takes it: a station
+    registered as "Xa A" or with a control character could never push (its [station] id
+    cannot be that), and showed in the reports as another name."""
+    from loa.config import SLUG
+
+    if value is not None and not SLUG.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} không phải mã hợp lệ (is not an id): use lower-case ASCII letters, "
+            "digits and '-' (at most 64), as [station] id of the station's config.toml, "
+            'e.g. "xa-an-binh"'
+        )
+    return value
+
+
+def _zone(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An IANA time zone the station's config would take: the central roll-ups place each
+    row in its station's day with it, and PostgreSQL refused every row of a station whose
+    zone it did not know ('time zone "Mars/Base" not recognized': nothing of it arrived)."""
+    from loa.config.schema import _timezone
+
+    try:
+        return _timezone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 HOST = click.option(
     "--host", help="Máy chủ trong URL cấp cho xã (host the commune connects to; default: --url's)."
 )
@@ -113,7 +140,7 @@ HOST = click.option(
 
 @central.command("add-district")
 @url_option
-@click.argument("code")
+@click.argument("code", callback=_code)
 @click.option("--name", required=True, help="Tên huyện (district name).")
 @click.option("--province", help="Mã tỉnh (province code).")
 @HOST
@@ -133,11 +160,14 @@ def add_district_cmd(
 
 @central.command("add-station")
 @url_option
-@click.argument("station_id", metavar="ID")
+@click.argument("station_id", metavar="ID", callback=_code)
 @click.option("--name", required=True, help="Tên đài (station name).")
-@click.option("--district", required=True, help="Mã huyện (district code).")
+@click.option("--district", required=True, callback=_code, help="Mã huyện (district code).")
 @click.option("--province", help="Mã tỉnh (province code).")
-@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True, help="Múi giờ của đài.")
+@click.option(
+    "--timezone", default="Asia/Ho_Chi_Minh", show_default=True, callback=_zone,
+    help="Múi giờ của đài.",
+)  # fmt: skip
 @HOST
 @click.pass_context
 def add_station_cmd(
