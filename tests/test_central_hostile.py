@@ -384,3 +384,25 @@ def test_a_station_or_district_that_could_never_report_is_not_registered(
     assert out == ""  # no login URL issued
     assert scalar(pg_admin_url, "select count(*) from central.station") == 0
     assert scalar(pg_admin_url, "select count(*) from central.role_map") == 0
+
+
+@pytest.mark.parametrize("who", ["district", "station"])
+def test_registering_with_a_districts_or_stations_url_says_to_use_the_admins(
+    pg_admin_url: str, who: str
+) -> None:
+    """`loa central add-station` / `add-district` with the district's (or a station's) URL
+    was an internal error: 'InsufficientPrivilege: permission denied for table district'."""
+    urls = central(pg_admin_url, ("xa-a", "h-thu"))
+    url = _districts(pg_admin_url, "h-thu")["h-thu"] if who == "district" else urls["xa-a"]
+    for args, what in (
+        (["add-station", "xa-z", "--name", "Z", "--district", "h-thu"], "register stations"),
+        (["add-district", "h-moi", "--name", "Huyện Mới"], "register districts"),
+    ):
+        code, out, err = loa("central", "--url", url, *args)
+        assert code == 1
+        assert f"this role may not {what} (permission denied for table district): use the " in err
+        assert "admin URL (the database's owner, with CREATEROLE)" in err
+        assert "internal error" not in err and out == ""
+        password = url.rpartition("@")[0].rpartition(":")[2]
+        assert password not in err
+    assert scalar(pg_admin_url, "select count(*) from central.station") == 1
