@@ -36,6 +36,12 @@ from airtime.store import T
 
 FORMAT = 1
 TIMES = frozenset({"scheduled_at", "started_at", "ended_at"})
+# The longest line a reader takes: a manifest is a few hundred bytes and a row a few hundred
+# (its title, path and error are a spot's and a message's). A line is read at most this far,
+# so a small damaged or hostile file that inflates to gigabytes without a newline (a gzip
+# bomb: 2 MB to 2 GB of one "line") is refused at once instead of held whole in memory.
+MAX_MANIFEST = 64 * 1024
+MAX_ROW = 1024 * 1024
 
 
 class BundleError(ValueError):
@@ -124,9 +130,16 @@ def _time(value: Any) -> datetime | None:
 
 def read_manifest(stream: IO[bytes], name: str) -> dict[str, Any]:
     try:
-        first = stream.readline()
+        first = stream.readline(MAX_MANIFEST + 1)
+        if len(first) > MAX_MANIFEST:
+            raise BundleError(
+                f"{name}: not a loa bundle: its first line (the manifest) is longer than "
+                f"{MAX_MANIFEST // 1024} KiB (damaged, or not a bundle)"
+            )
         manifest = json.loads(first.decode("utf-8"))
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, BundleError):
+            raise
         raise BundleError(f"{name}: not a loa bundle (gzip JSON lines): {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("loa_bundle") != FORMAT:
         raise BundleError(f"{name}: not a loa bundle of format {FORMAT} (first line: manifest)")
@@ -144,8 +157,13 @@ def read_rows(stream: IO[bytes], name: str, digest: Any) -> Iterator[ChainRow]:
     """The rows after the manifest, feeding `digest` with their bytes as they are read."""
     number = 1
     try:
-        for line in stream:
+        while line := stream.readline(MAX_ROW + 1):
             number += 1
+            if len(line) > MAX_ROW:
+                raise BundleError(
+                    f"{name}: line {number} is longer than {MAX_ROW // 1024 // 1024} MiB: not a "
+                    "row of a loa bundle (damaged, or not a bundle)"
+                )
             digest.update(line)
             data = json.loads(line.decode("utf-8"))
             # a bundle of a loa from before the bulletin fields (migration 7) has BASE only

@@ -19,11 +19,11 @@ from pathlib import Path
 import psycopg
 
 from airtime.bundle import BundleError, open_bundle, read_manifest, read_rows
-from airtime.chain import ChainRow
+from airtime.chain import FIELDS, ChainRow
 from airtime.push import BATCH
 from central import ingest
 from central.conn import connect
-from central.errors import CentralError
+from central.errors import CentralError, ImportStopped
 from central.ingest import Head
 from central.schema import check_version
 
@@ -47,7 +47,7 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
             f"{name}: starts at chain position {first} but the central database holds "
             f"{station} only up to {start.chain_seq}: import the bundle before it first"
         )
-    digest, count = hashlib.sha256(), 0
+    digest, count, expected = hashlib.sha256(), 0, _count(name, manifest)
     broken: list[str] = []  # the first row that does not link (reading goes on for the digest)
     with open_bundle(path) as stream:
         read_manifest(stream, name)
@@ -55,14 +55,20 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
         for row in read_rows(stream, name, digest):
             if row.values[1] != station:
                 raise BundleError(f"{name}: line {count + 2}: a row of station {row.values[1]!r}")
+            if any(isinstance(v, str) and "\x00" in v for v in row.values):
+                raise BundleError(_nul(name, count + 2, row))
             page.append(row)
             count += 1
+            if count > expected:  # read no further: a file inflating without end is not read
+                raise BundleError(
+                    f"{name}: more rows than the manifest's {expected}: altered or damaged"
+                )
             if len(page) >= BATCH:
                 at = _check_page(name, pg, station, at, page, start, broken)
                 page = []
         at = _check_page(name, pg, station, at, page, start, broken)
     first_bad = f"; the first row that does not link: {broken[0]}" if broken else ""
-    if count != int(manifest["rows"]):
+    if count != expected:
         raise BundleError(
             f"{name}: {count} rows where the manifest says {manifest['rows']}{first_bad}"
         )
@@ -75,6 +81,24 @@ def _check(path: Path, pg: psycopg.Connection, manifest: dict, start: Head) -> N
     last = manifest["last"]
     if at != Head(int(last["chain_seq"]), str(last["hash"])):
         raise BundleError(f"{name}: the last row is not the manifest's last link: altered")
+
+
+def _nul(name: str, line: int, row: ChainRow) -> str:
+    field = next(f for f, v in zip(FIELDS, row.values, strict=True) if "\x00" in str(v or ""))
+    return (
+        f"{name}: line {line} (id {row.id}, chain position {row.chain_seq}): its {field} holds "
+        "a NUL byte (\\x00), which PostgreSQL cannot store in text; nothing of this bundle "
+        "is written (see RELIABILITY.md, Known limits)"
+    )
+
+
+def _count(name: str, manifest: dict) -> int:
+    try:
+        return int(manifest["rows"])
+    except (TypeError, ValueError):
+        raise BundleError(
+            f"{name}: the manifest's row count {manifest['rows']!r} is not a number: altered"
+        ) from None
 
 
 def _check_page(
@@ -148,12 +172,29 @@ def import_bundle(url: str, path: Path) -> Imported:
             raise CentralError(  # or row-level security hides it from this role
                 f"{path}: station {station!r} is not registered here, or this role may not see "
                 f"it: `loa central add-station {station} --name ... --district ...` first, or "
-                "import with the URL of its district or of the province (a station's role "
-                "imports only its own bundles)"
+                "import with the admin URL (the database's owner) or the station's own URL (a "
+                "station's role imports only its own bundles; a district's only reads)"
             )
         start = ingest.head(pg, station)
         _check(path, pg, manifest, start)
-        at, broken = ingest.write_checked(pg, station, start, _fresh(path, start))
+        progress = [start]
+        try:
+            at, broken = ingest.write_checked(
+                pg, station, start, _fresh(path, start), written=progress
+            )
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise CentralError(
+                f"{path}: this role may not write {station}'s rows "
+                f"({exc.diag.message_primary}; a district's role only reads): import with the "
+                "admin URL (the database's owner) or the station's own URL; nothing written"
+            ) from None
+        except psycopg.Error as exc:  # the server stopped, the network went: batches stand
+            went = progress[-1].chain_seq - start.chain_seq
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ImportStopped(
+                f"{path}: the import stopped ({reason}): {went} rows of {station} went in, each "
+                "batch whole; import the same file again to load the rest"
+            ) from None
         if broken is not None:  # the file changed since it was checked
             raise BundleError(f"{path}: changed while importing: {broken.describe()}")
         new = at.chain_seq - start.chain_seq

@@ -21,3 +21,8 @@ class ForkError(CentralError):
 
 class HeadMoved(CentralError):
     """Someone else extended the station's chain between reading the head and writing."""
+
+
+class ImportStopped(CentralError):
+    """An import cut off part way (the server stopped, the network went): the batches before
+    stand, each whole; the same file again loads the rest."""

@@ -218,13 +218,18 @@ def write_batch(
 
 
 def write_checked(
-    conn: psycopg.Connection, station: str, after: Head, pages: Iterable[Sequence[ChainRow]]
+    conn: psycopg.Connection,
+    station: str,
+    after: Head,
+    pages: Iterable[Sequence[ChainRow]],
+    written: list[Head] | None = None,
 ) -> tuple[Head, NotLinked | None]:
     """Write `pages` (chain order, each one transaction) while they extend `after`.
 
     Returns the new head and the first row that does not link (None when all did): nothing
     of that row's page or after it is written. `pages` is iterated in a helper thread, one
-    page ahead of the writing; a failure there is raised here."""
+    page ahead of the writing; a failure there is raised here. `written`, when given, gets
+    the head after each committed page (what went in when a later page fails)."""
     ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -260,6 +265,8 @@ def write_checked(
             kind, item = ahead.get()
             if kind == "page":
                 at = _write(conn, station, at, item)
+                if written is not None:
+                    written.append(at)
             elif kind == "broken":
                 return at, item
             elif kind == "error":

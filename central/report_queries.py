@@ -16,6 +16,7 @@ lookup) and the last `loa central verify` of its chain. `central.report.build` d
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -207,13 +208,26 @@ def spots_query(period: Period, district: str | None) -> tuple[str, dict[str, An
     return query, params
 
 
+def _weight(value: Any) -> float:
+    """A topic's weight as the station sent it: a finite positive number, else 1 (a station's
+    own config refuses anything else; a schedule written some other way into the central
+    database, "abc", "1e999", -3 or a list, made the whole district's report fail)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 1.0
+    try:
+        weight = float(value)
+    except OverflowError:  # 1e999 in jsonb comes back as an int of a thousand digits
+        return 1.0
+    return weight if math.isfinite(weight) and weight > 0 else 1.0
+
+
 def _topics(raw: Any) -> tuple[tuple[str, str, float], ...]:
     if not isinstance(raw, list):
         return ()
     out = []
     for t in raw:
         if isinstance(t, dict) and t.get("id"):
-            out.append((str(t["id"]), str(t.get("name") or t["id"]), float(t.get("weight") or 1)))
+            out.append((str(t["id"]), str(t.get("name") or t["id"]), _weight(t.get("weight"))))
     return tuple(out)
 
 

@@ -10,6 +10,8 @@ new password (the old URL stops working): the way to re-issue a lost URL.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -18,7 +20,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from central.conn import connect, database_name, libpq
+from central.conn import connect, database_name, libpq, redact
 from central.errors import CentralError
 from central.schema import check_version, group_roles
 
@@ -79,13 +81,26 @@ def _district(conn: psycopg.Connection, code: str, name: str | None, province: s
     )
 
 
+@contextmanager
+def _as_admin(url: str, what: str) -> Iterator[None]:
+    """A district's or a station's URL given where the admin's is needed: said, with the fix
+    (it was an internal error, 'permission denied for table district')."""
+    try:
+        yield
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise CentralError(
+            f"{redact(url)}: this role may not {what} ({exc.diag.message_primary}): use the "
+            "admin URL (the database's owner, with CREATEROLE)"
+        ) from None
+
+
 def add_district(
     admin_url: str, code: str, name: str, province: str | None = None, host: str | None = None
 ) -> Issued:
     """Register (or rename) a district and (re)issue its read-only login role."""
     dbname = database_name(admin_url)
     role = district_role(dbname, code)
-    with connect(admin_url) as conn:
+    with connect(admin_url) as conn, _as_admin(admin_url, "register districts"):
         check_version(conn, admin_url)
         _district(conn, code, name, province)
         password = _login_role(conn, role, group_roles(dbname)[1])
@@ -110,7 +125,7 @@ def add_station(
     """Register a station (its district too if new) and (re)issue its login role."""
     dbname = database_name(admin_url)
     role = station_role(dbname, station)
-    with connect(admin_url) as conn:
+    with connect(admin_url) as conn, _as_admin(admin_url, "register stations"):
         check_version(conn, admin_url)
         _district(conn, district, None, province)
         conn.execute(

@@ -27,8 +27,8 @@ def test_a_station_role_importing_another_stations_bundle_is_told_why(
     assert err.startswith(
         f"TỪ CHỐI (refused): {bundle}: station 'xa-a' is not registered here, or this role "
         "may not see it: `loa central add-station xa-a --name ... --district ...` first, or "
-        "import with the URL of its district or of the province (a station's role imports "
-        "only its own bundles)\n"
+        "import with the admin URL (the database's owner) or the station's own URL (a "
+        "station's role imports only its own bundles; a district's only reads)\n"
     )
     assert "Traceback" not in err
     assert scalar(pg_admin_url, "select count(*) from central.airtime") == 0

@@ -106,6 +106,33 @@ def init_cmd(ctx: click.Context) -> None:
     click.echo(f"lược đồ trung tâm (central schema) {redact(url)}: phiên bản {now}, {what}")
 
 
+def _code(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A station id or a district code as a station's own config.toml takes it: a station
+    registered as "Xa A" or with a control character could never push (its [station] id
+    cannot be that), and showed in the reports as another name."""
+    from loa.config import SLUG
+
+    if value is not None and not SLUG.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} không phải mã hợp lệ (is not an id): use lower-case ASCII letters, "
+            "digits and '-' (at most 64), as [station] id of the station's config.toml, "
+            'e.g. "xa-an-binh"'
+        )
+    return value
+
+
+def _zone(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """An IANA time zone the station's config would take: the central roll-ups place each
+    row in its station's day with it, and PostgreSQL refused every row of a station whose
+    zone it did not know ('time zone "Mars/Base" not recognized': nothing of it arrived)."""
+    from loa.config.schema import _timezone
+
+    try:
+        return _timezone(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 HOST = click.option(
     "--host", help="Máy chủ trong URL cấp cho xã (host the commune connects to; default: --url's)."
 )
@@ -113,7 +140,7 @@ HOST = click.option(
 
 @central.command("add-district")
 @url_option
-@click.argument("code")
+@click.argument("code", callback=_code)
 @click.option("--name", required=True, help="Tên huyện (district name).")
 @click.option("--province", help="Mã tỉnh (province code).")
 @HOST
@@ -133,11 +160,14 @@ def add_district_cmd(
 
 @central.command("add-station")
 @url_option
-@click.argument("station_id", metavar="ID")
+@click.argument("station_id", metavar="ID", callback=_code)
 @click.option("--name", required=True, help="Tên đài (station name).")
-@click.option("--district", required=True, help="Mã huyện (district code).")
+@click.option("--district", required=True, callback=_code, help="Mã huyện (district code).")
 @click.option("--province", help="Mã tỉnh (province code).")
-@click.option("--timezone", default="Asia/Ho_Chi_Minh", show_default=True, help="Múi giờ của đài.")
+@click.option(
+    "--timezone", default="Asia/Ho_Chi_Minh", show_default=True, callback=_zone,
+    help="Múi giờ của đài.",
+)  # fmt: skip
 @HOST
 @click.pass_context
 def add_station_cmd(
@@ -199,12 +229,16 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
     """Nạp gói nhật ký mang bằng USB (load bundles; the same bundle twice changes nothing)."""
     from airtime.bundle import BundleError
     from central.bundles import import_bundle
-    from central.errors import CentralError
+    from central.errors import CentralError, ImportStopped
 
-    url, refused = _url(ctx), []
+    url, refused, stopped = _url(ctx), [], []
     for path in files:
         try:
             done = import_bundle(url, path)
+        except ImportStopped as exc:
+            stopped.append(path)
+            click.echo(f"DỪNG GIỮA CHỪNG (stopped part way): {exc}", err=True)
+            continue
         except (BundleError, CentralError, OSError) as exc:
             refused.append(path)
             click.echo(f"TỪ CHỐI (refused): {exc}", err=True)
@@ -212,6 +246,12 @@ def import_cmd(ctx: click.Context, files: tuple[Path, ...]) -> None:
         click.echo(
             f"{path}: {done.station}: {done.rows} bản ghi, mới (new) {done.new}, "
             f"đã có (already there) {done.already}"
+        )
+    if stopped:
+        raise LoaError(
+            f"{len(stopped)} of {len(files)} bundles stopped part way (what went in is whole): "
+            "chạy lại cùng lệnh để nạp phần còn lại (run the same import again to load the rest)"
+            + (f"; {len(refused)} refused, nothing of them written" if refused else "")
         )
     if refused:
         raise LoaError(f"{len(refused)} of {len(files)} bundles refused, nothing of them written")
@@ -285,11 +325,58 @@ def report_letterhead(report: Any, given: dict[str, Any]) -> Any:
     )
 
 
-def _write_out(data: bytes, fmt: str, output: Path | None, default_name: str) -> None:
+def _of_kind(head: bytes, fmt: str) -> bool:
+    """Whether an existing file's first bytes are of the kind the report writes: a zip for
+    docx and xlsx, UTF-8 text (no NUL) for text, csv and json."""
+    if fmt in ("xlsx", "docx"):
+        return head.startswith(b"PK\x03\x04")
+    if b"\x00" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end of the head is still text
+        return exc.start >= len(head) - 3
+    return True
+
+
+def _output_refusal(output: Path, fmt: str, config_path: Path) -> str | None:
+    """Why `--output` must not be written: the config.toml the URL may come from, or an
+    existing file of another kind (a bundle, a spreadsheet for a csv, a database)."""
+    import stat
+
+    advice = "chọn tên tệp khác cho --output (choose another file name)"
+    if output.resolve() == Path(config_path).resolve():
+        return f"{output} là tệp cấu hình (the config, {config_path}): {advice}"
+    try:
+        st = output.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None  # /dev/stdout, a pipe: written as asked
+        with output.open("rb") as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"{output}: không đọc được tệp (cannot read it: {exc.strerror}): {advice}"
+    if head and not _of_kind(head, fmt):
+        return (
+            f"{output} là một tệp khác, không phải báo cáo {fmt}, loa sẽ ghi đè lên nó (a file "
+            f"that is not a {fmt} report: loa would overwrite it): {advice}, hoặc chuyển tệp "
+            "đó đi (or move it)"
+        )
+    return None
+
+
+def _write_out(
+    data: bytes, fmt: str, output: Path | None, default_name: str, config_path: Path
+) -> None:
     import sys
 
     if output is None and fmt in ("xlsx", "docx"):
         output = Path(default_name)
+    if output is not None and str(output) != "-":
+        problem = _output_refusal(output, fmt, config_path)
+        if problem is not None:
+            raise click.UsageError(problem)
     if output is None or str(output) == "-":
         if fmt in ("xlsx", "docx") and sys.stdout.isatty():
             raise LoaError(
@@ -370,7 +457,8 @@ def report_cmd(
 
         data = document_text(document).encode()
     scope = district or "tinh"
-    _write_out(data, fmt, output, f"bao-cao-{scope}-{period.label.replace('..', '_')}.{fmt}")
+    name = f"bao-cao-{scope}-{period.label.replace('..', '_')}.{fmt}"
+    _write_out(data, fmt, output, name, ctx.obj.config_path)
     if report.not_reporting:
         click.echo(
             f"{len(report.not_reporting)} đài không gửi số liệu của kỳ (stations sent nothing "
@@ -407,6 +495,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 # ---------------------------------------------------------------- bulletins (issue 13)
 
 PRIORITY_CHOICE = click.Choice(["thuong", "uu-tien", "khan-cap"])
+MAX_TITLE = 500  # central.bulletin's CHECK (length(title) BETWEEN 1 AND 500)
 
 
 def _measure(path: Path) -> Any:
@@ -465,6 +554,18 @@ def send_cmd(
 
     if not title.strip():
         raise click.BadParameter("the title is empty", param_hint="--title")
+    if len(title.strip()) > MAX_TITLE:
+        raise click.BadParameter(
+            f"tiêu đề dài {len(title.strip())} ký tự, tối đa {MAX_TITLE} (the title has "
+            f"{len(title.strip())} characters, at most {MAX_TITLE}): write a shorter one",
+            param_hint="--title",
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in title.strip()):
+        raise click.BadParameter(
+            "tiêu đề có ký tự điều khiển hoặc xuống dòng (the title holds a control character "
+            "or a line break; the stations list bulletins one a line): write it on one line",
+            param_hint="--title",
+        )
     audio = _measure(file)
     with failures():
         try:
