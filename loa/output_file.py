@@ -80,8 +80,15 @@ def refusal(
             f"{output} nằm trong thư viện {config.library.root} (inside the library: it would be "
             f"scanned as a spot or overwrite one): {advice}"
         )
+    return kind_refusal(output, kind, advice)
+
+
+def kind_refusal(output: Path, kind: str, advice: str) -> str | None:
+    """Why `output` must not be written because of what is there already (a file of another
+    kind than `kind`, or one that cannot be looked at), else None. A missing file, a pipe or
+    /dev/stdout are written as asked; an earlier file of the same kind is replaced."""
     try:
-        st = os.stat(target)
+        st = os.stat(output)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -89,7 +96,7 @@ def refusal(
     if not stat.S_ISREG(st.st_mode):
         return None  # /dev/stdout, a pipe: written as asked
     try:
-        with open(target, "rb") as f:
+        with open(output, "rb") as f:
             head = f.read(4096)
     except OSError as exc:
         return f"{output}: không đọc được tệp (cannot read it: {exc.strerror}): {advice}"

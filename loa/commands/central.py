@@ -325,45 +325,15 @@ def report_letterhead(report: Any, given: dict[str, Any]) -> Any:
     )
 
 
-def _of_kind(head: bytes, fmt: str) -> bool:
-    """Whether an existing file's first bytes are of the kind the report writes: a zip for
-    docx and xlsx, UTF-8 text (no NUL) for text, csv and json."""
-    if fmt in ("xlsx", "docx"):
-        return head.startswith(b"PK\x03\x04")
-    if b"\x00" in head:
-        return False
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:  # a character cut at the end of the head is still text
-        return exc.start >= len(head) - 3
-    return True
-
-
 def _output_refusal(output: Path, fmt: str, config_path: Path) -> str | None:
     """Why `--output` must not be written: the config.toml the URL may come from, or an
     existing file of another kind (a bundle, a spreadsheet for a csv, a database)."""
-    import stat
+    from loa.output_file import kind_refusal
 
     advice = "chọn tên tệp khác cho --output (choose another file name)"
     if output.resolve() == Path(config_path).resolve():
         return f"{output} là tệp cấu hình (the config, {config_path}): {advice}"
-    try:
-        st = output.stat()
-        if not stat.S_ISREG(st.st_mode):
-            return None  # /dev/stdout, a pipe: written as asked
-        with output.open("rb") as f:
-            head = f.read(4096)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"{output}: không đọc được tệp (cannot read it: {exc.strerror}): {advice}"
-    if head and not _of_kind(head, fmt):
-        return (
-            f"{output} là một tệp khác, không phải báo cáo {fmt}, loa sẽ ghi đè lên nó (a file "
-            f"that is not a {fmt} report: loa would overwrite it): {advice}, hoặc chuyển tệp "
-            "đó đi (or move it)"
-        )
-    return None
+    return kind_refusal(output, fmt, advice)
 
 
 def _write_out(
