@@ -144,10 +144,11 @@ def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
         out.play([PlayItem(tmp_path / "x.wav")], datetime(2021, 3, 1, 6, 0))
 
 
-def decoder_children() -> int:
-    """Decoder processes (ffmpeg, mpg123) whose parent is this test process (decoders run in
-    their own session, but are still its children)."""
-    n = 0
+def decoder_children() -> set[int]:
+    """Live decoder processes (ffmpeg, mpg123) whose parent is this test process (decoders run
+    in their own session, but are still its children). A zombie is not counted: it has exited,
+    and an earlier test's decoder may wait as one until its Popen is collected."""
+    found = set()
     for d in os.listdir("/proc"):
         if d.isdigit():
             try:
@@ -156,10 +157,11 @@ def decoder_children() -> int:
             except OSError:
                 continue
             comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            state, ppid = rest.split()[:2]
             decoder = comm.startswith(("ffmpeg", "mpg123"))
-            if decoder and int(rest.split()[1]) == os.getpid():
-                n += 1
-    return n
+            if decoder and state != "Z" and int(ppid) == os.getpid():
+                found.add(int(d))
+    return found
 
 
 def test_a_slot_of_many_spots_runs_one_decoder_at_a_time(tmp_path: Path) -> None:
@@ -174,9 +176,11 @@ def test_a_slot_of_many_spots_runs_one_decoder_at_a_time(tmp_path: Path) -> None
     seen: list[int] = []
     stop = threading.Event()
 
+    earlier = decoder_children()  # still running from an earlier test: not this slot's
+
     def sample() -> None:
         while not stop.is_set():
-            seen.append(decoder_children())
+            seen.append(len(decoder_children() - earlier))
             time.sleep(0.005)
 
     sampler = threading.Thread(target=sample)
