@@ -9,16 +9,15 @@ merged into a central database keep their identity.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-KINDS = ("scheduled", "adhoc", "emergency", "relay")  # relay: a relayed stream (tiếp sóng)
-# "playing" is an open row: its audio started and has not ended yet.
-STATUSES = ("playing", "completed", "interrupted", "failed", "missed", "skipped")
+from airtime.row import KINDS, STATUSES, new_id
+
+__all__ = ["KINDS", "STATUSES", "Airtime", "Event", "UTCDateTime", "new_id"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,16 +35,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
-
-
-def new_id() -> str:
-    """A time-ordered unique id (UUIDv7 layout), unique across stations."""
-    ms = int(datetime.now(UTC).timestamp() * 1000)
-    rand = uuid.uuid4().int & ((1 << 74) - 1)
-    value = (
-        (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
-    )
-    return str(uuid.UUID(int=value))
 
 
 class Airtime(SQLModel, table=True):

@@ -1,10 +1,11 @@
 """Never print a password: `mask_credentials(text)` hides the password of every URL in a text.
 
 `postgresql+psycopg://loa:s3cret@host/loa` becomes `postgresql+psycopg://loa:***@host/loa`.
-SQLAlchemy's own URL parser renders each URL it can parse (`hide_password=True`); a regular
-expression covers what it cannot (a URL cut by a message, an unknown scheme) and libpq's
-`password=...` keyword form. The CLI's error mapper and the log formatter both apply it, so no
-message, from loa or from a library it calls, shows a password.
+A regular expression finds every URL (a URL cut by a message and an unknown scheme too) and
+libpq's `password=...` keyword form; no URL parser is imported (the daemon's log formatter
+applies it, and `loa run` never imports SQLAlchemy: issue 17). The CLI's error mapper and the
+log formatter both apply it, so no message, from loa or from a library it calls, shows a
+password.
 """
 
 from __future__ import annotations
@@ -20,16 +21,6 @@ _KEYWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s,;)]+
 
 
 def _mask_url(url: str) -> str:
-    # imported here: most texts hold no URL, and `loa status` never needs SQLAlchemy
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-        if parsed.password is not None:
-            url = parsed.render_as_string(hide_password=True)
-    except (ArgumentError, ValueError, TypeError):
-        pass  # not a URL SQLAlchemy reads: the expression below still applies
     return _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", url)
 
 
