@@ -9,20 +9,21 @@ daemon was known to be alive.
 Closing a row links it into the station's integrity chain (see `airtime.chain`): it gets the
 next `chain_seq` and `hash = link(previous hash, row)`. One writer per station (the daemon)
 is assumed; the unique index on (station, chain_seq) refuses a second row at one position.
+
+The writers take a sqlite3 connection inside a transaction (`scheduler.station_db.StationDB.
+transaction()`): the daemon never imports SQLAlchemy (issue 17). `chain_in_order` also takes a
+SQLAlchemy connection, for the benchmarks and tests that store many rows at once.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
-
 from airtime.chain import FIELDS, OPEN, link
-from airtime.models import KINDS, STATUSES, Airtime
+from airtime.row import KINDS, STATUSES, AirRow, utc_text
 
 CLOSED = tuple(s for s in STATUSES if s != OPEN)
 INTERRUPTED_ERROR = (
@@ -78,26 +79,27 @@ def check_closed_row(
         raise ValueError("a closed row needs started_at or scheduled_at to be placed in time")
 
 
-def _last_link(session: Session | Connection, station: str) -> tuple[int, str]:
-    """(chain_seq, hash) of the station's last chained row, (0, "") for an empty chain."""
-    found = session.execute(
-        sa.select(Airtime.chain_seq, Airtime.hash)  # type: ignore[call-overload]
-        .where(Airtime.station == station, Airtime.chain_seq.is_not(None))  # type: ignore[union-attr]
-        .order_by(Airtime.chain_seq.desc())  # type: ignore[union-attr]
-        .limit(1)
-    ).first()
+_LAST_LINK = (
+    "SELECT chain_seq, hash FROM airtime WHERE station = ? AND chain_seq IS NOT NULL "
+    "ORDER BY chain_seq DESC LIMIT 1"
+)
+
+
+def _last_link(conn: Any, station: str) -> tuple[int, str]:
+    """(chain_seq, hash) of the station's last chained row, (0, "") for an empty chain.
+    `conn`: a sqlite3 connection, or a SQLAlchemy one (its driver's SQL, same query)."""
+    run = getattr(conn, "exec_driver_sql", None) or conn.execute
+    found = run(_LAST_LINK, (station,)).fetchone()
     return (int(found[0]), str(found[1])) if found else (0, "")
 
 
-def _chain(session: Session, row: Airtime) -> None:
-    position, prev = _last_link(session, row.station)
+def _chain(conn: sqlite3.Connection, row: AirRow) -> None:
+    position, prev = _last_link(conn, row.station)
     row.chain_seq = position + 1
     row.hash = link(prev, tuple(getattr(row, name) for name in FIELDS))
 
 
-def chain_in_order(
-    conn: Session | Connection, station: str, rows: Sequence[dict[str, Any]]
-) -> None:
+def chain_in_order(conn: Any, station: str, rows: Sequence[dict[str, Any]]) -> None:
     """Give closed rows (dicts of airtime columns), in the order they closed, their chain
     positions and hashes after the station's last chained row, exactly as closing them one
     by one would. For a writer that stores many rows at once (`loa simulate`)."""
@@ -108,8 +110,57 @@ def chain_in_order(
         row["hash"] = prev = link(prev, [row.get(name) for name in FIELDS])
 
 
+def insert(conn: sqlite3.Connection, row: AirRow) -> AirRow:
+    """Store a new row; it gets its `seq`."""
+    values = row.columns()
+    names = ", ".join(values)
+    marks = ", ".join("?" * len(values))
+    cur = conn.execute(f"INSERT INTO airtime ({names}) VALUES ({marks})", tuple(values.values()))
+    row.seq = cur.lastrowid
+    return row
+
+
+def insert_many(conn: sqlite3.Connection, rows: Sequence[AirRow]) -> None:
+    """Store new rows at once (their `seq` left to SQLite): `loa simulate`'s year."""
+    values = [row.columns() for row in rows]
+    if not values:
+        return
+    names = list(values[0])
+    sql = f"INSERT INTO airtime ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    conn.executemany(sql, [tuple(v[n] for n in names) for v in values])
+
+
+def _store_close(conn: sqlite3.Connection, row: AirRow) -> None:
+    conn.execute(
+        "UPDATE airtime SET ended_at = ?, played_s = ?, status = ?, error = ?, chain_seq = ?, "
+        "hash = ? WHERE seq = ?",
+        (
+            utc_text(row.ended_at),
+            row.played_s,
+            row.status,
+            row.error,
+            row.chain_seq,
+            row.hash,
+            row.seq,
+        ),
+    )
+
+
+def get(conn: sqlite3.Connection, seq: int) -> AirRow | None:
+    """The row at `seq`, None if there is none."""
+    found = select(conn, "seq = ?", seq)
+    return found[0] if found else None
+
+
+def select(conn: sqlite3.Connection, where: str, *args: Any) -> list[AirRow]:
+    """Rows `WHERE <where>` (with `?` arguments), by seq."""
+    cur = conn.execute(f"SELECT * FROM airtime WHERE {where} ORDER BY seq", args)
+    names = [d[0] for d in cur.description]
+    return [AirRow.stored(dict(zip(names, r, strict=True))) for r in cur.fetchall()]
+
+
 def open_play(
-    session: Session,
+    conn: sqlite3.Connection,
     *,
     station: str,
     started_at: datetime,
@@ -122,10 +173,10 @@ def open_play(
     scheduled_at: datetime | None = None,
     bulletin: str | None = None,
     priority: str | None = None,
-) -> Airtime:
+) -> AirRow:
     """Record that a play's first sample reached the device; returns the open row."""
     check_open(kind, started_at, scheduled_at)
-    row = Airtime(
+    row = AirRow(
         station=station,
         slot=slot,
         kind=kind,
@@ -139,20 +190,17 @@ def open_play(
         bulletin=bulletin,
         priority=priority,
     )
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
+    return insert(conn, row)
 
 
 def close_play(
-    session: Session,
-    row: Airtime,
+    conn: sqlite3.Connection,
+    row: AirRow,
     ended_at: datetime,
     played_s: float,
     status: str = "completed",
     error: str | None = None,
-) -> Airtime:
+) -> AirRow:
     """Close an open row (`completed`, `interrupted`, `failed`, ...) and chain it."""
     check_close(ended_at, played_s, status)
     if row.status != OPEN:
@@ -161,15 +209,13 @@ def close_play(
     row.played_s = float(played_s)
     row.status = status
     row.error = error
-    _chain(session, row)
-    session.add(row)
-    session.commit()
-    session.refresh(row)
+    _chain(conn, row)
+    _store_close(conn, row)
     return row
 
 
 def record_closed(
-    session: Session,
+    conn: sqlite3.Connection,
     *,
     station: str,
     status: str,
@@ -186,12 +232,12 @@ def record_closed(
     error: str | None = None,
     bulletin: str | None = None,
     priority: str | None = None,
-) -> Airtime:
+) -> AirRow:
     """Write a row that is closed from birth (missed, failed, skipped; or a completed play
     recorded after the fact) and chain it. A row without `started_at` is placed in reports
     and in the log by `scheduled_at`."""
     check_closed_row(kind, status, scheduled_at, started_at, ended_at, played_s)
-    row = Airtime(
+    row = AirRow(
         station=station,
         slot=slot,
         kind=kind,
@@ -208,29 +254,26 @@ def record_closed(
         bulletin=bulletin,
         priority=priority,
     )
-    _chain(session, row)
-    session.add(row)
-    session.commit()
-    session.refresh(row)
-    return row
+    _chain(conn, row)
+    return insert(conn, row)
 
 
 def close_open_plays(
-    session: Session,
+    conn: sqlite3.Connection,
     at: datetime,
     status: str = "interrupted",
     station: str | None = None,
     error: str = INTERRUPTED_ERROR,
-) -> list[Airtime]:
+) -> list[AirRow]:
     """Crash recovery: close every open row (of `station`, or all) at `at`, oldest first.
 
     `played_s` becomes the time from start to `at` (never negative)."""
     _check_closed(status)
     _aware("at", at)
-    query = sa.select(Airtime).where(Airtime.status == OPEN)
-    if station is not None:
-        query = query.where(Airtime.station == station)
-    rows = list(session.scalars(query.order_by(Airtime.seq)))  # type: ignore[arg-type]
+    if station is None:
+        rows = select(conn, "status = ?", OPEN)
+    else:
+        rows = select(conn, "status = ? AND station = ?", OPEN, station)
     for row in rows:
         start = row.started_at or at
         end = max(at, start)
@@ -238,10 +281,6 @@ def close_open_plays(
         row.played_s = (end - start).total_seconds()
         row.status = status
         row.error = error
-        _chain(session, row)
-        session.add(row)
-        session.flush()
-    session.commit()
-    for row in rows:
-        session.refresh(row)
+        _chain(conn, row)
+        _store_close(conn, row)
     return rows

@@ -5,9 +5,9 @@ over its control socket (`StatusControl`, so the `loa status` command itself nee
 SQLAlchemy nor pydantic), and in the command when no daemon answers. Both give the same
 dictionary (the `loa status --json` shape); loa/commands/status.py prints it.
 
-What it reads of the database comes through `StatusReads`: `DatabaseReads` (SQLAlchemy, the
-daemon's engine) or, in the command on a SQLite station, `scheduler.sqlite_read.StationReader`
-(the standard library's sqlite3, read-only: the command then imports no SQLAlchemy).
+What it reads of the database comes through `StatusReads`: `scheduler.sqlite_read.StationReader`
+(the standard library's sqlite3), on a read-only connection of its own in the command, or on
+the daemon's connection (`DatabaseReads`); neither imports SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -45,53 +45,46 @@ class StatusReads(Protocol):
 
 
 class DatabaseReads:
-    """`StatusReads` through SQLAlchemy: the log's, the catalogue's, the pusher's and the
-    bulletin store's own functions on `engine`."""
+    """`StatusReads` on a `scheduler.station_db.StationDB` (the daemon's own connection):
+    `StationReader`'s sqlite3 queries, each under the connection's lock, so a status request
+    never interleaves with an airtime write of another thread."""
 
-    def __init__(self, engine: Any, station: str) -> None:
-        from scheduler.airlog import AirLog
-
-        self.engine = engine
+    def __init__(self, db: Any, station: str) -> None:
+        self.db = db
         self.station = station
-        self.airlog = AirLog(engine, station)
+
+    def _read(self, name: str, *args: Any) -> Any:
+        from scheduler.sqlite_read import StationReader
+
+        with self.db.connection() as conn:
+            return getattr(StationReader(conn, self.station), name)(*args)
 
     def daemon_state(self) -> Any:
-        return self.airlog.daemon_state()
+        return self._read("daemon_state")
 
     def open_rows(self) -> list[Any]:
-        return self.airlog.open_rows()
+        return self._read("open_rows")  # type: ignore[no-any-return]
 
     def history(self) -> list[Play]:
-        return self.airlog.history()
+        return self._read("history")  # type: ignore[no-any-return]
 
     def events(self, limit: int = 20) -> list[Any]:
-        return self.airlog.events(limit=limit)
+        return self._read("events", limit)  # type: ignore[no-any-return]
 
     def spot_records(self, root: Path) -> list[SpotRecord]:
-        from audio_library.catalog import list_spots
-
-        return list_spots(self.engine, root, include_removed=False)
+        return self._read("spot_records", root)  # type: ignore[no-any-return]
 
     def push_state(self) -> dict[str, object] | None:
-        from scheduler.pusher import read_state
-
-        return read_state(self.engine, self.station)
+        return self._read("push_state")  # type: ignore[no-any-return]
 
     def chain_length(self) -> int:
-        from airtime.push import chain_length
-
-        with self.engine.connect() as conn:
-            return chain_length(conn, self.station)
+        return int(self._read("chain_length"))
 
     def bulletins(self) -> list[Any]:
-        from scheduler import bulletin_store
-
-        return bulletin_store.all_rows(self.engine)
+        return self._read("bulletins")  # type: ignore[no-any-return]
 
     def bulletin_view(self, config: Config) -> Any:
-        from loa import bulletin_wiring
-
-        return bulletin_wiring.view(config, self.engine)
+        return self._read("bulletin_view", config)
 
 
 def build_status(
@@ -253,7 +246,7 @@ class LoadedConfig:
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def status_handler(handle: Handler, loaded: Callable[[], LoadedConfig], engine: Any) -> Handler:
+def status_handler(handle: Handler, loaded: Callable[[], LoadedConfig], db: Any) -> Handler:
     """The daemon's control handler `handle`, answering `REPORT_CMD` too: the whole status as
     `build_status` makes it, with the config file and time it was read from."""
 
@@ -272,7 +265,7 @@ def status_handler(handle: Handler, loaded: Callable[[], LoadedConfig], engine: 
             "config_mtime_ns": current.mtime_ns,
             "config_error": live.get("config_error"),
             "report": build_status(
-                current.config, DatabaseReads(engine, current.config.station.id), live, None, days
+                current.config, DatabaseReads(db, current.config.station.id), live, None, days
             ),
         }
 
@@ -283,14 +276,14 @@ class StatusControl:
     """The daemon's control server (`scheduler.control.ControlServer`), answering `REPORT_CMD`
     itself with `status_handler` around the daemon's own handler."""
 
-    def __init__(self, server: Any, loaded: Callable[[], LoadedConfig], engine: Any) -> None:
+    def __init__(self, server: Any, loaded: Callable[[], LoadedConfig], db: Any) -> None:
         self.server = server
         self.loaded = loaded
-        self.engine = engine
+        self.db = db  # scheduler.station_db.StationDB
 
     def start(self, handler: Handler | None = None) -> None:
         inner = handler or (lambda request: {"ok": False, "error": "no handler"})
-        self.server.start(status_handler(inner, self.loaded, self.engine))
+        self.server.start(status_handler(inner, self.loaded, self.db))
 
     def stop(self) -> None:
         self.server.stop()

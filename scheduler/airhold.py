@@ -12,6 +12,7 @@ for its row until the row is written and has a real `seq`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from airtime.chain import OPEN
-from airtime.models import Airtime
+from airtime.row import AirRow
 
 LIMIT = 10_000
 _TOKEN_BASE = -(1 << 40)
@@ -60,20 +61,20 @@ class HoldQueue:
         return True
 
     # ------------------------------------------------------------------ the daemon's view
-    def rows(self, station: str) -> list[Airtime]:
+    def rows(self, station: str) -> list[AirRow]:
         """Airtime rows as they will be once written: held opens (with their held close, if
         any) and held closed rows. Not stored; for reads while the database lags behind."""
-        opened: dict[int, Airtime] = {}
-        out: list[Airtime] = []
+        opened: dict[int, AirRow] = {}
+        out: list[AirRow] = []
         for w in self.writes:
             if w.op == "open":
-                row = Airtime(station=station, status=OPEN, **w.args["fields"])
+                row = AirRow(station=station, status=OPEN, **w.args["fields"])
                 opened[w.args["token"]] = row
                 out.append(row)
             elif w.op == "close" and w.args["ref"] in opened:
                 _apply_close(opened[w.args["ref"]], w.args)
             elif w.op == "record":
-                out.append(Airtime(station=station, **w.args["fields"]))
+                out.append(AirRow(station=station, **w.args["fields"]))
         return out
 
     def closes_of_stored(self) -> dict[int, dict[str, Any]]:
@@ -89,16 +90,16 @@ class HoldQueue:
         return [f"{w.op} {_plain(w.args)}" for w in self.writes]
 
 
-def _apply_close(row: Airtime, args: dict[str, Any]) -> None:
+def _apply_close(row: AirRow, args: dict[str, Any]) -> None:
     row.ended_at = args["ended_at"]
     row.played_s = float(args["played_s"])
     row.status = args["status"]
     row.error = args["error"]
 
 
-def apply_close(row: Airtime, args: dict[str, Any]) -> Airtime:
+def apply_close(row: AirRow, args: dict[str, Any]) -> AirRow:
     """A stored row's copy with a held close applied."""
-    copy = Airtime(**row.model_dump())
+    copy = dataclasses.replace(row)
     _apply_close(copy, args)
     return copy
 

@@ -1,7 +1,9 @@
 """The engine's window on the database: airtime rows, play history, events, heartbeat.
 
-Every method opens its own short session, so output threads, the scheduler's threads and
-the control channel can all call it. The airtime package does the writing and chaining.
+Every method takes the station database's one connection for one short transaction
+(`scheduler.station_db.StationDB`, sqlite3: the daemon never imports SQLAlchemy, issue 17), so
+output threads, the scheduler's threads and the control channel can all call it. The airtime
+package does the writing and chaining.
 
 When the database cannot be written (its disk is full, an I/O error, locked past the busy
 timeout, a constraint or trigger refusing the row: any error the database raises) the daemon
@@ -15,24 +17,22 @@ rows, the planner's history) include what is held, so nothing airs twice meanwhi
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
-
 from airtime import log as airlog
 from airtime.chain import OPEN
-from airtime.models import Airtime, Event, new_id
+from airtime.row import AirRow, new_id, utc_text
 from playlists.types import Play
 from scheduler.airhold import LIMIT, HoldQueue, apply_close, is_token
 from scheduler.bulletin_store import with_bulletin
 from scheduler.dbfile import DatabaseFile
-from scheduler.models import DaemonState
+from scheduler.sqlite_read import Row, StationReader
+from scheduler.station_db import StationDB
 
 # The fields a writer gives (batch or not): `airtime.log.open_play` / `record_closed`'s.
 OPEN_FIELDS = frozenset(
@@ -51,8 +51,8 @@ log = logging.getLogger("loa.airlog")
 
 
 class AirLog:
-    def __init__(self, engine: Engine, station: str, hold_limit: int = LIMIT) -> None:
-        self.engine = engine
+    def __init__(self, db: StationDB, station: str, hold_limit: int = LIMIT) -> None:
+        self.db = db
         self.station = station
         self._pending: list[dict[str, object]] | None = None
         self._closed_order: list[int] = []
@@ -61,11 +61,8 @@ class AirLog:
         self.db_error: str | None = None  # why the database cannot be written now
         self.db_error_since: datetime | None = None
         self._lost_reported = 0
-        self._file = DatabaseFile(engine)  # the SQLite file opened, checked every heartbeat
+        self._file = DatabaseFile(db)  # the SQLite file opened, checked every heartbeat
         self._file_check_failed = False
-
-    def _session(self) -> Session:
-        return Session(self.engine)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -85,10 +82,9 @@ class AirLog:
     def _store(self, pending: list[dict[str, object]], order: list[int]) -> None:
         if not pending:
             return
-        table = Airtime.__table__  # type: ignore[attr-defined]
-        with self.engine.begin() as conn:
+        with self.db.transaction() as conn:
             airlog.chain_in_order(conn, self.station, [pending[i] for i in order])
-            conn.execute(table.insert(), pending)
+            airlog.insert_many(conn, [AirRow(**row) for row in pending])  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ airtime rows
     def open_play(self, **fields: object) -> int:
@@ -120,8 +116,8 @@ class AirLog:
             return int(seq)
 
     def _open(self, token: int, fields: dict[str, Any]) -> int:
-        with self._session() as session:
-            row = airlog.open_play(session, station=self.station, **fields)
+        with self.db.transaction() as conn:
+            row = airlog.open_play(conn, station=self.station, **fields)
             assert row.seq is not None
             self._held.seq_of[token] = row.seq
             return row.seq
@@ -144,11 +140,11 @@ class AirLog:
         self, ref: int, ended_at: datetime, played_s: float, status: str, error: str | None
     ) -> None:
         seq = self._held.seq_of[ref] if is_token(ref) else ref
-        with self._session() as session:
-            row = session.get(Airtime, seq)
+        with self.db.transaction() as conn:
+            row = airlog.get(conn, seq)
             if row is None:
                 raise LookupError(f"airtime row {seq} vanished")
-            airlog.close_play(session, row, ended_at, played_s, status, error)
+            airlog.close_play(conn, row, ended_at, played_s, status, error)
         self._held.seq_of.pop(ref, None)  # only once written: a failed close is retried
 
     def record(self, **fields: object) -> None:
@@ -185,8 +181,8 @@ class AirLog:
         self._write("record", {"fields": fields})
 
     def _record(self, fields: dict[str, Any]) -> None:
-        with self._session() as session:
-            airlog.record_closed(session, station=self.station, **fields)
+        with self.db.transaction() as conn:
+            airlog.record_closed(conn, station=self.station, **fields)
 
     # ------------------------------------------------------------------ writes held in an outage
     def _write(self, op: str, args: dict[str, Any]) -> Any:
@@ -198,7 +194,7 @@ class AirLog:
                 return None
             try:
                 result = self._apply(op, args)
-            except sa.exc.DBAPIError as exc:  # down, full, locked, or refusing: all may pass
+            except sqlite3.Error as exc:  # down, full, locked, or refusing: all may pass
                 self._down(exc)
                 self._hold(op, args)
                 return None
@@ -232,7 +228,7 @@ class AirLog:
                 write = self._held.writes[0]
                 try:
                     self._apply(write.op, write.args)
-                except sa.exc.DBAPIError as exc:  # kept in order until the database takes it
+                except sqlite3.Error as exc:  # kept in order until the database takes it
                     self._down(exc)
                     return False
                 except Exception:  # a write that can never succeed must not block the rest
@@ -246,7 +242,7 @@ class AirLog:
     def _down(self, exc: Exception) -> None:
         if self.db_error is not None:
             return
-        self.db_error = str(getattr(exc, "orig", None) or exc).strip()
+        self.db_error = str(exc).strip()
         self.db_error_since = datetime.now(UTC)
         message = (
             f"không ghi được cơ sở dữ liệu (cannot write the database): {self.db_error}; "
@@ -289,7 +285,7 @@ class AirLog:
         with self._hold_lock:
             return self._held.describe()
 
-    def _overlay(self, rows: list[Airtime]) -> list[Airtime]:
+    def _overlay(self, rows: list[AirRow]) -> list[AirRow]:
         """Stored rows with their held closes applied, then the held rows."""
         with self._hold_lock:
             if not len(self._held):
@@ -298,16 +294,14 @@ class AirLog:
             stored = [apply_close(r, closes[r.seq]) if r.seq in closes else r for r in rows]
             return stored + self._held.rows(self.station)
 
-    def rows_between(self, slot: str, start: datetime, end: datetime) -> list[Airtime]:
+    def rows_between(self, slot: str, start: datetime, end: datetime) -> list[AirRow]:
         """Rows of `slot` scheduled in [start, end): what this occurrence already aired."""
-        with self._session() as session:
-            query = (
-                select(Airtime)
-                .where(Airtime.station == self.station, Airtime.slot == slot)
-                .where(Airtime.scheduled_at >= start, Airtime.scheduled_at < end)  # type: ignore[operator]
-                .order_by(Airtime.seq)  # type: ignore[arg-type]
+        with self.db.connection() as conn:
+            found = airlog.select(
+                conn,
+                "station = ? AND slot = ? AND scheduled_at >= ? AND scheduled_at < ?",
+                *(self.station, slot, utc_text(start), utc_text(end)),
             )
-            found = list(session.exec(query))
         if not len(self._held):
             return found
         return [
@@ -318,26 +312,15 @@ class AirLog:
 
     def history(self) -> list[Play]:
         """Every scheduled play that put sound on air, for the planner."""
-        with self._session() as session:
-            query = sa.select(
-                Airtime.spot, Airtime.topic, Airtime.started_at, Airtime.played_s
-            ).where(
-                Airtime.station == self.station,
-                Airtime.kind == "scheduled",
-                Airtime.played_s > 0,
-                Airtime.started_at.is_not(None),  # type: ignore[union-attr]
-            )
-            plays = [
-                Play(spot, topic, start, played)
-                for spot, topic, start, played in session.execute(query)
-            ]
+        with self.db.connection() as conn:
+            plays = StationReader(conn, self.station).history()
         with self._hold_lock:
             held = self._held.rows(self.station) if len(self._held) else []
             closes = self._held.closes_of_stored() if len(self._held) else {}
         if closes:  # stored open rows whose close is held: they aired
-            with self._session() as session:
+            with self.db.connection() as conn:
                 for seq, args in closes.items():
-                    row = session.get(Airtime, seq)
+                    row = airlog.get(conn, seq)
                     if row is not None:
                         held.append(apply_close(row, args))
         plays += [
@@ -347,12 +330,9 @@ class AirLog:
         ]
         return plays
 
-    def open_rows(self) -> list[Airtime]:
-        with self._session() as session:
-            query = select(Airtime).where(
-                Airtime.station == self.station, Airtime.status == "playing"
-            )
-            found = list(session.exec(query))
+    def open_rows(self) -> list[AirRow]:
+        with self.db.connection() as conn:
+            found = airlog.select(conn, "station = ? AND status = ?", self.station, OPEN)
         return [r for r in self._overlay(found) if r.status == OPEN]
 
     def close_open(self, at: datetime) -> int:
@@ -361,8 +341,8 @@ class AirLog:
         return int(self._write("close_open", {"at": at}) or 0)
 
     def _close_open(self, at: datetime) -> int:
-        with self._session() as session:
-            return len(airlog.close_open_plays(session, at, station=self.station))
+        with self.db.transaction() as conn:
+            return len(airlog.close_open_plays(conn, at, station=self.station))
 
     # ------------------------------------------------------------------ events and heartbeat
     def event(self, level: str, source: str, message: str, at: datetime | None = None) -> None:
@@ -371,22 +351,19 @@ class AirLog:
         fields = {"level": level, "source": source, "message": message}
         try:
             self._write("event", {**fields, "at": at or datetime.now(UTC)})
-        except sa.exc.SQLAlchemyError:
+        except sqlite3.Error:
             log.exception("could not record the event in the database")
 
     def _event(self, level: str, source: str, message: str, at: datetime) -> None:
-        with self._session() as session:
-            session.add(Event(at=at, level=level, source=source, message=message))
-            session.commit()
-
-    def events(self, limit: int = 20) -> list[Event]:
-        with self._session() as session:
-            query = (
-                select(Event)
-                .order_by(Event.seq.desc())  # type: ignore[union-attr]
-                .limit(limit)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO event (at, level, source, message) VALUES (?, ?, ?, ?)",
+                (utc_text(at), level, source, message),
             )
-            return list(session.exec(query))
+
+    def events(self, limit: int = 20) -> list[Row]:
+        with self.db.connection() as conn:
+            return StationReader(conn, self.station).events(limit)
 
     def beat(self, at: datetime, *, pid: int, started_at: datetime, state: str = "{}") -> None:
         """The heartbeat: the last moment the daemon was known alive, and what it is doing.
@@ -396,14 +373,15 @@ class AirLog:
         if not self.flush():
             return
         try:
-            with self._session() as session:
-                row = session.get(DaemonState, self.station) or DaemonState(
-                    station=self.station, started_at=started_at, heartbeat_at=at
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO daemon_state (station, pid, started_at, heartbeat_at, state) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (station) DO UPDATE SET "
+                    "pid = excluded.pid, started_at = excluded.started_at, "
+                    "heartbeat_at = excluded.heartbeat_at, state = excluded.state",
+                    (self.station, pid, utc_text(started_at), utc_text(at), state),
                 )
-                row.pid, row.started_at, row.heartbeat_at, row.state = pid, started_at, at, state
-                session.add(row)
-                session.commit()
-        except sa.exc.OperationalError as exc:
+        except sqlite3.Error as exc:
             with self._hold_lock:
                 self._down(exc)
             return
@@ -425,6 +403,6 @@ class AirLog:
             if found is not None:
                 self.event(found[0], "database", found[1])
 
-    def daemon_state(self) -> DaemonState | None:
-        with self._session() as session:
-            return session.get(DaemonState, self.station)
+    def daemon_state(self) -> Row | None:
+        with self.db.connection() as conn:
+            return StationReader(conn, self.station).daemon_state()

@@ -3,18 +3,17 @@
 SQLite keeps working on an open file that was deleted from its folder: the daemon would go on
 writing the airtime log into an inode nobody can reach, and lose all of it at the next restart.
 Every heartbeat (`scheduler.airlog.AirLog.beat`) compares the file at the path with the one
-the engine opened (st_dev, st_ino: one stat, nothing else while all is well):
+the daemon opened (st_dev, st_ino: one stat, nothing else while all is well):
 
 - gone: the database is written back to its path from an open connection with
   `VACUUM INTO` (a consistent snapshot of everything committed, what is only in the WAL too),
   into a temporary file beside it that is then linked to the path (never over a file that
-  appeared meanwhile); the pool is disposed, so new connections open the restored file.
+  appeared meanwhile); then the connection moves to the restored file (`StationDB.reopen`).
 - another file at the path (someone copied one there, or a command created a new empty one):
   it is not overwritten. loa keeps writing to the file it opened, saves a copy of it as of now
   beside the path, and says what to do: move the other file away, and the next heartbeat puts
   loa's own database back at the path (the "gone" case).
 
-Only for a plain `sqlite:///PATH` engine; PostgreSQL, `:memory:` and URI files are not watched.
 Each finding is one message (for one log line and one event), once; nothing here raises.
 """
 
@@ -22,24 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from scheduler.station_db import StationDB
 
 FileId = tuple[int, int]  # (st_dev, st_ino)
-
-
-def sqlite_path(engine: Engine) -> Path | None:
-    """The file of a plain SQLite file engine, made absolute; None for anything else."""
-    url = engine.url
-    database = url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return None
-    if database.startswith("file:") or url.query:  # a URI (read-only, immutable): not ours
-        return None
-    return Path(os.path.abspath(database))
 
 
 def _identity(path: Path) -> FileId | None:
@@ -59,13 +47,13 @@ def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
 
 
 class DatabaseFile:
-    """The file an engine opened, and what became of it. Not thread-safe: the caller
+    """The file the daemon opened, and what became of it. Not thread-safe: the caller
     (AirLog.beat) holds the lock its writes take, so no airtime write runs during a restore."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.path = sqlite_path(engine)
-        self.opened = _identity(self.path) if self.path is not None else None
+    def __init__(self, db: StationDB) -> None:
+        self.db = db
+        self.path: Path | None = db.path
+        self.opened = _identity(db.path)
         self._reported: FileId | None = None  # the replacing file already reported
         self._failed: str | None = None  # a failed restore already reported (retried quietly)
 
@@ -94,8 +82,8 @@ class DatabaseFile:
         tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
         tmp.unlink(missing_ok=True)
         try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("VACUUM INTO ?", (str(tmp),))
+            with self.db.connection() as conn:
+                conn.execute("VACUUM INTO ?", (str(tmp),))
             _fsync(tmp)
             os.link(tmp, target)
         finally:
@@ -111,8 +99,8 @@ class DatabaseFile:
             self._copy_to(path)
         except FileExistsError:  # another file took the path while we copied
             return self.check()
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip()
+        except (OSError, sqlite3.Error) as exc:
+            reason = str(exc).strip()
             if self._failed is not None:
                 return None
             self._failed = reason
@@ -125,7 +113,8 @@ class DatabaseFile:
                 "heartbeat; do not restart loa): hãy giải phóng chỗ trống trên đĩa và cho "
                 "phép ghi vào thư mục (free disk space and allow writing in the folder)",
             )
-        self.engine.dispose()  # new connections open the restored file
+        with contextlib.suppress(sqlite3.Error):  # else the open connection goes on meanwhile
+            self.db.reopen()  # from now on the restored file is written
         self.opened = _identity(path)
         self._reported = None
         self._failed = None
@@ -146,8 +135,8 @@ class DatabaseFile:
         try:
             self._copy_to(copy)
             saved = f"; bản sao đến lúc này (a copy as of now): {copy}"
-        except (OSError, sa.exc.SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip()
+        except (OSError, sqlite3.Error) as exc:
+            reason = str(exc).strip()
             saved = f"; không lưu được bản sao (no copy could be saved): {reason}"
         return (
             "error",

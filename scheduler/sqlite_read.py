@@ -1,17 +1,19 @@
-"""Reading a station's SQLite database with the standard library's sqlite3, read-only.
+"""Reading a station's SQLite database with the standard library's sqlite3.
 
-`loa status` with no daemon running needs a few reads of the station's log and catalogue;
-importing SQLAlchemy and SQLModel for them costs more time than the whole rest of the command
-(BENCHMARKS.md, issue 17). `StationReader` runs the same queries as `scheduler.airlog.AirLog`,
-`audio_library.catalog.list_spots`, `scheduler.pusher.read_state`, `airtime.push.chain_length`
-and the bulletin store, and converts the values as their SQLAlchemy column types do (UTC
-datetimes stored naive on SQLite come back aware, dates as dates), so either path gives the
-same status (tests/test_status_sqlite.py compares them).
+These are the reads of the station's log, catalogue, push state and bulletins, one copy each:
+the daemon runs them on its own connection (`scheduler.station_db.StationDB`, through
+`scheduler.airlog.AirLog`, `loa.compose.library_spots`, `scheduler.pusher.read_state` and
+`loa.status_report.DatabaseReads`: `loa run` never imports SQLAlchemy, issue 17), and
+`loa status` with no daemon on a read-only connection of its own (`open_reader`). Values come
+back as the SQLAlchemy column types give them (UTC datetimes stored naive come back aware,
+dates as dates), so the reports' SQLAlchemy reads of the same file agree
+(tests/test_status_sqlite.py compares them). The bulletins it reads with the bulletin store's
+own functions (`scheduler.bulletin_store.read_rows`, `count_airings`).
 
-It reads only a database at exactly `SCHEMA_VERSION` (the schema and its migrations stay in
-loa/db.py); `open_reader` returns None for anything else (no file yet, another version, a
-URL that is not a plain SQLite file), and the caller takes the SQLAlchemy path, which also
-creates or migrates the database as before.
+`open_reader` reads only a database at exactly `SCHEMA_VERSION` (the schema and its
+migrations stay in loa/db.py) and returns None for anything else (no file yet, another
+version, a URL that is not a plain SQLite file); the command then lets SQLAlchemy create or
+migrate it first.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ from urllib.parse import quote
 
 from audio_library.records import SpotRecord, spot_record
 from playlists.types import Play
+from scheduler import bulletin_store
 from scheduler.bulletin_preview import BulletinView
+from scheduler.bulletin_store import Bulletin
+from scheduler.station_db import sqlite_file
 
 # the loa/db.py schema version these queries are written for (= loa.db.latest_version(),
 # checked by tests/test_status_sqlite.py); any other version takes the SQLAlchemy path
 SCHEMA_VERSION = 7
-# the bulletin table's date and datetime columns (scheduler.bulletin_store.Bulletin)
-_BULLETIN_DATES = ("valid_from", "valid_until")
-_BULLETIN_TIMES = ("sent_at", "received_at", "accepted_at", "refused_at", "withdrawn_at")
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -56,14 +58,6 @@ class Row:
             return self.values[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file of a plain `sqlite:///PATH` URL (as loa.config resolves it), else None."""
-    if not url.startswith("sqlite:///") or "?" in url:
-        return None
-    path = url.removeprefix("sqlite:///")
-    return Path(path) if path and path != ":memory:" else None
 
 
 def open_reader(url: str, station: str) -> StationReader | None:
@@ -189,28 +183,13 @@ class StationReader:
         return int(value or 0)
 
     # ---------------------------------------------------------------- bulletins (issue 13)
-    def bulletins(self) -> list[Row]:
-        """Every row of table bulletin, by id (`scheduler.bulletin_store.all_rows`), each
-        column converted as the store's model converts it."""
-        return [
-            Row(
-                {
-                    **r,
-                    **{k: _date(r[k]) for k in _BULLETIN_DATES},
-                    **{k: _utc(r[k]) for k in _BULLETIN_TIMES},
-                }
-            )
-            for r in self._rows("SELECT * FROM bulletin ORDER BY id")
-        ]
+    def bulletins(self) -> list[Bulletin]:
+        """Every row of table bulletin, by id: the bulletin store's own read."""
+        return bulletin_store.read_rows(self.conn)
 
     def airings(self) -> dict[str, int]:
-        """{bulletin id: completed airings} (`scheduler.bulletin_store.airings`)."""
-        rows = self.conn.execute(
-            "SELECT bulletin, count(*) FROM airtime WHERE station = ? AND bulletin IS NOT NULL"
-            " AND status = 'completed' GROUP BY bulletin",
-            (self.station,),
-        )
-        return {str(b): int(n) for b, n in rows}
+        """{bulletin id: completed airings}: the bulletin store's own count."""
+        return bulletin_store.count_airings(self.conn, self.station)
 
     def bulletin_view(self, config: Any) -> BulletinView | None:
         """The bulletins as the slot previews plan them (`loa.bulletin_wiring.view`)."""

@@ -14,10 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from airtime.log import close_play, open_play, record_closed
-from loa.db import open_database
+from loa.db import open_database, station_db
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATION = "xa-thu"
@@ -80,7 +78,8 @@ def write_log(db: Path) -> str:
     """Write PLAYS (and one open play) into a new SQLite log; returns its URL."""
     url = f"sqlite:///{db}"
     engine = open_database(url)
-    with Session(engine) as session:
+    db = station_db(engine)
+    with db.transaction() as session:
         for p in PLAYS:
             common = dict(
                 station=STATION,
@@ -98,6 +97,7 @@ def write_log(db: Path) -> str:
             close_play(session, row, p.start + timedelta(seconds=p.seconds), p.seconds, p.status)
         open_play(session, station=STATION, started_at=OPEN_AT, topic="chi-so", spot="cs-1",
                   title="Đang phát", path="chi-so/cs-1.mp3")  # fmt: skip
+    db.close()
     engine.dispose()
     return url
 

@@ -12,10 +12,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from airtime.log import close_play, open_play, record_closed
-from loa.db import open_database
+from loa.db import open_database, station_db
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATION = "xa-dai-hai"
@@ -62,7 +60,8 @@ def write_station_log(
     engine = open_database(url)
     year = Year()
     n = first
-    with Session(engine) as session:
+    db = station_db(engine)
+    with db.transaction() as session:
         day = start
         while day <= end:
             if off and off[0] <= day <= off[1]:
@@ -113,6 +112,7 @@ def write_station_log(
                                 path="adhoc/bao-so-5.mp3")  # fmt: skip
                 close_play(session, row, at_ + timedelta(seconds=126), 126.0, "completed")
             day += timedelta(days=1)
+    db.close()
     engine.dispose()
     return url, year
 

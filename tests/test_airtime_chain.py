@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlmodel import Session
 
 from airtime.chain import ChainRow, link, verify
 from airtime.log import close_open_plays, close_play, open_play, record_closed
 from airtime.store import verify_station
 from loa.cli import cli
-from loa.db import open_database
+from loa.db import open_database, station_db
 from tests.airtime_fixtures import STATION, TZ, write_config, write_log
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,7 +139,8 @@ def test_a_row_inserted_inside_the_chain_is_found(station: tuple[Path, Path]) ->
 def test_rows_closed_out_of_order_and_crash_recovery_still_verify(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path}/loa.db")
     t = datetime(2021, 3, 1, 6, 0, tzinfo=TZ)
-    with Session(engine) as s:
+    db = station_db(engine)
+    with db.transaction() as s:
         a = open_play(s, station=STATION, started_at=t, topic="chi-so", spot="a", title="Một")
         record_closed(s, station=STATION, status="missed", scheduled_at=t + timedelta(hours=11))
         close_play(s, a, t + timedelta(seconds=30), 30.0)
@@ -161,6 +161,7 @@ def test_rows_closed_out_of_order_and_crash_recovery_still_verify(tmp_path: Path
     with engine.connect() as conn:
         result = verify_station(conn, STATION)
         other = verify_station(conn, "xa-khac")
+    db.close()
     engine.dispose()
     assert result.ok and result.rows == 3 and result.open_rows == []
     assert other.ok and other.rows == 0 and other.open_rows == [other_open]

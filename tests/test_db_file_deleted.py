@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from loa.db import open_database
+from loa.db import open_database, sqlite_path, station_db
+from loa.errors import DatabaseError
 from scheduler import dbfile
 from scheduler.airlog import AirLog
 from scheduler.dbfile import DatabaseFile
@@ -70,7 +71,7 @@ def beat(airlog: AirLog, n: int = 0) -> None:
 @pytest.fixture
 def station(tmp_path: Path) -> tuple[Path, AirLog]:
     path = tmp_path / "data" / "loa.db"
-    airlog = AirLog(open_database(f"sqlite:///{path}"), "xa-thu")
+    airlog = AirLog(station_db(open_database(f"sqlite:///{path}")), "xa-thu")
     for n in range(3):
         play(airlog, n)
     beat(airlog)
@@ -113,22 +114,20 @@ def test_a_deleted_database_file_is_restored_with_every_row(
 def test_a_connection_opened_after_the_deletion_creates_no_empty_file(
     station: tuple[Path, AirLog],
 ) -> None:
-    """SQLite creates a missing file on connect: a pool connection opened after the deletion
-    would have put a new empty database at the path. It fails instead, the write is held in
-    memory and lands in the restored file."""
+    """SQLite creates a missing file on connect: a connection opened after the deletion would
+    have put a new empty database at the path. It fails instead (`mode=rw`), the open one
+    goes on writing, and what it wrote lands in the restored file."""
     path, airlog = station
     delete(path)
-    busy = airlog.engine.connect()  # the pool's connection in use: the write needs a new one
-    busy.exec_driver_sql("SELECT 1")
-    play(airlog, 3)
+    with pytest.raises(sqlite3.OperationalError):
+        airlog.db.reopen()
     assert not path.exists(), "a new connection created an empty database at the path"
-    assert airlog.outage() is not None and airlog.outage()["held"] >= 1  # type: ignore[index]
-    busy.close()
+    play(airlog, 3)
+    assert not path.exists()
+    assert airlog.outage() is None  # the open connection took the write
     beat(airlog, 1)
     assert spots(path) == ["s0", "s1", "s2", "s3"]
-    assert airlog.outage() is None
-    messages = file_events(path)
-    assert any("bị xoá" in m for m in messages) and any("trở lại" in m for m in messages)
+    assert any("bị xoá" in m for m in file_events(path))
 
 
 def test_a_replaced_database_file_is_left_alone_and_ours_comes_back_when_moved_away(
@@ -187,7 +186,7 @@ def test_the_check_is_one_stat_and_never_breaks_the_heartbeat(
     beat(airlog, 1)
     assert calls == [path]
     monkeypatch.setattr(dbfile.os, "stat", real_stat)
-    watch = DatabaseFile(airlog.engine)
+    watch = DatabaseFile(airlog.db)
     start = time.perf_counter()
     for _ in range(1000):
         assert watch.check() is None
@@ -206,15 +205,16 @@ def test_the_check_is_one_stat_and_never_breaks_the_heartbeat(
     assert len([r for r in caplog.records if "checking the database file" in r.getMessage()]) == 1
 
 
-def test_only_plain_sqlite_files_are_watched(tmp_path: Path) -> None:
-    assert dbfile.sqlite_path(sa.create_engine("sqlite://")) is None
-    assert dbfile.sqlite_path(sa.create_engine("sqlite:///:memory:")) is None
-    assert dbfile.sqlite_path(sa.create_engine("postgresql+psycopg://loa@localhost/loa")) is None
+def test_only_plain_sqlite_files_are_station_databases(tmp_path: Path) -> None:
+    """The daemon's database (and so the file watched) is a plain SQLite file; anything else
+    is refused with the key to fix, not watched half-way."""
+    assert sqlite_path(sa.create_engine("sqlite://")) is None
+    assert sqlite_path(sa.create_engine("sqlite:///:memory:")) is None
+    assert sqlite_path(sa.create_engine("postgresql+psycopg://loa@localhost/loa")) is None
     ro = sa.create_engine(f"sqlite:///file:{tmp_path}/x.db?mode=ro&uri=true")
-    assert dbfile.sqlite_path(ro) is None
-    memory = AirLog(open_database("sqlite:///:memory:"), "xa-thu")
-    beat(memory)  # nothing to stat, nothing said
-    assert memory.events() == []
+    assert sqlite_path(ro) is None
+    with pytest.raises(DatabaseError, match=r"^database.url: sqlite:///:memory: is not a SQLite"):
+        station_db(open_database("sqlite:///:memory:"))
 
 
 def loa(config: Path, *args: str) -> subprocess.CompletedProcess[str]:

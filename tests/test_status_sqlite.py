@@ -5,6 +5,7 @@ operator metadata, a removed spot, the push state, bulletins in every state)."""
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,13 +13,13 @@ import pytest
 from sqlmodel import Session
 
 from airtime.bulletin_spot import spot_id
-from audio_library.catalog import set_meta
+from audio_library.catalog import list_spots, set_meta
 from audio_library.models import SpotRow
 from loa import db
 from loa.status_report import DatabaseReads, bulletins_waiting
 from scheduler import bulletin_store, sqlite_read
 from scheduler.airlog import AirLog
-from scheduler.bulletin_store import Bulletin
+from scheduler.bulletin_table import BulletinTable
 from scheduler.models import PushState
 
 T0 = datetime(2026, 3, 2, 6, 0, 0, 123456, tzinfo=UTC)
@@ -47,7 +48,7 @@ def spot(seq: int, topic: str, path: str, status: str = "ok", **kw: object) -> S
     return SpotRow(**{**values, **kw})
 
 
-def bulletin(id: int, **kw: object) -> Bulletin:
+def bulletin(id: int, **kw: object) -> BulletinTable:
     values: dict[str, object] = {
         "id": id,
         "title": f"Bản tin {id}",
@@ -58,14 +59,14 @@ def bulletin(id: int, **kw: object) -> Bulletin:
         "playable_s": 30.0,
         "received_at": T0,
     }
-    return Bulletin(**{**values, **kw})
+    return BulletinTable(**{**values, **kw})  # written through SQLAlchemy, read with sqlite3
 
 
 @pytest.fixture
 def station_db(tmp_path: Path) -> tuple[str, object]:
     url = f"sqlite:///{tmp_path / 'loa.db'}"
     engine = db.open_database(url)
-    log = AirLog(engine, "xa-thu")
+    log = AirLog(db.station_db(engine), "xa-thu")
     for i in range(3):  # closed scheduled plays, one missed, one ad hoc
         seq = log.open_play(
             slot="sang",
@@ -86,7 +87,7 @@ def station_db(tmp_path: Path) -> tuple[str, object]:
         slot=None, kind="adhoc", topic="tin", spot="a", title="Đang phát", path="tin/a.mp3",
         started_at=T0 + timedelta(minutes=5),
     )  # fmt: skip
-    AirLog(engine, "xa-khac").open_play(  # another station's open row: not ours
+    AirLog(db.station_db(engine), "xa-khac").open_play(  # another station's open row: not ours
         slot="sang", kind="scheduled", title="x", path="x", started_at=T0, scheduled_at=T0
     )
     for i, level in enumerate(("info", "warning", "error")):
@@ -127,11 +128,13 @@ def station_db(tmp_path: Path) -> tuple[str, object]:
     return url, engine
 
 
-def test_the_sqlite3_reads_equal_the_sqlalchemy_ones(station_db: tuple[str, object]) -> None:
+def test_the_read_only_reads_equal_the_daemons_and_the_catalogues(
+    station_db: tuple[str, object],
+) -> None:
     url, engine = station_db
     fast = sqlite_read.open_reader(url, "xa-thu")
     assert fast is not None
-    slow = DatabaseReads(engine, "xa-thu")
+    slow = DatabaseReads(db.station_db(engine), "xa-thu")
     try:
         assert fast.history() == slow.history() and len(fast.history()) == 3
         assert [r.started_at for r in fast.history()] == [
@@ -152,13 +155,15 @@ def test_the_sqlite3_reads_equal_the_sqlalchemy_ones(station_db: tuple[str, obje
         assert fast.daemon_state().heartbeat_at == T0 + timedelta(minutes=6)
         root = Path("/srv/lib")
         assert fast.spot_records(root) == slow.spot_records(root)
+        # and the catalogue's own SQLAlchemy read (`loa library list`) agrees with both
+        assert fast.spot_records(root) == list_spots(engine, root, include_removed=False)
         assert [r.path for r in fast.spot_records(root)] == [
             "dich-vu-cong/c.mp3", "tin/a.mp3", "tin/b.mp3", "tin/bad.mp3",
         ]  # fmt: skip
         assert fast.spot_records(root)[2].approved is True
         assert fast.push_state() == slow.push_state()
         assert fast.chain_length() == slow.chain_length() == 4  # open rows are not chained yet
-        bulletin_cols = tuple(Bulletin.model_fields)  # every column of the store's model
+        bulletin_cols = bulletin_store.COLUMNS  # every column of the store's row
         assert cols(fast.bulletins(), bulletin_cols) == cols(slow.bulletins(), bulletin_cols)
         assert fast.bulletins()[1].accepted_at == T0 and fast.bulletins()[0].playable_s == 30.0
         today = date(2026, 3, 2)
@@ -229,7 +234,7 @@ length = "10m"
     with Session(engine) as session:
         session.add(bulletin(7, priority="uu-tien", times=2))
         session.commit()
-    log = AirLog(engine, "xa-thu")
+    log = AirLog(db.station_db(engine), "xa-thu")
     seq = log.open_play(
         slot="sang", kind="scheduled", topic=None, spot=spot_id(7, "uu-tien"), title="Bản tin 7",
         path="bulletins/b7.mp3", scheduled_at=T0, started_at=T0 + timedelta(minutes=10),
@@ -238,9 +243,12 @@ length = "10m"
     fast = sqlite_read.open_reader(url, "xa-thu")
     assert fast is not None
     try:  # a station holding bulletins: the next slots are planned with them on either path
-        assert fast.airings() == bulletin_store.airings(engine, "xa-thu") == {"7": 1}
+        with closing(db.station_db(engine)) as own:
+            assert fast.airings() == bulletin_store.airings(own, "xa-thu") == {"7": 1}
         a = build_status(config, fast, None, None, 3, now=now)
-        b = build_status(config, DatabaseReads(engine, "xa-thu"), None, None, 3, now=now)
+        b = build_status(
+            config, DatabaseReads(db.station_db(engine), "xa-thu"), None, None, 3, now=now
+        )
         assert a == b
         heads = [[x["bulletin"] for x in p["bulletins"]] for p in a["next"]]
         assert heads == [[7, 2], [], []]  # ưu tiên first; 2 airs once (no --times), 7 its 2nd
@@ -253,7 +261,9 @@ length = "10m"
     try:
         for live, lock_pid in ((None, None), (None, "4242")):
             a = build_status(config, fast, live, lock_pid, 3, now=now)
-            b = build_status(config, DatabaseReads(engine, "xa-thu"), live, lock_pid, 3, now=now)
+            b = build_status(
+                config, DatabaseReads(db.station_db(engine), "xa-thu"), live, lock_pid, 3, now=now
+            )
             assert a == b
         assert a["alive"] and a["on_air"][0]["title"] == "Đang phát"
         assert len(a["next"]) == 3 and a["next"][0]["items"] > 0

@@ -96,8 +96,8 @@ def _from_daemon(config_path: Path, days: int) -> dict[str, Any] | None:
 
 def _from_database(app: App, config: Any, days: int) -> dict[str, Any]:
     """The status built here: read with sqlite3 alone when the station's database is a
-    SQLite file at the schema this loa knows, else through SQLAlchemy (which also creates or
-    migrates the database, as `loa run` would)."""
+    SQLite file at the schema this loa knows, else after SQLAlchemy has created or migrated
+    it (as `loa run` would)."""
     from loa.status_report import DatabaseReads, build_status
     from scheduler.lock import StationLock
     from scheduler.sqlite_read import open_reader
@@ -111,9 +111,13 @@ def _from_database(app: App, config: Any, days: int) -> dict[str, Any]:
     lock_pid = StationLock(config.daemon.socket.with_suffix(".lock")).held_by_other()
     reader = open_reader(config.database.url, config.station.id)
     if reader is None:
-        return build_status(
-            config, DatabaseReads(app.engine, config.station.id), live, lock_pid, days
-        )
+        from loa.db import station_db
+
+        db = station_db(app.engine)
+        try:
+            return build_status(config, DatabaseReads(db, config.station.id), live, lock_pid, days)
+        finally:
+            db.close()
     try:
         return build_status(config, reader, live, lock_pid, days)
     finally:
