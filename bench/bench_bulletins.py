@@ -233,7 +233,7 @@ def sqlite_rows(db: Path) -> int:
 
 def many(admin: str, district: str, urls: dict[str, str], tmp: Path) -> dict:
     from audio_library.probe import probe
-    from loa.db import open_database
+    from loa.db import open_database, station_db
     from scheduler.bulletin_fetch import Fetcher
     from scheduler.bulletins import Board
 
@@ -244,7 +244,7 @@ def many(admin: str, district: str, urls: dict[str, str], tmp: Path) -> dict:
         root = tmp / "many" / s
         root.mkdir(parents=True)
         engine = open_database(f"sqlite:///{root / 'loa.db'}")
-        board = Board(engine, s, lambda root=root: root, HCM)
+        board = Board(station_db(engine), s, lambda root=root: root, HCM)
 
         def measure(path: Path, s: str = s) -> object:
             with lock:

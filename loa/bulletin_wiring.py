@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from loa.config import Config
 from scheduler.bulletins import Board
 
+if TYPE_CHECKING:
+    from scheduler.station_db import StationDB
 
-def board(config: Config, engine: Engine, current: Callable[[], Config]) -> Board:
+
+def board(config: Config, db: StationDB, current: Callable[[], Config]) -> Board:
     """The station's bulletins (the library root of the config in use after a reload)."""
     return Board(
-        engine,
+        db,
         config.station.id,
         lambda: current().library.root,
         config.tz,
@@ -49,6 +50,9 @@ def start_fetcher(
     if not config.central.url:
         return None
     from audio_library.probe import probe
+    from central.pq_choice import import_for_daemon
+
+    import_for_daemon()  # the system's libpq where there is one: ~3 MB less (issue 17)
     from scheduler.bulletin_fetch import Fetcher
 
     def measure(path: Path) -> Any:
@@ -68,14 +72,14 @@ def start_fetcher(
     return fetcher
 
 
-def view(config: Config, engine: Engine) -> Any:
+def view(config: Config, db: StationDB) -> Any:
     """The station's bulletins as `loa playlist preview` and `loa status` plan them (None when
     it holds none)."""
     from scheduler import bulletin_store as store
     from scheduler.bulletin_preview import BulletinView
 
-    rows = store.all_rows(engine)
+    rows = store.all_rows(db)
     if not rows:
         return None
-    aired = store.airings(engine, config.station.id)
+    aired = store.airings(db, config.station.id)
     return BulletinView(rows, aired, config.library.root, config.topic_ids)

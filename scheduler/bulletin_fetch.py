@@ -164,12 +164,12 @@ class Fetcher:
             row.refused_at = now
             row.note = f"thư viện của đài từ chối (the station's library refuses it): {exc}"
             self._tell("warning", f"bản tin (bulletin) {offer.id}: {row.note}")
-        old = store.get(self.board.engine, offer.id)
+        old = store.get(self.board.db, offer.id)
         if old is not None:  # fetched again (its file was lost): the decisions stay
             row.received_at, row.accepted_at = old.received_at, old.accepted_at
             row.refused_at = old.refused_at or row.refused_at
             row.note, row.reported = old.note or row.note, old.reported
-        store.save(self.board.engine, row)
+        store.save(self.board.db, row)
         self._tell(
             "info",
             f"nhận bản tin (bulletin received) {offer.id} [{offer.priority}]: {offer.title}",
@@ -180,16 +180,16 @@ class Fetcher:
         a network or server failure (the loop retries)."""
         self.retry_soon = False
         conn = self._connection()
-        engine = self.board.engine
+        db = self.board.db
         root = self.board.root()
-        local = {r.id: r for r in store.all_rows(engine)}
+        local = {r.id: r for r in store.all_rows(db)}
         station = self.board.station
         finished: dict[int, Any] | None = None  # read only when a file is missing
 
         def done_with(row: store.Bulletin) -> bool:
             nonlocal finished
             if finished is None:
-                finished = retention.finished(engine, station, local.values(), self.board)
+                finished = retention.finished(db, station, local.values(), self.board)
             return row.id in finished
 
         for offer in feed.offered(conn):
@@ -202,7 +202,7 @@ class Fetcher:
                 self._receive(conn, offer)  # new, or its file lost while it may still air
         self.air_emergencies()  # before the reports: a khan-cap one is on the air sooner
         done = feed.reported(conn)
-        for row in store.all_rows(engine):
+        for row in store.all_rows(db):
             states = [("delivered", row.received_at, None)]
             if row.accepted_at is not None:
                 states.append(("accepted", row.accepted_at, None))
@@ -213,11 +213,11 @@ class Fetcher:
                 feed.report(conn, row.id, state, at, note)
             reported = ",".join(s[0] for s in states)
             if fresh or row.reported != reported:
-                store.update(engine, row.id, reported=reported)
+                store.update(db, row.id, reported=reported)
 
     def _withdraw(self, bulletin: int, at: Any) -> None:
         """Recorded, and off the air at once if it is airing or about to."""
-        store.update(self.board.engine, bulletin, withdrawn_at=at)
+        store.update(self.board.db, bulletin, withdrawn_at=at)
         self.board.withdrawn(bulletin)
         cut = 0
         if self.on_withdrawn is not None:
@@ -247,9 +247,7 @@ class Fetcher:
             return 0
         self._pruned_at = now
         try:
-            gone = retention.prune(
-                self.board.engine, self.board.station, self.board, self.keep_days
-            )
+            gone = retention.prune(self.board.db, self.board.station, self.board, self.keep_days)
         except Exception:
             log.exception("cannot clean up old bulletin files")
             return 0

@@ -17,12 +17,13 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
-
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING, Any
 
 from scheduler import bulletin_store as store
 from scheduler.bulletin_rules import done_since
+
+if TYPE_CHECKING:
+    from scheduler.station_db import StationDB
 
 log = logging.getLogger("loa.bulletins")
 
@@ -30,11 +31,11 @@ KEEP_DAYS = 30.0
 
 
 def finished(
-    engine: Engine, station: str, rows: Iterable[store.Bulletin], board: Any
+    db: StationDB, station: str, rows: Iterable[store.Bulletin], board: Any
 ) -> dict[int, Any]:
     """{bulletin id: since when its file is not needed} of the rows that can no longer air."""
-    aired = store.airings(engine, station)
-    last = store.last_aired(engine, station)
+    aired = store.airings(db, station)
+    last = store.last_aired(db, station)
     day, tz, topics = board.today(), board.tz, board.topics()
     out = {}
     for row in rows:
@@ -44,15 +45,15 @@ def finished(
     return out
 
 
-def prune(engine: Engine, station: str, board: Any, keep_days: float = KEEP_DAYS) -> list[str]:
+def prune(db: StationDB, station: str, board: Any, keep_days: float = KEEP_DAYS) -> list[str]:
     """Remove the files of bulletins finished more than `keep_days` ago, and files no row
     names older than that; returns the names removed."""
     root = board.root()
     where = store.folder(root)
     if not where.is_dir():
         return []
-    rows = store.all_rows(engine)
-    done = finished(engine, station, rows, board)
+    rows = store.all_rows(db)
+    done = finished(db, station, rows, board)
     cutoff = store.now() - timedelta(days=keep_days)
     named = {(root / r.path).name: r for r in rows}
     gone: list[str] = []

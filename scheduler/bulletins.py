@@ -19,10 +19,8 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.engine import Engine
 
 from airtime.bulletin_spot import parse_spot, spot_id
 from playlists.types import Plan, SlotRequest
@@ -41,6 +39,9 @@ from scheduler.bulletin_rules import (
 )
 from scheduler.spec import Spot
 
+if TYPE_CHECKING:
+    from scheduler.station_db import StationDB
+
 log = logging.getLogger("loa.bulletins")
 
 EventSink = Callable[[str, str, str], None]
@@ -52,7 +53,7 @@ class Board:
 
     def __init__(
         self,
-        engine: Engine,
+        db: StationDB,
         station: str,
         root: Callable[[], Path],
         tz: ZoneInfo,
@@ -60,7 +61,7 @@ class Board:
     ) -> None:
         # the station's topic ids (a thuong bulletin of another topic heads a slot instead)
         self.topics: Callable[[], Collection[str] | None] = topics or (lambda: None)
-        self.engine = engine
+        self.db = db  # the station database (the daemon's one sqlite3 connection)
         self.station = station
         self.root = root
         self.tz = tz
@@ -82,7 +83,7 @@ class Board:
         return datetime.now(self.tz).date()
 
     def rows(self) -> list[store.Bulletin]:
-        return store.all_rows(self.engine)
+        return store.all_rows(self.db)
 
     def source(self, library: Callable[[], Sequence[Spot]]) -> Callable[[], list[Spot]]:
         """The runner's spot source: the library's spots and the bulletins a slot may air."""
@@ -90,7 +91,7 @@ class Board:
         def spots() -> list[Spot]:
             mine: list[Spot] = []
             try:
-                aired = store.airings(self.engine, self.station)
+                aired = store.airings(self.db, self.station)
                 rows = self.without_given_up(self.rows())
                 mine = slot_spots(rows, self.today(), aired, self.root(), self.topics())
             except Exception:  # the bulletins never hold up the station's own spots
@@ -104,7 +105,7 @@ class Board:
 
         def plan(request: SlotRequest, spots: Sequence[Spot]) -> Plan:
             try:
-                aired = store.airings(self.engine, self.station)
+                aired = store.airings(self.db, self.station)
                 day = request.start.astimezone(self.tz).date()
                 heads = [
                     spot_id(r.id, r.priority)
@@ -154,7 +155,7 @@ class Board:
     def without_given_up(self, rows: list[store.Bulletin]) -> list[store.Bulletin]:
         """The rows a slot may plan: a head bulletin that failed MAX_ATTEMPTS times since the
         start waits for a restart (its failed rows are in the log)."""
-        failed = store.failures_since(self.engine, self.station, self.started_at)
+        failed = store.failures_since(self.db, self.station, self.started_at)
         out = []
         for r in rows:
             n = failed.get(str(r.id), 0)
@@ -181,9 +182,9 @@ class Board:
         one still live is tried again later, or given up. One that completed stays handed
         over until the next start (a khan-cap `--times N` airs once per start, as before)."""
         self.handed.pop(bulletin, None)
-        row = store.get(self.engine, bulletin)
-        aired = store.airings(self.engine, self.station)
-        last = store.last_airing(self.engine, self.station, bulletin)
+        row = store.get(self.db, bulletin)
+        aired = store.airings(self.db, self.station)
+        last = store.last_airing(self.db, self.station, bulletin)
         if row is None or not live(row, self.today(), aired, self.topics()):
             self.failures.pop(bulletin, None)
             self._told.pop(bulletin, None)
@@ -271,7 +272,7 @@ class Board:
         """khan-cap bulletins to air now: live, not on air or queued already, not waiting for
         their next attempt, not given up."""
         with self._lock:
-            aired = store.airings(self.engine, self.station)
+            aired = store.airings(self.db, self.station)
             now = time.monotonic()
             waiting = {b for b, at in self.retry_at.items() if at > now}
             skip = self.sent | self.given_up | waiting

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from airtime.models import Airtime
 from loa import bulletin_wiring
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler import bulletin_store as store
 from scheduler.airlog import AirLog
 from scheduler.bulletin_guard import CUT_FOR_WITHDRAWAL, WITHDRAWN, GuardedOutput, Watch, cut_now
@@ -54,7 +54,7 @@ class Station:
             path = self.root / "a" / f"a{i}.wav"
             tone(path, 440.0 + 110 * i, 3.0, amp=0.3)
             self.spots.append(Spot(f"a-{i}", "a", f"a/a{i}.wav", path, f"A {i}", 3.0))
-        self.airlog = AirLog(self.engine, station.id)
+        self.airlog = AirLog(station_db(self.engine), station.id)
         self.output = FileOutput(tmp_path / "air.wav", realtime=True)
         runner = Runner(station, self.airlog, self.output, SystemClock(), spots=lambda: [])
         self.events: list[tuple[str, str]] = []
@@ -67,7 +67,9 @@ class Station:
             resolve_adhoc=lambda req: [],
             heartbeat_s=0.5,
         )
-        self.board = Board(self.engine, "xa", lambda: self.root, HCM, topics=lambda: ["a"])
+        self.board = Board(
+            station_db(self.engine), "xa", lambda: self.root, HCM, topics=lambda: ["a"]
+        )
 
         def event(level: str, source: str, message: str) -> None:
             self.events.append((level, message))
@@ -96,7 +98,7 @@ class Station:
         else:
             path.write_bytes(b"not audio at all " * 4000)
         store.save(
-            self.engine,
+            self.board.db,
             store.Bulletin(
                 id=bid, title=f"Tin {bid}", priority=priority, filename=path.name,
                 sha256="0" * 64, path=f"{store.FOLDER}/{path.name}", playable_s=seconds,
@@ -107,7 +109,7 @@ class Station:
 
     def withdraw(self, bid: int) -> int:
         """What the fetcher does when it learns of a withdrawal."""
-        store.update(self.engine, bid, withdrawn_at=store.now())
+        store.update(self.board.db, bid, withdrawn_at=store.now())
         self.board.withdrawn(bid)
         return self.guard.withdraw(bid)
 
@@ -120,6 +122,7 @@ class Station:
         self.daemon.stopping.set()
         self.thread.join(15)
         self.output.close()
+        self.board.db.close()
         self.engine.dispose()
 
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from audio_library.catalog import probe
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler import bulletin_store as store
 from scheduler.bulletin_fetch import Fetcher
 from scheduler.bulletins import Board
@@ -35,7 +35,8 @@ def test_a_lost_file_is_fetched_again_and_a_network_cut_is_told_once(
     engine = open_database(f"sqlite:///{tmp_path / 'loa.db'}")
     root = tmp_path / "lib"
     events: list[tuple[str, str]] = []
-    board = Board(engine, "xa-1", lambda: root, HCM)
+    db = station_db(engine)
+    board = Board(db, "xa-1", lambda: root, HCM)
     fetcher = Fetcher(
         board,
         via(urls["xa-1"], relay.port),
@@ -45,13 +46,13 @@ def test_a_lost_file_is_fetched_again_and_a_network_cut_is_told_once(
     )
     try:
         fetcher.sync_once()
-        (row,) = store.all_rows(engine)
+        (row,) = store.all_rows(db)
         assert (root / row.path).read_bytes() == (tmp_path / "tin.wav").read_bytes()
         assert row.playable_s > 1.0 and row.reported == "delivered"
-        store.update(engine, row.id, accepted_at=store.now())  # `loa bulletin accept`
+        store.update(db, row.id, accepted_at=store.now())  # `loa bulletin accept`
         (root / row.path).unlink()
         fetcher.sync_once()
-        (again,) = store.all_rows(engine)
+        (again,) = store.all_rows(db)
         assert (root / again.path).exists() and again.accepted_at is not None
         assert again.reported == "delivered,accepted"
         with connect_as(pg_admin_url) as conn:
@@ -75,4 +76,5 @@ def test_a_lost_file_is_fetched_again_and_a_network_cut_is_told_once(
     finally:
         fetcher.stop()
         relay.close()
+        db.close()
         engine.dispose()

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from audio_library.probe import probe
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler import bulletin_store as store
 from tests.audio_media import tone
 from tests.central_support import loa
@@ -59,8 +59,9 @@ def bulletin(tmp_path: Path, bid: int, priority: str, **fields: object) -> None:
     tone(path, 1000.0, 12.0, amp=0.3)
     info = probe(path, target_lufs=-16.0)
     engine = open_database(f"sqlite:///{tmp_path / 'data' / 'loa.db'}")
+    db = station_db(engine)
     store.save(
-        engine,
+        db,
         store.Bulletin(
             id=bid, title=f"Tin {bid}", priority=priority, filename=path.name, sha256="0" * 64,
             path=f"{store.FOLDER}/{path.name}", playable_s=info.playable_s,
@@ -68,6 +69,7 @@ def bulletin(tmp_path: Path, bid: int, priority: str, **fields: object) -> None:
             **fields,
         ),
     )  # fmt: skip
+    db.close()
     engine.dispose()
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from airtime.bulletin_spot import spot_id
 from audio_library.probe import probe
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler import bulletin_store as store
 from scheduler.airlog import AirLog
 from scheduler.bulletin_fetch import Fetcher
@@ -83,15 +83,16 @@ def test_old_files_go_the_needed_stay_and_the_rows_stay_whole(
     gone, aired, live, waiting = send("uu-tien"), send("uu-tien"), send("uu-tien"), send("thuong")
     engine = open_database(f"sqlite:///{tmp_path / 'loa.db'}")
     root = tmp_path / "lib"
-    board = Board(engine, "xa-1", lambda: root, HCM)
+    db = station_db(engine)
+    board = Board(db, "xa-1", lambda: root, HCM)
     fetcher = Fetcher(board, urls["xa-1"], lambda p: probe(p, target_lufs=-16.0), lambda s: None)
     try:
         fetcher.sync_once()
-        held = {r.id: r for r in store.all_rows(engine)}
+        held = {r.id: r for r in store.all_rows(db)}
         assert set(held) == {gone, aired, live, waiting}
         assert loa("central", "--url", pg_admin_url, "withdraw", str(gone))[0] == 0
         fetcher.sync_once()
-        airlog = AirLog(engine, "xa-1")
+        airlog = AirLog(station_db(engine), "xa-1")
         at = datetime.now(UTC) - timedelta(minutes=5)
         airlog.record(
             status="completed", kind="scheduled", slot="xa", spot=spot_id(aired, "uu-tien"),
@@ -119,7 +120,7 @@ def test_old_files_go_the_needed_stay_and_the_rows_stay_whole(
         assert (root / held[live].path).exists() and (root / held[waiting].path).exists()
         fetcher.sync_once()  # a finished bulletin's file is not fetched again
         assert not (root / held[gone].path).exists() and not (root / held[aired].path).exists()
-        after = {r.id: r for r in store.all_rows(engine)}
+        after = {r.id: r for r in store.all_rows(db)}
         assert set(after) == set(held)
         assert after[aired].sha256 == held[aired].sha256 and after[aired].path == held[aired].path
         (logged,) = [r for r in airlog.rows_between("xa", at - timedelta(1), at + timedelta(1))]
@@ -130,4 +131,5 @@ def test_old_files_go_the_needed_stay_and_the_rows_stay_whole(
         assert (root / held[live].path).exists()
     finally:
         fetcher.stop()
+        db.close()
         engine.dispose()

@@ -53,8 +53,8 @@ def list_cmd(app: App, as_json: bool) -> None:
     config = app.config
     tz = config.tz
     today = datetime.now(tz).date()
-    aired = store.airings(app.engine, config.station.id)
-    rows = store.all_rows(app.engine)
+    aired = store.airings(app.db, config.station.id)
+    rows = store.all_rows(app.db)
     data = [
         {
             "id": r.id,
@@ -94,7 +94,7 @@ def list_cmd(app: App, as_json: bool) -> None:
 def _decide(app: App, bulletin_id: int, verb: str, reason: str | None = None) -> None:
     from scheduler import bulletin_store as store
 
-    row = store.get(app.engine, bulletin_id)
+    row = store.get(app.db, bulletin_id)
     if row is None:
         raise LoaError(
             f"bulletin {bulletin_id}: không có bản tin này (no such bulletin received): "
@@ -112,7 +112,7 @@ def _decide(app: App, bulletin_id: int, verb: str, reason: str | None = None) ->
         raise LoaError(f"bulletin {bulletin_id}: already {done}; a decision is made once")
     now = store.now()
     if verb == "accept":
-        store.update(app.engine, bulletin_id, accepted_at=now)
+        store.update(app.db, bulletin_id, accepted_at=now)
         if row.topic and row.topic in app.config.topic_ids:
             where = f"vòng xoay chủ đề {row.topic} (its topic's rotation)"
         else:
@@ -120,7 +120,7 @@ def _decide(app: App, bulletin_id: int, verb: str, reason: str | None = None) ->
         click.echo(f"bản tin (bulletin) {bulletin_id}: đã duyệt (accepted), phát ở {where}")
     else:
         note = f"người vận hành từ chối (refused by the operator){': ' + reason if reason else ''}"
-        store.update(app.engine, bulletin_id, refused_at=now, note=note)
+        store.update(app.db, bulletin_id, refused_at=now, note=note)
         click.echo(f"bản tin (bulletin) {bulletin_id}: đã từ chối (refused), sẽ không phát")
 
 
