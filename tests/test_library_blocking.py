@@ -31,7 +31,7 @@ from audio_library.scan import scan_library
 from audio_library.tags import Tags, read_tags
 from audio_library.verdict import judge
 from loa.cli import cli
-from loa.db import open_database
+from loa.db import open_database, station_db
 from tests.library_audio import make_audio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -236,9 +236,9 @@ def test_a_stuck_rescan_skips_the_next_ones_then_is_abandoned(station: Path) -> 
     from loa.config import load_config
 
     config = load_config(station / "config.toml")
-    engine = open_database(config.database.url)
+    db = station_db(open_database(config.database.url))
     events: list[tuple[str, str, str]] = []
-    source = LibrarySource(config, engine, lambda *e: events.append(e), rescan_timeout_s=1.0)
+    source = LibrarySource(config, db, lambda *e: events.append(e), rescan_timeout_s=1.0)
     fake = StuckScan()
     source.refresh = fake  # type: ignore[method-assign]
     source.tick()  # starts the scan that sticks

@@ -24,7 +24,7 @@ from audio_library.scan import scan_library
 from audio_library.verdict import TRUE_PEAK_CEILING_DBTP, Gain, playback_gain, shortfall_reason
 from loa.cli import cli
 from loa.config import check_config
-from loa.db import open_database
+from loa.db import open_database, station_db
 from tests.library_audio import make_audio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,7 +141,7 @@ def test_a_catalogue_from_before_peaks_gets_them_on_the_next_scan(
             "slots": [{"name": "sang", "start": "06:00", "length": "10m"}],
         }
     )
-    gains = {s.path.split("/")[1]: s.gain_db for s in library_spots(config, engine)}
+    gains = {s.path.split("/")[1]: s.gain_db for s in library_spots(config, station_db(engine))}
     assert gains["demo.ogg"] == 0.0  # peak unknown: no boost, never a clip
     assert gains["nhỏ.flac"] == 0.0
     decoded: list[Path] = []

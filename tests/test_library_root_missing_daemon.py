@@ -11,7 +11,7 @@ import pytest
 
 from loa.compose import LibrarySource
 from loa.config import load_config
-from loa.db import open_database
+from loa.db import open_database, station_db
 from tests.library_audio import make_audio
 from tests.test_config import BASE
 
@@ -29,7 +29,8 @@ def test_a_missing_library_folder_is_one_line_not_a_traceback(
     (tmp_path / "config.toml").write_text(BASE + f'\n[library]\nroot = "{lib.name}"\n', "utf-8")
     config = load_config(tmp_path / "config.toml")
     events: list[tuple[str, ...]] = []
-    source = LibrarySource(config, open_database(config.database.url), lambda *e: events.append(e))
+    db = station_db(open_database(config.database.url))
+    source = LibrarySource(config, db, lambda *e: events.append(e))
     assert [s.path for s in source.refresh()] == ["chi-so/tin.mp3"]
     shutil.move(lib, tmp_path / "elsewhere")
     caplog.clear()
