@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from sqlalchemy.engine import Connection
@@ -31,17 +29,10 @@ from central import ingest
 from central.conn import connect, redact
 from central.errors import CentralError, ForkError
 from central.ingest import Head
+from central.push_process import StationReport  # defined light: the daemon builds it
 from central.schema import check_version
 
 log = logging.getLogger("loa.central.push")
-
-
-@dataclass(frozen=True)
-class StationReport:
-    """What the station tells the district besides its log."""
-
-    schedule: dict[str, Any]
-    version: str
 
 
 def first_divergence(source: Connection, pg: psycopg.Connection, station: str, upto: int) -> str:

@@ -7,9 +7,10 @@
 # the tests play into and capture from; espeak-ng: Vietnamese speech for `loa output test`
 # and the demo library; postgresql: the central database the aggregation tests use;
 # python3-venv: the virtualenv `make` creates; icecast2: the local live stream the relay tests
-# (tiếp sóng) play from; mpg123: the mp3 decoder of the playout (3 MB, where ffmpeg takes 33).
+# (tiếp sóng) play from; mpg123: the mp3 decoder of the playout (3 MB, where ffmpeg takes 33);
+# libpq5: the libpq of the daemon's one central connection (3 MB less than psycopg's own).
 set -euo pipefail
-pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql icecast2 mpg123)
+pkgs=(python3-venv libportaudio2 libasound2-plugins pulseaudio pulseaudio-utils espeak-ng postgresql libpq5 icecast2 mpg123)
 [[ "${1:-}" == "--bench" ]] && pkgs+=(liquidsoap)
 missing=()
 for p in "${pkgs[@]}"; do

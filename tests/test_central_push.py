@@ -19,6 +19,7 @@ from central.push import push
 from central.schema import latest_version
 from loa.db import open_database
 from scheduler.pusher import Pusher
+from scheduler.station_db import StationDB
 from tests.airtime_fixtures import STATION, write_config, write_log
 from tests.central_support import (
     Relay,
@@ -156,9 +157,9 @@ def test_the_network_down_for_a_while_then_back_loses_and_doubles_nothing(
     relay = Relay(port)
     urls = central(pg_admin_url, ("xa-a", "h-thu"))
     db = tmp_path / "a.db"
-    engine = open_database(write_rows(db, "xa-a", 500))
+    write_rows(db, "xa-a", 500)
     events: list[tuple[str, str, str]] = []
-    pusher = Pusher(engine, "xa-a", via(urls["xa-a"], relay.port), 900.0,
+    pusher = Pusher(StationDB(db), "xa-a", via(urls["xa-a"], relay.port), 900.0,
                     event=lambda *e: events.append(e))  # fmt: skip
     try:
         assert pusher.push_once()
