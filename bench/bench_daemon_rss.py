@@ -12,7 +12,14 @@ bodies added, less what the packages they imported added (exclusive, as `-X impo
 charges time). PortAudio's device scan is left out (it needs the sound server; the daemon
 line shows it).
 
-    python bench/bench_daemon_rss.py [--root DIR] [--modules]
+With `--central`: the station has a `[central] url` (a closed port on this machine), so the
+daemon also holds the bulletin fetcher's client (psycopg) and starts a push child at each try.
+
+With `--minutes N`: one N-minute mp3 airs in an (N+1)-minute slot that starts 30 s after the
+daemon; the tree is sampled 30 s into the slot and every 5 minutes until its end (the
+issue's "flat over a 60-minute file": `--minutes 60`).
+
+    python bench/bench_daemon_rss.py [--root DIR] [--modules] [--central closed|live] [--minutes N]
 
 Needs: pulseaudio pulseaudio-utils libasound2-plugins libportaudio2 (Debian).
 """
@@ -22,12 +29,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,10 +134,40 @@ def sample(pid: int) -> str:
     return f"RSS {rss_kb / 1024:.1f} MB, PSS {pss_kb / 1024:.1f} MB ({'; '.join(parts)})"
 
 
+def live_central() -> tuple[Any, str]:
+    """A throwaway cluster holding loa's central schema, a district and station xa-thu: the
+    cluster and the station's URL (its own role)."""
+    import psycopg
+
+    from central.roles import add_district, add_station
+    from central.schema import init
+    from tests.pg_fixture import libpq, start_cluster
+
+    cluster = start_cluster(fsync=True)
+    with psycopg.connect(libpq(cluster.url), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE bench_rss")
+    admin = cluster.url.rsplit("/", 1)[0] + "/bench_rss"
+    init(admin)
+    add_district(admin, "h-bench", "Huyện Đo")
+    return cluster, add_station(admin, "xa-thu", "Đài xã Thử", "h-bench").url
+
+
+def long_file(pid: int, root: Path, slot_at: datetime, minutes: int) -> None:
+    """Samples while one `minutes`-long file airs: 30 s in, then every 5 minutes."""
+    marks = [0.5, *range(5, minutes, 5), minutes - 0.5]
+    for mark in marks:
+        wait = (slot_at + timedelta(minutes=mark) - datetime.now(UTC)).total_seconds()
+        time.sleep(max(0.0, wait))
+        print(f"{root}: {mark:4.1f} min into the file: {sample(pid)}", flush=True)
+    print(f"load (1 min) {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--root", type=Path, default=ROOT, help="the loa checkout to run")
     ap.add_argument("--modules", action="store_true", help="what each imported package costs")
+    ap.add_argument("--central", choices=("closed", "live"), help="with a [central] url")
+    ap.add_argument("--minutes", type=int, default=0, help="one N-minute file in one slot")
     args = ap.parse_args()
     from tests.audio_fixture import start_virtual_audio, stop_virtual_audio
     from tests.audio_media import tone
@@ -138,24 +181,51 @@ def main() -> None:
         PYTHONPATH=str(args.root.resolve()),
         LOA_BENCH_MODULES=str(modules),
     )
+    cluster: tuple[Any, str] | None = None
     try:
-        for i, topic in enumerate(["tin", "tin", "tin", "dich-vu-cong", "dich-vu-cong", "tin"]):
-            (work / "lib" / topic).mkdir(parents=True, exist_ok=True)
-            tone(work / "lib" / topic / f"spot{i}.mp3", 300 + 100 * i, 20.0, rate=44100)
         config = work / "config.toml"
-        config.write_text(CONFIG.replace('backend = "null"', 'backend = "device"'), "utf-8")
+        text = CONFIG.replace('backend = "null"', 'backend = "device"')
+        slot_at = datetime.now(UTC)
+        if args.minutes:
+            (work / "lib" / "tin").mkdir(parents=True)
+            tone(work / "lib" / "tin" / "long.mp3", 440, 60.0 * args.minutes, rate=44100)
+            text = text[: text.index("[[slots]]")] + (
+                f'[[slots]]\nname = "dai"\nstart = "00:00:00"\n'
+                f'length = "{args.minutes + 1}m"\ntopics = ["tin"]\n'
+            )
+        else:
+            for i, topic in enumerate(["tin", "tin", "tin", "dich-vu-cong", "dich-vu-cong", "tin"]):
+                (work / "lib" / topic).mkdir(parents=True, exist_ok=True)
+                tone(work / "lib" / topic / f"spot{i}.mp3", 300 + 100 * i, 20.0, rate=44100)
+        if args.central == "closed":
+            with socket.socket() as probe:  # a port nobody listens on
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            text += f'[central]\nurl = "postgresql://loa:pw@127.0.0.1:{port}/loa"\n'
+        elif args.central == "live":
+            cluster = live_central()
+            text += f'[central]\nurl = "{cluster[1]}"\npush_every = "10s"\n'
+        config.write_text(text, "utf-8")
         loa = [sys.executable, "-m", "loa", "--config", str(config)]
         scan = [*loa, "library", "scan"]
         subprocess.run(scan, env=env, capture_output=True, check=True, cwd=work)
+        if args.minutes:  # the slot starts 30 s after the daemon (the scan took its time)
+            slot_at = datetime.now(UTC) + timedelta(seconds=30)
+            local = slot_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+            text = re.sub(r'start = "[0-9:]+"', f'start = "{local:%H:%M:%S}"', text)
+            config.write_text(text, "utf-8")
         run = [sys.executable, "-c", WRAPPED, *loa[2:]] if args.modules else loa
         daemon = subprocess.Popen(
-            [*run, "run", "--demo"],
+            [*run, "run", *([] if args.minutes else ["--demo"])],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=work,  # so that `-m loa` is the one on PYTHONPATH (--root)
         )
         try:
+            if args.minutes:
+                long_file(daemon.pid, args.root, slot_at, args.minutes)
+                return
             time.sleep(15)
             print(f"{args.root}: nothing on air: {sample(daemon.pid)}")
             time.sleep(12)
@@ -178,6 +248,9 @@ def main() -> None:
                 print(f"  {mb:5.1f}  {top} ({count} modules)")
     finally:
         stop_virtual_audio(va)
+        if cluster is not None:
+            cluster[0].stop("fast")
+            shutil.rmtree(cluster[0].base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_playout import tree  # the process tree, as the playout bench reads it
 
+from tests.airlog_engine import engine_of
+
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -88,7 +90,7 @@ def sample(pid: int, seconds: float, every: float = 10.0, skip: set[int] | None 
 
 
 def relay_runner(out: Any, url: str, length_s: float, work: Path, **kw: Any) -> tuple:
-    from loa.db import open_database
+    from loa.db import open_database, station_db
     from scheduler.airlog import AirLog
     from scheduler.clock import SystemClock
     from scheduler.relay import CONNECT_S
@@ -101,7 +103,7 @@ def relay_runner(out: Any, url: str, length_s: float, work: Path, **kw: Any) -> 
     relay = RelaySpec("vov1", "VOV1", url, kw.pop("fallback", "silence"), kw.pop("timeout", 10.0))
     slot = SlotSpec("thoi-su", at.time(), length_s, topics=("chi-so",), relay=relay)
     station = StationSpec(id="xa", name="Xã", tz=HCM, weights={"chi-so": 1}, slots=(slot,))
-    airlog = AirLog(engine, station.id)
+    airlog = AirLog(station_db(engine), station.id)
     spots = kw.pop("spots", [])
     runner = Runner(station, airlog, out, SystemClock(), spots=lambda: spots)
     return runner, Occurrence(at, slot), airlog
@@ -112,7 +114,7 @@ def all_rows(airlog: Any) -> list[Any]:
 
     from airtime.models import Airtime
 
-    with Session(airlog.engine) as s:
+    with Session(engine_of(airlog)) as s:
         return list(s.exec(select(Airtime).order_by(Airtime.started_at)))  # type: ignore[arg-type]
 
 

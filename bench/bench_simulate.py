@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.runner import Spot
 from scheduler.simulate import simulate
@@ -62,7 +62,11 @@ def main() -> None:
             engine = open_database(f"sqlite:///{tmp}/sim.db")
             t0 = time.perf_counter()
             result = simulate(
-                spec, AirLog(engine, spec.id), spots, start, start + timedelta(days=args.days)
+                spec,
+                AirLog(station_db(engine), spec.id),
+                spots,
+                start,
+                start + timedelta(days=args.days),
             )
             times.append(time.perf_counter() - t0)
             with engine.connect() as conn:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:  # imported on first use: `loa status` may need neither (loa/c
     from sqlalchemy.engine import Engine
 
     from loa.config import Config
+    from scheduler.station_db import StationDB
 
 
 def open_database(url: str) -> Engine:
@@ -27,6 +28,7 @@ class App:
     debug: bool = False
     _config: Config | None = field(default=None, repr=False)
     _engine: Engine | None = field(default=None, repr=False)
+    _db: StationDB | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
@@ -42,6 +44,18 @@ class App:
             self._engine = open_database(self.config.database.url)
         return self._engine
 
+    @property
+    def db(self) -> StationDB:
+        """The station database through sqlite3 (what the daemon's parts take), opened after
+        `engine` has created or migrated it; `loa run` opens its own without SQLAlchemy."""
+        if self._db is None:
+            from loa.db import station_db
+
+            self._db = station_db(self.engine)
+        return self._db
+
     def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
         if self._engine is not None:
             self._engine.dispose()

@@ -19,11 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from loa.config import Config
 from loa.errors import ConfigError, LoaError
+from loa.rescan_child import GRACE_S, ChildScan, Killed, ScanFailed, ScanJob
 from scheduler.lock import LibraryBusy, exclusive
 from scheduler.spec import AmplifierSpec, RelaySpec, SlotSpec, Spot, StationSpec
 
 if TYPE_CHECKING:  # `loa status` reads the database without SQLAlchemy (issue 17)
     from sqlalchemy.engine import Engine
+
+    from scheduler.station_db import StationDB
 
 log = logging.getLogger("loa.compose")
 
@@ -176,13 +179,16 @@ def max_slot_length(config: Config) -> float | None:
 # ---------------------------------------------------------------- the library
 
 
-def library_spots(config: Config, engine: Engine) -> list[Spot]:
+def library_spots(config: Config, db: StationDB) -> list[Spot]:
     """The catalogue's good spots as the runner needs them. Validity windows and approval are
     left to the planner (it judges them on each slot's own date), so this list serves a
-    preview of many days as well as one slot."""
-    from audio_library.catalog import list_spots
+    preview of many days as well as one slot. Read with sqlite3 (the query of
+    `audio_library.catalog.list_spots`): the daemon never imports SQLAlchemy (issue 17)."""
+    from scheduler.sqlite_read import StationReader
 
-    return spots_of(config, list_spots(engine, config.library.root, include_removed=False))
+    with db.connection() as conn:
+        records = StationReader(conn, config.station.id).spot_records(config.library.root)
+    return spots_of(config, records)
 
 
 def spots_of(config: Config, records: Iterable[Any]) -> list[Spot]:
@@ -215,12 +221,17 @@ def spots_of(config: Config, records: Iterable[Any]) -> list[Spot]:
     ]
 
 
+def library_lock_file(config: Config) -> Path:
+    """The file whose lock makes one scan at a time per station (beside the control socket)."""
+    return config.daemon.socket.parent / "library.lock"
+
+
 @contextmanager
 def library_lock(config: Config, wait: bool = True) -> Iterator[None]:
     """One scan at a time per station: the daemon's background rescan and an operator's
     `loa library scan` would otherwise both add the same new file. `wait=False`: LibraryBusy
     at once when another scan holds it (the daemon skips its rescan rather than queue)."""
-    with exclusive(config.daemon.socket.parent / "library.lock", wait, LibraryBusy):
+    with exclusive(library_lock_file(config), wait, LibraryBusy):
         yield
 
 
@@ -238,24 +249,31 @@ def missing_root(root: Path) -> str | None:
     )
 
 
+def scan_job(config: Config, *, wait: bool = True, database: str | None = None) -> ScanJob:
+    """What a scan needs of `config`, as plain values: the daemon's rescan child reads them as
+    JSON (`loa.rescan_child`), so the config in force at each scan is the one it scans with."""
+    return ScanJob(
+        root=str(config.library.root),
+        topic_ids=list(config.topic_ids),
+        target_lufs=config.library.target_loudness,
+        max_boost_db=config.library.max_boost,
+        max_spot_s=max_slot_length(config),
+        lock=str(library_lock_file(config)),
+        wait=wait,
+        database=database,
+    )
+
+
 def rescan(config: Config, engine: Engine, *, wait: bool = True, **options: Any) -> Any:
-    """Incremental scan of the library (unchanged files are not decoded again)."""
-    from audio_library.scan import scan_library
+    """Incremental scan of the library (unchanged files are not decoded again), in this
+    process (`loa library scan`; the daemon's rescan runs `loa.rescan_child`)."""
+    from loa.rescan_child import scan
 
-    with library_lock(config, wait):
-        return scan_library(
-            engine,
-            config.library.root,
-            config.topic_ids,
-            target_lufs=config.library.target_loudness,
-            max_boost_db=config.library.max_boost,
-            max_spot_s=max_slot_length(config),
-            **options,
-        )
+    return scan(engine, scan_job(config, wait=wait), **options)
 
 
-# A background rescan still running after this long is abandoned (its thread is a daemon
-# thread; every step inside has its own time limit, so this is the last resort).
+# A background rescan still running after this long is abandoned (its child process killed;
+# every step inside has its own time limit, so this is the last resort).
 RESCAN_TIMEOUT_S = 1800.0
 
 
@@ -267,21 +285,24 @@ class LibrarySource:
     list at once, so a slot never waits for a scan: with `start(every_s)` a spot dropped into
     its folder airs from the first slot after the next rescan.
 
-    Nothing here can hold up the daemon: `load()` reads the catalogue without scanning (the
-    start of `loa run`), `start()` scans at once and then every `every_s` in a daemon thread,
-    each rescan in its own daemon thread. While one is still running the next is skipped (one
-    warning when that starts, one line when it ends); one running past `RESCAN_TIMEOUT_S` is
-    abandoned and the next goes ahead. `stop()` cancels a running scan and never waits long."""
+    Each scan runs in a child process (`loa.rescan_child`: the scan needs SQLAlchemy, which
+    the daemon never imports, issue 17), with `self.config` as it is when the scan starts (a
+    reload replaces it). Nothing here can hold up the daemon: `load()` reads the catalogue
+    without scanning (the start of `loa run`), `start()` scans at once and then every
+    `every_s` in a daemon thread, each rescan waited on by its own daemon thread. While one is
+    still running the next is skipped (one warning when that starts, one line when it ends);
+    one running past `rescan_timeout_s` is abandoned (its child killed) and the next goes
+    ahead. `stop()` cancels a running scan (kills its child) and never waits long."""
 
     def __init__(
         self,
         config: Config,
-        engine: Engine,
+        db: StationDB,
         report: Any = None,
         rescan_timeout_s: float = RESCAN_TIMEOUT_S,
     ) -> None:
         self.config = config
-        self.engine = engine
+        self.db = db
         self.report = report
         self.rescan_timeout_s = rescan_timeout_s
         self._last: list[Spot] = []
@@ -293,6 +314,8 @@ class LibrarySource:
         self._scan: threading.Thread | None = None
         self._scan_started = 0.0
         self._skipping = False
+        self._children_lock = threading.Lock()
+        self._child: ChildScan | None = None  # the scan under way, to kill
 
     def __call__(self) -> list[Spot]:
         return self._last
@@ -307,39 +330,57 @@ class LibrarySource:
     def load(self) -> list[Spot]:
         """The catalogue as it is, without scanning (a database read)."""
         try:
-            self._last = library_spots(self.config, self.engine)
+            self._last = library_spots(self.config, self.db)
         except Exception:
             log.exception("cannot read the catalogue; using the last good list")
         return self._last
 
     def refresh(self, wait: bool = True) -> list[Spot]:
-        from audio_library.safeio import Abandoned
-
+        """Rescan in a child process, then reload the catalogue; the list in use."""
+        config = self.config  # a reload may replace it meanwhile: this scan keeps its own
+        child = ChildScan(scan_job(config, wait=wait, database=f"sqlite:///{self.db.path}"))
+        with self._children_lock:
+            if self._cancel.is_set():
+                return self._last
+            self._child = child
         try:
-            scanned = rescan(self.config, self.engine, wait=wait, cancel=self._cancel)
-            refused = {f"{r['path']}: {r['reason']}" for r in scanned.rejected}
+            rejected = child.run()
+            refused = {f"{r['path']}: {r['reason']}" for r in rejected}
             for line in sorted(refused - self._refused):
                 self._report("warning", f"tệp bị từ chối (file refused): {line}")
             self._refused = refused
-            self._last = library_spots(self.config, self.engine)
+            self._last = library_spots(config, self.db)
             if self._error is not None:
                 self._report("info", "quét thư viện hoạt động lại (library rescan recovered)")
             self._error = None
         except LibraryBusy:
             log.info("library rescan skipped: another scan holds the library")
-        except Abandoned:
-            log.info("library rescan abandoned: the daemon is stopping")
+        except Killed:
+            log.info("library rescan stopped (the daemon is stopping, or it was stuck)")
         except Exception as exc:  # never stop the station for a library problem
-            missing = missing_root(self.config.library.root)  # the operator's to fix: no trace
+            missing = missing_root(config.library.root)  # the operator's to fix: no trace
             message = f"rescan failed: {missing or exc}"
             if message != self._error:
                 if missing:
                     log.error("library %s; using the last good list", message)
+                elif isinstance(exc, ScanFailed):
+                    said = f" ({exc.last_line})" if exc.last_line else ""
+                    log.error("library %s%s; using the last good list", message, said)
                 else:
                     log.exception("library rescan failed; using the last good list")
                 self._report("error", message)
             self._error = message
+        finally:
+            with self._children_lock:
+                if self._child is child:
+                    self._child = None
         return self._last
+
+    def _kill_child(self, timeout_s: float) -> None:
+        with self._children_lock:
+            child = self._child
+        if child is not None:
+            child.kill(timeout_s)
 
     def tick(self) -> None:
         """Start a rescan in the background unless one is still running."""
@@ -362,6 +403,7 @@ class LibrarySource:
                 f"quét thư viện treo {age:.0f} s, bỏ lại và quét lần mới "
                 "(a rescan was stuck: abandoned, a new one starts)",
             )
+            self._kill_child(GRACE_S * 2)
         elif self._skipping:
             log.info("library rescan finished; rescans go on")
         self._skipping = False
@@ -381,17 +423,20 @@ class LibrarySource:
         self._thread.start()
 
     def stop(self, timeout_s: float = 2.0) -> None:
-        """Stop rescanning; a scan under way is cancelled (its ffmpeg killed). Waits at most
-        `timeout_s`: a thread stuck in the kernel is a daemon thread and is left behind."""
-        self._stop.set()
-        self._cancel.set()
+        """Stop rescanning; a scan under way is cancelled (its child process killed, and so its
+        ffmpeg). Waits at most `timeout_s`: a child stuck in the kernel is left to its waiting
+        thread (a daemon thread), which reaps it when it dies."""
         deadline = time.monotonic() + timeout_s
+        self._stop.set()
+        with self._children_lock:
+            self._cancel.set()
+        self._kill_child(timeout_s)
         for thread in (self._thread, self._scan):
             if thread is not None:
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> list[Spot]:
+def resolve_adhoc(config: Config, db: StationDB, request: dict[str, Any]) -> list[Spot]:
     """`loa play-now`: a topic's next spot in rotation, or any audio file."""
     topic = request.get("topic")
     file = request.get("file")
@@ -406,7 +451,7 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
         from playlists.types import SlotRequest
         from scheduler.airlog import AirLog
 
-        spots = [s for s in library_spots(config, engine) if s.topic == topic]
+        spots = [s for s in library_spots(config, db) if s.topic == topic]
         if not spots:
             raise LoaError(
                 f"--topic {topic}: chủ đề chưa có tin/bài nào phát được (no playable spot); "
@@ -416,7 +461,7 @@ def resolve_adhoc(config: Config, engine: Engine, request: dict[str, Any]) -> li
         plan = plan_slot(
             SlotRequest("play-now", now, max(s.duration_s for s in spots), (topic,)),
             [s.candidate() for s in spots],
-            AirLog(engine, config.station.id).history(),
+            AirLog(db, config.station.id).history(),
             {topic: 1.0},
             require_approval=config.library.require_approval,
         )
@@ -447,7 +492,7 @@ def restart_only_changes(running: Config, edited: Config) -> list[str]:
 def station_daemon(
     config: Config,
     config_path: Path,
-    engine: Engine,
+    db: StationDB,
     station: StationSpec,
     source: LibrarySource,
     output: Any,
@@ -465,11 +510,11 @@ def station_daemon(
     from scheduler.firing import WallFiring
     from scheduler.runner import Runner
 
-    airlog = AirLog(engine, config.station.id)
+    airlog = AirLog(db, config.station.id)
     clock = SystemClock()
     runner = Runner(station, airlog, output, clock, source)
     loaded = LoadedConfig(config_path, config, config_mtime_ns(config_path))
-    control = StatusControl(ControlServer(config.daemon.socket), lambda: loaded, engine)
+    control = StatusControl(ControlServer(config.daemon.socket), lambda: loaded, db)
     told: list[str] = []  # the restart-only keys last said to differ
 
     def load_station() -> StationSpec:
@@ -514,7 +559,7 @@ def station_daemon(
         airlog=airlog,
         runner=runner,
         lock=lock,
-        resolve_adhoc=lambda request: resolve_adhoc(source.config, engine, request),
+        resolve_adhoc=lambda request: resolve_adhoc(source.config, db, request),
         # it answers `loa status` whole too (loa/status_report.py)
         control=control,
         firing=WallFiring(),
@@ -528,8 +573,9 @@ def station_daemon(
 
 
 def central_report(config: Config) -> Any:
-    """What the station tells the district besides its log: schedule and loa version."""
-    from central.push import StationReport
+    """What the station tells the district besides its log: schedule and loa version (plain
+    values, sent as JSON to the daemon's push process: built without psycopg or SQLAlchemy)."""
+    from central.push_process import StationReport
     from loa import __version__
 
     return StationReport(
@@ -552,15 +598,15 @@ def central_report(config: Config) -> Any:
     )
 
 
-def start_pusher(config: Config, engine: Engine, event: Any, current: Any = None) -> Any:
-    """The background push when `[central] url` is set (else None). `current()` gives the
-    config in use after a reload."""
+def start_pusher(config: Config, db: StationDB, event: Any, current: Any = None) -> Any:
+    """The background push when `[central] url` is set (else None), each push in a child
+    process (scheduler.pusher). `current()` gives the config in use after a reload."""
     if not config.central.url:
         return None
     from scheduler.pusher import Pusher
 
     pusher = Pusher(
-        engine,
+        db,
         config.station.id,
         config.central.url,
         config.central.push_every,

@@ -18,12 +18,14 @@ graph to package. The rules:
 from __future__ import annotations
 
 import os
+import sqlite3
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -34,9 +36,11 @@ from sqlmodel import SQLModel
 from airtime.models import Airtime, Event
 from audio_library.models import SpotMeta, SpotRow
 from loa.errors import DatabaseError
-from scheduler.bulletin_store import Bulletin
-from scheduler.dbfile import sqlite_path
+from scheduler.bulletin_table import BulletinTable
 from scheduler.models import DaemonState, PushState
+
+if TYPE_CHECKING:
+    from scheduler.station_db import StationDB
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ TABLES: tuple[sa.Table, ...] = (
     SpotMeta.__table__,  # type: ignore[attr-defined]
     DaemonState.__table__,  # type: ignore[attr-defined]
     PushState.__table__,  # type: ignore[attr-defined]
-    Bulletin.__table__,  # type: ignore[attr-defined]
+    BulletinTable.__table__,  # type: ignore[attr-defined]
 )
 
 
@@ -345,18 +349,18 @@ def open_database(
                     f"before use, which needs writing: {advice}, then run the command again"
                 )
         raise DatabaseError(f"{key}: cannot open {url}: {reason}; {advice}") from None
-    _never_create(engine)
+    never_create(engine)
     return engine
 
 
-def _never_create(engine: Engine) -> None:
+def never_create(engine: Engine) -> None:
     """Once the database exists, a new connection opens the file without creating it.
 
-    SQLite creates a missing file on connect: a pool connection opened after the file was
-    deleted under the daemon would start a new empty database at the path, where the restore
-    from the open connections (scheduler/dbfile.py) must go. With `mode=rw` that connection
-    fails instead, its write is held in memory like any refused write (scheduler/airlog.py),
-    and it is written into the restored file at the next heartbeat."""
+    SQLite creates a missing file on connect: a connection opened after the file was deleted
+    under the daemon (a command's, the daemon's rescan child's) would start a new empty
+    database at the path, where the restore from the daemon's open connection
+    (scheduler/dbfile.py) must go. With `mode=rw` that connection fails instead (the rescan
+    is tried again at the next one, after the heartbeat put the file back)."""
     path = sqlite_path(engine)
     if path is None:
         return
@@ -369,17 +373,48 @@ def _never_create(engine: Engine) -> None:
     event.listen(engine, "do_connect", connect)
 
 
-def refuse_read_only(engine: Engine, url: str, *, key: str = "database.url") -> None:
-    """For a command that writes (`loa run`): refuse a SQLite database this user may not
-    write, which `open_database` opened read-only for the commands that only read."""
-    if engine.dialect.name != "sqlite" or not url.startswith("sqlite:///"):
-        return
-    path = Path(url.removeprefix("sqlite:///"))
-    if "mode=ro" in str(engine.url) or not (
-        os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    ):
-        raise DatabaseError(
-            f"{key}: cannot open {url}: attempt to write a readonly database; give the user "
-            "running loa write permission on the file and its folder (SQLite writes its "
-            "journal beside the file)"
-        )
+def sqlite_path(engine: Engine) -> Path | None:
+    """The file of a plain SQLite file engine, made absolute; None for anything else."""
+    url = engine.url
+    database = url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or url.query:  # a URI (read-only, immutable): not ours
+        return None
+    return Path(os.path.abspath(database))
+
+
+def station_db(engine: Engine, *, key: str = "database.url") -> StationDB:
+    """The daemon's sqlite3 view (`scheduler.station_db.StationDB`) of the station database
+    `engine` opened (and migrated). A database that is not a plain SQLite file cannot be a
+    station's: DatabaseError naming `key`."""
+    from scheduler.station_db import StationDB
+
+    path = sqlite_path(engine)
+    if path is None:
+        from loa.station_open import NOT_A_STATION_FILE
+
+        shown = unquote(engine.url.render_as_string(hide_password=True))
+        raise DatabaseError(NOT_A_STATION_FILE.format(key=key, url=shown))
+    try:
+        return StationDB(path)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"{key}: cannot open {path}: {exc}") from None
+
+
+def _child_main(argv: list[str]) -> int:
+    """`python -m loa.db URL KEY`: create or migrate the database at URL, for `loa run`
+    (loa/station_open.py), which must not import SQLAlchemy itself (issue 17)."""
+    url, key = argv
+    try:
+        open_database(url, key=key).dispose()
+    except DatabaseError as exc:
+        from loa.redact import mask_credentials
+
+        print(mask_credentials(str(exc)), file=sys.stderr)
+        return 4
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))

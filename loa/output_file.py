@@ -30,7 +30,7 @@ KINDS = {  # kind: (Vietnamese, English) names in the refusal
 
 
 def _station_files(config: Config, config_path: Path) -> dict[Path, str]:
-    from scheduler.sqlite_read import sqlite_file
+    from scheduler.station_db import sqlite_file
 
     files = {config_path.resolve(): "tệp cấu hình của đài (the station's config)"}
     socket = config.daemon.socket

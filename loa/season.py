@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from loa.config import Config, ConfigError, validate
+from loa.db import station_db
 from loa.errors import LoaError
 from loa.units import parse_duration
 from scheduler.airlog import AirLog
@@ -223,7 +224,7 @@ class _Station:
         self.config = config
         self.text = text
         self.spots = list(spots)
-        self.airlog = AirLog(engine, config.station.id)
+        self.airlog = AirLog(station_db(engine), config.station.id)
         self.clock = clock
         self.output = SteppingOutput(clock)  # the sound device: a crash does not repair it
         self.daemon: Daemon | None = None

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
+from tests.airlog_engine import engine_of
 
 NOW = datetime(2021, 3, 1, 6, 0, tzinfo=UTC)
 NAIVE = datetime(2021, 3, 1, 6, 0)
@@ -35,10 +36,10 @@ BAD: list[tuple[str, Callable[[AirLog], object], str]] = [
 def test_batch_and_single_row_refuse_alike(
     tmp_path: Path, batch: bool, case: str, write: Callable[[AirLog], object], message: str
 ) -> None:
-    airlog = AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), "xa")
+    airlog = AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), "xa")
     scope = airlog.batch() if batch else contextlib.nullcontext()
     with pytest.raises((ValueError, TypeError), match=message), scope:
         write(airlog)
-    with airlog.engine.connect() as conn:
+    with engine_of(airlog).connect() as conn:
         stored = conn.exec_driver_sql("select status from airtime").fetchall()
     assert all(status == "playing" for (status,) in stored) and not (batch and stored)

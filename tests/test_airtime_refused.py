@@ -12,9 +12,10 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from airtime.models import Airtime
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.slots import Occurrence
+from tests.airlog_engine import engine_of
 from tests.test_daemon_virtual import MONDAY, SANG, STATION, runner_at
 
 REFUSE = (
@@ -24,13 +25,13 @@ REFUSE = (
 
 
 def stored(airlog: AirLog) -> list[Airtime]:
-    with Session(airlog.engine) as session:
+    with Session(engine_of(airlog)) as session:
         return list(session.exec(select(Airtime).order_by(Airtime.seq)))
 
 
 def test_a_refused_airtime_row_is_held_reported_and_written_later(tmp_path: Path) -> None:
-    airlog = AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), STATION.id)
-    with airlog.engine.begin() as conn:
+    airlog = AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), STATION.id)
+    with engine_of(airlog).begin() as conn:
         conn.exec_driver_sql(REFUSE)
     occ = Occurrence(MONDAY.replace(hour=6), SANG)
     outcome = runner_at(airlog, occ.at - timedelta(seconds=5)).air_slot(occ)
@@ -43,7 +44,7 @@ def test_a_refused_airtime_row_is_held_reported_and_written_later(tmp_path: Path
     held = airlog.rows_between(SANG.name, occ.at, occ.end)  # nothing airs twice meanwhile
     assert {r.spot for r in held if r.spot} == {r.key for r in outcome.results}
 
-    with airlog.engine.begin() as conn:
+    with engine_of(airlog).begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER refuse_airtime")
     assert airlog.flush()
     rows = stored(airlog)

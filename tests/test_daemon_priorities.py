@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import Session, select
 
 from airtime.models import Airtime
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock
 from scheduler.control import request
@@ -63,7 +63,7 @@ def daemon(tmp_path: Path):
     start = (datetime.now(HCM) + timedelta(seconds=4)).replace(microsecond=0)
     slot = SlotSpec("thu", start.time(), 12.0, days="mon-sun", pause_s=0.0)
     station = StationSpec(id="xa", name="Xã", tz=HCM, weights={"chi-so": 1}, slots=(slot,))
-    airlog = AirLog(engine, station.id)
+    airlog = AirLog(station_db(engine), station.id)
     output = NullOutput()
     runner = Runner(station, airlog, output, SystemClock(), spots=lambda: SLOT_SPOTS)
     by_file = {"emergency": [EMERGENCY], "normal": [NORMAL], "priority": [PRIORITY]}

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from airtime.models import Airtime
 from airtime.store import verify_station
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
 from scheduler.daemon import Daemon, job_lead_s
@@ -25,6 +25,7 @@ from scheduler.runner import Runner, Spot
 from scheduler.simulate import simulate
 from scheduler.slots import Occurrence, occurrences
 from scheduler.spec import SlotSpec, StationSpec
+from tests.airlog_engine import engine_of
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2021, 3, 1, tzinfo=HCM)
@@ -60,11 +61,11 @@ STATION = StationSpec(
 
 @pytest.fixture
 def airlog(tmp_path: Path) -> AirLog:
-    return AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), STATION.id)
+    return AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), STATION.id)
 
 
 def rows(airlog: AirLog) -> list[Airtime]:
-    with Session(airlog.engine) as session:
+    with Session(engine_of(airlog)) as session:
         return list(session.exec(select(Airtime).order_by(Airtime.seq)))
 
 
@@ -89,7 +90,7 @@ def test_three_days_of_slots_write_honest_rows(airlog: AirLog) -> None:
         assert all(
             r.played_s == pytest.approx((r.ended_at - r.started_at).total_seconds()) for r in mine
         )
-    with airlog.engine.connect() as conn:
+    with engine_of(airlog).connect() as conn:
         assert verify_station(conn, STATION.id).ok
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from loa.db import MIGRATIONS, open_database
+from loa.db import MIGRATIONS, open_database, station_db
 from scheduler.airlog import AirLog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +46,7 @@ def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
     data = tmp_path / "data"
     url = f"sqlite:///{data / 'loa.db'}"
     engine = open_database(url)
-    AirLog(engine, "xa-thu").record(
+    AirLog(station_db(engine), "xa-thu").record(
         status="completed", kind="scheduled", slot="sang", spot="s1", topic="a", path="a/tin.wav",
         title="Tin một", scheduled_at=datetime(2021, 3, 1, 6, tzinfo=UTC),
         started_at=datetime(2021, 3, 1, 6, tzinfo=UTC),

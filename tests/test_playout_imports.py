@@ -30,15 +30,16 @@ main()
 
 # the report writers, the central database client, the sound library and the array library
 NOT_FOR_STATUS = {"docx", "openpyxl", "lxml", "psycopg", "sounddevice", "numpy"}
-# modules of `loa run` only: the daemon, its scheduler, the device, the decoder, the scan
+# modules of `loa run` only: the daemon, its scheduler, the device, the decoder
 RUN_ONLY = {
     "scheduler.daemon",
     "apscheduler.schedulers",
     "scheduler.output.device",
     "scheduler.output.decoder",
-    "audio_library.scan",
 }
-NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg"}
+# the report writers, the central client, and the database stack (issue 17: SQLAlchemy and
+# SQLModel were ~17 MB of the daemon; migrations, rescans and pushes run in child processes)
+NOT_FOR_RUN = {"docx", "openpyxl", "lxml", "psycopg", "sqlalchemy", "sqlmodel", "loa.db"}
 # the playout path moves ffmpeg's bytes as memoryviews: numpy (~15 MB of RSS) stays out of it
 NOT_FOR_PLAYOUT = {"numpy"}
 # with a daemon running, `loa status` asks it for the whole status: no database or config stack
@@ -135,7 +136,7 @@ def test_status_of_a_station_holding_bulletins_reads_them_with_sqlite3(tmp_path:
     assert "Bản tin chờ duyệt (bulletin waiting): 8 Lịch tiêm" in text
     mods = tops(loaded(out))
     assert "scheduler.sqlite_read" in mods
-    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.bulletin_store"} == set()
+    assert mods & {"sqlalchemy", "sqlmodel", "loa.db", "scheduler.bulletin_table"} == set()
 
 
 def test_status_with_a_jingle_probes_it_without_the_database_stack(tmp_path: Path) -> None:
@@ -227,6 +228,57 @@ def test_run_imports_no_report_writer_nor_central_client(tmp_path: Path) -> None
     assert "scheduler.daemon" in mods  # it was the daemon that ran
     assert mods & NOT_FOR_RUN == set()
     assert mods & NOT_FOR_PLAYOUT == set()
+
+
+def test_run_airs_rescans_and_pushes_without_the_database_stack(tmp_path: Path) -> None:
+    """A whole working day in small: a new database migrated, a slot of two spots aired and
+    logged, a spot added and found by the background rescan, a central database that refuses
+    the push (a closed port): `loa run` never loads SQLAlchemy or SQLModel."""
+    import socket
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    from tests.audio_media import tone
+    from tests.run_station import write_station
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = datetime.now(UTC) + timedelta(seconds=6)
+    central = f'[output]\nbackend = "null"\n[central]\nurl = "postgresql://loa:pw@127.0.0.1:{port}/loa"\npush_every = "2s"\n'
+    config = write_station(tmp_path, [("sang", start, 4.0)], spot_s=1.5, sections=central)
+    config.write_text(
+        config.read_text("utf-8").replace("[library]", '[library]\nrescan = "1s"'), "utf-8"
+    )
+    out = tmp_path / "modules.json"
+    proc = start_daemon(config, out)
+    try:
+        tone(tmp_path / "lib" / "b" / "b2.wav", 550.0, 1.5)  # for the rescan to find
+        database = tmp_path / "data" / "loa.db"
+        end = time.monotonic() + 40
+        done: list[tuple[str, str]] = []
+        found: list[tuple[str]] = []
+        while time.monotonic() < end and (len(done) < 2 or not found):
+            time.sleep(0.5)
+            with sqlite3.connect(database) as conn:
+                done = conn.execute(
+                    "SELECT spot, status FROM airtime WHERE status = 'completed'"
+                ).fetchall()
+                found = conn.execute("SELECT path FROM spot WHERE path = 'b/b2.wav'").fetchall()
+                pushes = conn.execute("SELECT failures FROM push_state").fetchall()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, text
+    assert len(done) >= 2, text  # the slot aired and was logged
+    assert found, text  # the rescan (a child process) catalogued the new file
+    assert pushes and pushes[0][0] >= 1, text  # the push (a child process) was tried
+    mods = tops(loaded(out))
+    assert "scheduler.daemon" in mods and "scheduler.pusher" in mods
+    # psycopg: the bulletin fetcher's one LISTEN connection (a khẩn cấp bulletin airs within
+    # seconds), the one part of the central client the daemon holds; the push is a child's
+    assert "scheduler.bulletin_fetch" in mods
+    assert mods & NOT_FOR_RUN == {"psycopg"}
 
 
 def test_the_device_output_and_its_decoder_do_not_import_numpy() -> None:

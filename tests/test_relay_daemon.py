@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock
 from scheduler.control import request
@@ -33,7 +33,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Daemon, Any, datetime, Path]]:
     relay = RelaySpec("vov1", "VOV1", "http://127.0.0.1:9/vov1", "spots", 10.0)
     slot = SlotSpec("thoi-su", start.time(), 10.0, topics=("chi-so",), relay=relay)
     station = StationSpec(id="xa", name="Xã", tz=HCM, weights={"chi-so": 1}, slots=(slot,))
-    airlog = AirLog(engine, station.id)
+    airlog = AirLog(station_db(engine), station.id)
     output = NullOutput()
     runner = Runner(station, airlog, output, SystemClock(), spots=lambda: [])
     d = Daemon(

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from airtime.models import Airtime
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock
 from scheduler.output import open_output
@@ -25,6 +25,7 @@ from scheduler.relay import CONNECT_S
 from scheduler.runner import Outcome, Runner
 from scheduler.slots import Occurrence
 from scheduler.spec import RelaySpec, SlotSpec, Spot, StationSpec
+from tests.airlog_engine import engine_of
 from tests.audio_capture import Capture, MonitorCapture, sounding
 from tests.audio_media import tone
 from tests.stream_fixture import TONES, Feeder, IcecastServer, Server
@@ -69,7 +70,7 @@ def relay_runner(
     relay = RelaySpec("vov1", "VOV1", url, fallback, timeout_s)
     slot = SlotSpec("thoi-su", at.time(), length_s, topics=("chi-so",), relay=relay)
     station = StationSpec(id="xa", name="Xã", tz=HCM, weights={"chi-so": 1}, slots=(slot,))
-    airlog = AirLog(engine, station.id)
+    airlog = AirLog(station_db(engine), station.id)
     runner = Runner(station, airlog, output, SystemClock(), spots=lambda: spots)
     return runner, Occurrence(at, slot), airlog
 
@@ -77,7 +78,7 @@ def relay_runner(
 def rows(airlog: AirLog) -> list[Airtime]:
     from sqlmodel import Session, select
 
-    with Session(airlog.engine) as session:
+    with Session(engine_of(airlog)) as session:
         return list(session.exec(select(Airtime).order_by(Airtime.started_at)))  # type: ignore[arg-type]
 
 

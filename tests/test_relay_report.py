@@ -18,7 +18,7 @@ from airtime.report import Group
 from loa.cli import cli
 from loa.compose import station_spec
 from loa.config import load_config
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.simulate import simulate
 from scheduler.spec import Spot, shown_url
@@ -72,7 +72,7 @@ def station(tmp_path: Path) -> Path:
     cfg.write_text(textwrap.dedent(CONFIG.format(db=tmp_path / "loa.db")), encoding="utf-8")
     config = load_config(cfg)
     spec = station_spec(config)
-    airlog = AirLog(open_database(config.database.url), spec.id)
+    airlog = AirLog(station_db(open_database(config.database.url)), spec.id)
     spots = [
         Spot(f"s{i}", "chi-so", f"chi-so/tin-{i}.mp3", tmp_path / f"tin-{i}.mp3", f"Tin {i}", 60.0)
         for i in range(1, 4)
@@ -205,7 +205,7 @@ def test_simulate_counts_relayed_minutes_apart_from_topics(tmp_path: Path) -> No
     spec = station_spec(config)
     spots = [Spot("s1", "chi-so", "chi-so/a.mp3", tmp_path / "a.mp3", "Tin", 60.0)]
     start = datetime(2021, 3, 1, tzinfo=HCM)
-    airlog = AirLog(open_database(config.database.url), spec.id)
+    airlog = AirLog(station_db(open_database(config.database.url)), spec.id)
     result = simulate(spec, airlog, spots, start, start + timedelta(days=3))
     assert result.relayed_s == {"vov1": 3 * 1800.0}
     assert set(result.seconds_by_topic) == {"chi-so"}  # the relay is no topic's airtime

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from loa.cli import cli
 from loa.compose import LibrarySource, library_spots, station_daemon, station_spec
 from loa.config import load_config
-from loa.db import open_database
+from loa.db import open_database, station_db
 from loa.season import SeasonEvent, replay
 from scheduler.lock import StationLock
 from scheduler.output.null import NullOutput
@@ -187,14 +187,15 @@ def test_a_broadcast_in_a_slot_airs_the_same_on_both_clocks(
     config = load_config(config_path)
     wall_url = f"sqlite:///{tmp_path}/wall.db"
     engine = open_database(config.database.url)
-    spots = library_spots(config, engine)
+    db = station_db(engine)
+    spots = library_spots(config, db)
     emergency = next(s for s in spots if s.topic == "b")
-    wall_engine = open_database(wall_url)
-    source = LibrarySource(config, engine)
+    wall_db = station_db(open_database(wall_url))
+    source = LibrarySource(config, db)
     source.load()
     output = NullOutput()
     daemon = station_daemon(
-        config, config_path, wall_engine, station_spec(config), source, output,
+        config, config_path, wall_db, station_spec(config), source, output,
         StationLock(tmp_path / "wall.lock"),
     )  # fmt: skip
     thread = threading.Thread(target=daemon.run_forever, kwargs={"handle_signals": False})

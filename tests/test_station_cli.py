@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from loa.cli import cli
 from loa.compose import library_spots, station_spec
 from loa.config import load_config
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
 from scheduler.output.null import NullOutput
@@ -121,8 +121,8 @@ def test_preview_is_what_airs(station: Path, tmp_path: Path) -> None:
     previewed = [(i["spot"], i["start"]) for p in json.loads(out) for i in p["items"]]
     config = load_config(station)
     engine = open_database(f"sqlite:///{tmp_path}/air.db")
-    airlog = AirLog(engine, config.station.id)
-    spots = library_spots(config, open_database(config.database.url))
+    airlog = AirLog(station_db(engine), config.station.id)
+    spots = library_spots(config, station_db(open_database(config.database.url)))
     spec = station_spec(config)
     start = datetime.combine(DAY + timedelta(days=1), time(0), tzinfo=HCM)
     for occ in occurrences(spec, start, start + timedelta(days=1)):
@@ -226,9 +226,11 @@ def test_intro_and_outro_jingles_frame_the_slot(station: Path, tmp_path: Path) -
     occ = occurrences(spec, datetime(2021, 3, 1, tzinfo=HCM), datetime(2021, 3, 2, tzinfo=HCM))[0]
     output = FileOutput(tmp_path / "air.wav")
     try:
-        spots = library_spots(cfg, open_database(cfg.database.url))
+        spots = library_spots(cfg, station_db(open_database(cfg.database.url)))
         clock = VirtualClock(occ.at - timedelta(seconds=5))
-        outcome = Runner(spec, AirLog(engine, "xa-thu"), output, clock, lambda: spots).air_slot(occ)
+        outcome = Runner(
+            spec, AirLog(station_db(engine), "xa-thu"), output, clock, lambda: spots
+        ).air_slot(occ)
     finally:
         output.close()
     assert [r.status for r in outcome.results] == ["completed"] * len(sang)
@@ -260,8 +262,9 @@ def test_refused_files_are_problems_in_status(station: Path) -> None:
     broken.write_bytes(b"ID3" + b"\x00" * 5000)
     try:
         engine = open_database(config.database.url)
-        airlog = AirLog(engine, config.station.id)
-        source = LibrarySource(config, engine, airlog.event)
+        db = station_db(engine)
+        airlog = AirLog(db, config.station.id)
+        source = LibrarySource(config, db, airlog.event)
         assert source() == []  # nothing until the first scan: a slot never waits for one
         assert {s.path for s in source.refresh()} == set(SPOTS)  # the good spots still air
         source.refresh()  # a second scan does not report the same file again

@@ -41,13 +41,17 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _database_problems(cfg: Config) -> list[str]:
-    """The SQLite file of `database.url` as the daemon will open it: a folder, a file that is
-    no SQLite database or a folder that cannot be made would stop `loa run` at start."""
-    from scheduler.sqlite_read import sqlite_file
+    """The SQLite file of `database.url` as the daemon will open it: another kind of URL, a
+    folder, a file that is no SQLite database or a folder that cannot be made would stop
+    `loa run` at start."""
+    from loa.redact import mask_credentials
+    from loa.station_open import NOT_A_STATION_FILE
+    from scheduler.station_db import sqlite_file
 
     path = sqlite_file(cfg.database.url)
-    if path is None:
-        return []
+    if path is None:  # `loa run` opens it with sqlite3 (issue 17)
+        url = mask_credentials(cfg.database.url)
+        return [NOT_A_STATION_FILE.format(key="database.url", url=url)]
     advice = 'point [database] url at a file, e.g. "sqlite:///data/loa.db"'
     try:
         if path.is_dir():

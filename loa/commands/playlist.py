@@ -98,9 +98,9 @@ def preview_cmd(app: App, day: date | None, days: int, fmt: str) -> None:
     station = station_spec(config)
     day = day or datetime.now(config.tz).date()
     start = datetime.combine(day, time(0), tzinfo=config.tz)
-    spots = library_spots(config, app.engine)
-    history = AirLog(app.engine, config.station.id).history()
-    bulletins = bulletin_wiring.view(config, app.engine)  # those that head a slot (issue 13)
+    spots = library_spots(config, app.db)
+    history = AirLog(app.db, config.station.id).history()
+    bulletins = bulletin_wiring.view(config, app.db)  # those that head a slot (issue 13)
     plans = preview(station, spots, history, start, start + timedelta(days=days), bulletins)
     if fmt == "json":
         click.echo(json.dumps(plans_json(plans), ensure_ascii=False, indent=1))

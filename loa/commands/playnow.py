@@ -99,9 +99,8 @@ def play_now(app: App, topic: str | None, file: Path | None, priority: str, wait
             )
         return
     # No daemon: play here and log it.
-    engine = app.engine
-    spots = resolve_adhoc(config, engine, message)
-    airlog = AirLog(engine, config.station.id)
+    spots = resolve_adhoc(config, app.db, message)
+    airlog = AirLog(app.db, config.station.id)
     output = open_output(app)
     try:
         runner = Runner(station_spec(config), airlog, output, SystemClock(), lambda: spots)

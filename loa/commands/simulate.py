@@ -13,7 +13,7 @@ from loa.compose import (
     library_spots,
     station_spec,
 )
-from loa.db import open_database
+from loa.db import open_database, station_db
 from loa.errors import LoaError
 from loa.params import DATE, InputFile
 from loa.redact import mask_credentials
@@ -48,7 +48,7 @@ def simulate(
     from scheduler.spread import MAX_SPREAD, topic_spreads
 
     config = app.config
-    spots = library_spots(config, app.engine)
+    spots = library_spots(config, app.db)
     if not spots:
         raise LoaError(
             "thư viện chưa có tin/bài phát được (no playable spot): run `loa library scan`"
@@ -64,9 +64,10 @@ def simulate(
             "--db là CSDL của đài: mô phỏng ghi vào nhật ký thật (writing the station's log)",
             err=True,
         )
-    engine = open_database(db_url, key="--db" if given else "database.url")
+    key = "--db" if given else "database.url"
+    engine = open_database(db_url, key=key)
     start = datetime.combine(start_day, time(0), tzinfo=config.tz)
-    airlog = AirLog(engine, config.station.id)
+    airlog = AirLog(station_db(engine, key=key), config.station.id)
     t0 = datetime.now(UTC)
     if events_file is not None:
         from loa.season import read_season, replay, report

@@ -74,11 +74,10 @@ def open_output(app: App, demo: bool = False) -> Any:
 def run(app: App, demo: bool) -> None:
     """Chạy đài (the daemon, in the foreground; systemd runs it)."""
     config = app.config
-    engine = app.engine
-    from loa.db import refuse_read_only  # the daemon writes: a read-only database is refused
+    from loa.station_open import open_for_daemon  # migrated in a child: no SQLAlchemy here
 
-    refuse_read_only(engine, config.database.url)
-    airlog = AirLog(engine, config.station.id)
+    db = open_for_daemon(config.database.url)
+    airlog = AirLog(db, config.station.id)
     extra = (demo_slot(config, datetime.now(UTC)),) if demo else ()
     station = station_spec(config, extra, jingle_missing(airlog))
     lock = lock_for(config)
@@ -87,7 +86,7 @@ def run(app: App, demo: bool) -> None:
         raise LoaError(str(AlreadyRunning(lock.path, pid)))
     # The start never waits on the library (a FIFO or a hung mount in it): the catalogue as
     # it is airs now, and the scan runs in the background from `source.start` on.
-    source = LibrarySource(config, engine, airlog.event)
+    source = LibrarySource(config, db, airlog.event)
     click.echo(
         f"{len(source.load())} tin/bài phát được trong danh mục; quét thư viện "
         f"{config.library.root} ở chế độ nền (playable spots; the library is scanned in the "
@@ -95,8 +94,8 @@ def run(app: App, demo: bool) -> None:
         err=True,
     )
     output = open_output(app, demo)
-    daemon = station_daemon(config, app.config_path, engine, station, source, output, lock, extra)
-    bulletins = bulletin_wiring.board(config, engine, lambda: source.config)  # issue 13
+    daemon = station_daemon(config, app.config_path, db, station, source, output, lock, extra)
+    bulletins = bulletin_wiring.board(config, db, lambda: source.config)  # issue 13
     guard = bulletin_wiring.attach(daemon, bulletins, source, airlog.event)
     if demo:
         slot = extra[0]
@@ -113,7 +112,7 @@ def run(app: App, demo: bool) -> None:
                 err=True,
             )
     source.start(config.library.rescan)
-    pusher = start_pusher(config, engine, airlog.event, lambda: source.config)
+    pusher = start_pusher(config, db, airlog.event, lambda: source.config)
     fetcher = bulletin_wiring.start_fetcher(
         config, bulletins, airlog.event, lambda spots: daemon.enqueue_adhoc(spots, "emergency"),
         lambda: source.config, on_withdrawn=guard.withdraw,
@@ -131,3 +130,4 @@ def run(app: App, demo: bool) -> None:
             pusher.stop()
         source.stop()
         output.close()
+        db.close()

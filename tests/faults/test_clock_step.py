@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from loa.db import station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
 from scheduler.daemon import Daemon
@@ -38,7 +39,7 @@ class StepClock(VirtualClock):
 def airlog(tmp_path: Path) -> AirLog:
     from loa.db import open_database
 
-    return AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), STATION.id)
+    return AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), STATION.id)
 
 
 def work(daemon: Daemon) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from airtime.store import verify_station
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock, VirtualClock
 from scheduler.daemon import Daemon
@@ -22,13 +22,14 @@ from scheduler.output.file import FileOutput
 from scheduler.output.null import NullOutput
 from scheduler.runner import Runner, Spot
 from scheduler.slots import Occurrence
+from tests.airlog_engine import engine_of
 from tests.audio_media import tone
 from tests.test_daemon_virtual import MONDAY, SANG, SPOTS, STATION, rows
 
 
 @pytest.fixture
 def airlog(tmp_path: Path) -> AirLog:
-    return AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), STATION.id)
+    return AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), STATION.id)
 
 
 def problems(airlog: AirLog) -> list[str]:
@@ -148,5 +149,5 @@ def test_a_file_deleted_or_corrupted_just_before_its_turn(airlog: AirLog, tmp_pa
     assert "decode" in (logged[damaged[1]].error or "")
     assert {r.status for k, r in logged.items() if k not in damaged} == {"completed"}
     assert sum("output" in p for p in problems(airlog)) == 2
-    with airlog.engine.connect() as conn:
+    with engine_of(airlog).connect() as conn:
         assert verify_station(conn, STATION.id).ok

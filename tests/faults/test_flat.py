@@ -11,7 +11,7 @@ import os
 from datetime import time, timedelta
 from pathlib import Path
 
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.simulate import simulate
 from scheduler.spec import SlotSpec
@@ -34,7 +34,7 @@ def rss_kib() -> int:
 
 
 def test_memory_and_fds_flat_over_simulated_weeks(tmp_path: Path) -> None:
-    airlog = AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), BUSY.id)
+    airlog = AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), BUSY.id)
     week = timedelta(days=7)
     simulate(BUSY, airlog, LIBRARY, MONDAY, MONDAY + week)  # warm-up
     gc.collect()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.airlog_engine import engine_of
 from tests.faults.conftest import fill
 from tests.faults.station import Station, make_station, utc, verify_chain
 
@@ -94,10 +95,12 @@ def test_the_hold_is_bounded_and_says_what_it_lost(small_disk: Path) -> None:
 
     from airtime.models import Airtime
     from airtime.store import verify_station
-    from loa.db import open_database
+    from loa.db import open_database, station_db
     from scheduler.airlog import AirLog
 
-    airlog = AirLog(open_database(f"sqlite:///{small_disk}/loa.db"), "xa-thu", hold_limit=8)
+    airlog = AirLog(
+        station_db(open_database(f"sqlite:///{small_disk}/loa.db")), "xa-thu", hold_limit=8
+    )
     t = datetime(2021, 3, 1, 6, tzinfo=UTC)
     play = {"kind": "scheduled", "slot": "sang", "scheduled_at": t}
     a = airlog.open_play(started_at=t, spot="a", title="A", **play)
@@ -119,7 +122,7 @@ def test_the_hold_is_bounded_and_says_what_it_lost(small_disk: Path) -> None:
     ballast.unlink()
     airlog.beat(t, pid=1, started_at=t)  # the heartbeat writes what was held
     assert airlog.outage() is None
-    with Session(airlog.engine) as session:
+    with Session(engine_of(airlog)) as session:
         stored = list(session.exec(select(Airtime).order_by(Airtime.seq)))
     assert [(r.spot, r.status, r.played_s) for r in stored[:2]] == [
         ("a", "completed", 30.0),
@@ -129,5 +132,5 @@ def test_the_hold_is_bounded_and_says_what_it_lost(small_disk: Path) -> None:
     assert [r.status for r in stored[2:]] == ["missed"] * 4
     back = [e for e in airlog.events() if e.source == "database"]
     assert "6 writes were lost" in back[0].message
-    with airlog.engine.connect() as conn:
+    with engine_of(airlog).connect() as conn:
         assert verify_station(conn, "xa-thu").ok

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from loa.db import station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import VirtualClock
 from tests.faults.test_failed_slots import OCC
@@ -21,7 +22,7 @@ from tests.test_daemon_virtual import STATION as BASE
 def airlog(tmp_path: Path) -> AirLog:
     from loa.db import open_database
 
-    return AirLog(open_database(f"sqlite:///{tmp_path}/loa.db"), BASE.id)
+    return AirLog(station_db(open_database(f"sqlite:///{tmp_path}/loa.db")), BASE.id)
 
 
 @pytest.mark.parametrize("on_air", [True, False])

@@ -134,7 +134,7 @@ WATCHDOG = """
 import logging, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from loa.db import open_database
+from loa.db import open_database, station_db
 from scheduler.airlog import AirLog
 from scheduler.clock import SystemClock
 from scheduler.daemon import Daemon
@@ -145,7 +145,7 @@ from tests.test_daemon_virtual import STATION
 
 logging.basicConfig(level=logging.INFO)
 tmp = Path(sys.argv[1])
-airlog = AirLog(open_database(f"sqlite:///{tmp}/loa.db"), STATION.id)
+airlog = AirLog(station_db(open_database(f"sqlite:///{tmp}/loa.db")), STATION.id)
 airlog.open_play(started_at=datetime.now(UTC), kind="scheduled", slot="sang", title="on air")
 clock = SystemClock()
 runner = Runner(STATION, airlog, NullOutput(), clock, spots=lambda: [])
