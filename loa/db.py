@@ -386,18 +386,22 @@ def sqlite_path(engine: Engine) -> Path | None:
 
 def station_db(engine: Engine, *, key: str = "database.url") -> StationDB:
     """The daemon's sqlite3 view (`scheduler.station_db.StationDB`) of the station database
-    `engine` opened (and migrated). A database that is not a plain SQLite file cannot be a
-    station's: DatabaseError naming `key`."""
+    `engine` opened (and migrated), read-only when `open_database` opened it so (a file this
+    user may not write). A database that is not a SQLite file cannot be a station's:
+    DatabaseError naming `key`."""
     from scheduler.station_db import StationDB
 
-    path = sqlite_path(engine)
+    path, flags = sqlite_path(engine), "mode=rw"
+    if path is None and engine.url.query.get("mode") == "ro":  # `_read_only_engine`'s
+        path = Path(unquote(str(engine.url.database).removeprefix("file:")))
+        flags = "mode=ro&immutable=1" if engine.url.query.get("immutable") else "mode=ro"
     if path is None:
         from loa.station_open import NOT_A_STATION_FILE
 
         shown = unquote(engine.url.render_as_string(hide_password=True))
         raise DatabaseError(NOT_A_STATION_FILE.format(key=key, url=shown))
     try:
-        return StationDB(path)
+        return StationDB(path, flags)
     except sqlite3.Error as exc:
         raise DatabaseError(f"{key}: cannot open {path}: {exc}") from None
 

@@ -39,18 +39,20 @@ def sqlite_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, flags: str = "mode=rw") -> sqlite3.Connection:
     """A connection to the existing file at `path` (sqlite3.OperationalError if it is not
-    there: it is never created), autocommit, usable from any thread, with `PRAGMAS`."""
+    there: it is never created), autocommit, usable from any thread, with `PRAGMAS`; with
+    read-only URI `flags` (`mode=ro`, `immutable=1`: a file this user may not write, as
+    `loa.db.open_database` opens it for the commands that only read) the busy timeout only."""
     conn = sqlite3.connect(
-        f"file:{quote(str(path))}?mode=rw",
+        f"file:{quote(str(path))}?{flags}",
         uri=True,
         check_same_thread=False,
         isolation_level=None,
         timeout=10.0,
     )
     try:
-        for pragma in PRAGMAS:
+        for pragma in PRAGMAS if "mode=ro" not in flags else PRAGMAS[-1:]:
             conn.execute(pragma)
     except sqlite3.Error:
         conn.close()
@@ -68,10 +70,11 @@ def rows(conn: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> list
 class StationDB:
     """One station's SQLite file, opened once, shared by the daemon's threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flags: str = "mode=rw") -> None:
         self.path = Path(path).absolute()
+        self.flags = flags
         self._lock = threading.RLock()
-        self._conn = connect(self.path)
+        self._conn = connect(self.path, flags)
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -106,7 +109,7 @@ class StationDB:
     def reopen(self) -> None:
         """Connect to the file now at the path (after a restore); the old connection closes."""
         with self._lock:
-            conn = connect(self.path)
+            conn = connect(self.path, self.flags)
             old, self._conn = self._conn, conn
             with suppress(sqlite3.Error):
                 old.close()

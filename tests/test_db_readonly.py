@@ -46,12 +46,14 @@ def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
     data = tmp_path / "data"
     url = f"sqlite:///{data / 'loa.db'}"
     engine = open_database(url)
-    AirLog(station_db(engine), "xa-thu").record(
+    db = station_db(engine)
+    AirLog(db, "xa-thu").record(
         status="completed", kind="scheduled", slot="sang", spot="s1", topic="a", path="a/tin.wav",
         title="Tin một", scheduled_at=datetime(2021, 3, 1, 6, tzinfo=UTC),
         started_at=datetime(2021, 3, 1, 6, tzinfo=UTC),
         ended_at=datetime(2021, 3, 1, 6, 0, 3, tzinfo=UTC), played_s=3.0,
     )  # fmt: skip
+    db.close()  # as a daemon that stopped: no -wal or -shm left beside the file
     engine.dispose()
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(url=url), "utf-8")
@@ -63,6 +65,13 @@ def test_an_up_to_date_read_only_database_can_be_read(tmp_path: Path) -> None:
     status = _run_locked_down(data, *loa, "status")
     assert status.returncode == 0, status.stderr
     assert "readonly" not in status.stdout + status.stderr
+    # the commands that read through sqlite3 as the daemon does (scheduler/station_db.py)
+    preview = _run_locked_down(data, *loa, "playlist", "preview")
+    assert preview.returncode == 0, preview.stderr
+    assert "sang" in preview.stdout, preview.stdout
+    bulletins = _run_locked_down(data, *loa, "bulletin", "list")
+    assert bulletins.returncode == 0, bulletins.stderr
+    assert "no bulletins received" in bulletins.stdout, bulletins.stdout
     run = _run_locked_down(data, *loa, "run")  # the daemon writes: refused with what to do
     assert run.returncode != 0
     assert run.stderr.strip().splitlines()[-1] == (
