@@ -110,13 +110,14 @@ def chain_in_order(conn: Any, station: str, rows: Sequence[dict[str, Any]]) -> N
         row["hash"] = prev = link(prev, [row.get(name) for name in FIELDS])
 
 
+def _insert_sql(names: Sequence[str]) -> str:
+    return f"INSERT INTO airtime ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
 def insert(conn: sqlite3.Connection, row: AirRow) -> AirRow:
     """Store a new row; it gets its `seq`."""
     values = row.columns()
-    names = ", ".join(values)
-    marks = ", ".join("?" * len(values))
-    cur = conn.execute(f"INSERT INTO airtime ({names}) VALUES ({marks})", tuple(values.values()))
-    row.seq = cur.lastrowid
+    row.seq = conn.execute(_insert_sql(list(values)), tuple(values.values())).lastrowid
     return row
 
 
@@ -126,8 +127,7 @@ def insert_many(conn: sqlite3.Connection, rows: Sequence[AirRow]) -> None:
     if not values:
         return
     names = list(values[0])
-    sql = f"INSERT INTO airtime ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    conn.executemany(sql, [tuple(v[n] for n in names) for v in values])
+    conn.executemany(_insert_sql(names), [tuple(v[n] for n in names) for v in values])
 
 
 def _store_close(conn: sqlite3.Connection, row: AirRow) -> None:

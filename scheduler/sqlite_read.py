@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from airtime.row import date_value, utc_value
 from audio_library.records import SpotRecord, spot_record
 from playlists.types import Play
 from scheduler import bulletin_store
@@ -35,15 +35,6 @@ from scheduler.station_db import sqlite_file
 # the loa/db.py schema version these queries are written for (= loa.db.latest_version(),
 # checked by tests/test_status_sqlite.py); any other version takes the SQLAlchemy path
 SCHEMA_VERSION = 7
-
-
-def _utc(value: str | None) -> datetime | None:
-    """A `UTCDateTime` column as SQLAlchemy returns it: naive UTC text -> aware UTC."""
-    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _date(value: str | None) -> date | None:
-    return None if value is None else date.fromisoformat(value)
 
 
 @dataclass(frozen=True)
@@ -111,7 +102,7 @@ class StationReader:
             "WHERE station = ? AND kind = ? AND played_s > ? AND started_at IS NOT NULL",
             (self.station, "scheduled", 0.0),
         )
-        return [Play(spot, topic, _utc(start), played) for spot, topic, start, played in cur]
+        return [Play(spot, topic, utc_value(start), played) for spot, topic, start, played in cur]
 
     def open_rows(self) -> list[Row]:
         """The rows still playing (`AirLog.open_rows`): slot, kind, title, path, started_at."""
@@ -120,23 +111,21 @@ class StationReader:
         )
         for r in rows:
             for key in ("scheduled_at", "started_at", "ended_at"):
-                r[key] = _utc(r[key])
+                r[key] = utc_value(r[key])
         return [Row(r) for r in rows]
 
     def events(self, limit: int = 20) -> list[Row]:
         rows = self._rows(
             "SELECT seq, at, level, source, message FROM event ORDER BY seq DESC LIMIT ?", limit
         )
-        return [Row({**r, "at": _utc(r["at"])}) for r in rows]
+        return [Row({**r, "at": utc_value(r["at"])}) for r in rows]
 
     def daemon_state(self) -> Row | None:
         rows = self._rows("SELECT * FROM daemon_state WHERE station = ?", self.station)
         if not rows:
             return None
         r = rows[0]
-        return Row(
-            {**r, "started_at": _utc(r["started_at"]), "heartbeat_at": _utc(r["heartbeat_at"])}
-        )
+        return Row({**r, **{k: utc_value(r[k]) for k in ("started_at", "heartbeat_at")}})
 
     # ---------------------------------------------------------------- the catalogue
     def spot_records(self, root: Path) -> list[SpotRecord]:
@@ -157,8 +146,8 @@ class StationReader:
             if r["meta_id"] is not None:
                 meta = Row(
                     {
-                        "valid_from": _date(r["valid_from"]),
-                        "valid_until": _date(r["valid_until"]),
+                        "valid_from": date_value(r["valid_from"]),
+                        "valid_until": date_value(r["valid_until"]),
                         "approved": bool(r["approved"]),
                         "approved_by": r["approved_by"],
                     }
@@ -173,7 +162,7 @@ class StationReader:
         if not rows:
             return None
         r = rows[0]
-        return {**r, "attempt_at": _utc(r["attempt_at"]), "pushed_at": _utc(r["pushed_at"])}
+        return {**r, **{k: utc_value(r[k]) for k in ("attempt_at", "pushed_at")}}
 
     def chain_length(self) -> int:
         """`airtime.push.chain_length`."""
