@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import psycopg
 
 from central.errors import CentralError
+from central.url_text import redact, scrub
+
+__all__ = ["SCHEMES", "connect", "database_name", "libpq", "redact", "scrub"]
 
 SCHEMES = ("postgresql+psycopg://", "postgresql://", "postgres://")
 
@@ -21,29 +24,6 @@ def libpq(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs (a password holding an unescaped
-    "@" is hidden up to the host's "@", not up to its own first one)."""
-    return re.sub(r"(://[^:/@\s]+):[^/\s]*@", r"\1:***@", url)
-
-
-def _secrets(url: str) -> list[str]:
-    """Every piece of the URL's password that a libpq or psycopg message could quote: the
-    password as written and decoded, what follows each "@" in it (libpq takes the first "@"
-    as the host's: `p@ss@host` is the host `ss@host`), and `password=` of the query."""
-    rest = url.split("://", 1)[-1]
-    userinfo = rest[: len(rest) - len(rest.split("@")[-1]) - 1] if "@" in rest else ""
-    found: list[str] = []
-    if ":" in userinfo:
-        written = userinfo.split(":", 1)[1]
-        found += [written, unquote(written)]
-        found += [written.split("@", i)[-1] for i in range(1, written.count("@") + 1)]
-    query = rest.partition("?")[2]
-    for value in parse_qs(query, keep_blank_values=True).get("password", []):
-        found += [value]
-    return sorted({s for s in found if len(s) >= 3}, key=len, reverse=True)
-
-
 def _hint(url: str) -> str:
     rest = url.split("://", 1)[-1]
     userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
@@ -54,13 +34,6 @@ def _hint(url: str) -> str:
             "must be percent-encoded in the URL: @ = %40, / = %2F, ? = %3F, # = %23, % = %25)"
         )
     return ""
-
-
-def scrub(url: str, text: str) -> str:
-    """`text` (a driver's message) without any piece of the URL's password."""
-    for secret in _secrets(url):
-        text = text.replace(secret, "***")
-    return text
 
 
 def database_name(url: str) -> str:

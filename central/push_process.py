@@ -10,9 +10,9 @@ shows) and reads one `PushAnswer` as JSON from its stdout; the child exits when 
 Everything the daemon imports of this module is the standard library: the heavy imports are in
 `main`, which only the child runs. The child never writes the station database (the daemon's
 pusher keeps `push_state`, one writer); it only reads the log and its events, from the file the
-daemon already migrated. The central package never imports `loa`: the child scrubs every
-message with `central.conn.scrub` (the URL reaches the child on stdin only, so nothing before
-that can quote it), and the daemon's side hides the password once more (`hide_password`).
+daemon already migrated. The central package never imports `loa`: both sides scrub every
+message of the URL's password with `central.url_text.scrub` (the URL reaches the child on
+stdin only, so nothing before that can quote it).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import sys
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from central.errors import CentralError
+from central.url_text import scrub
 
 BATCH = 2000  # = airtime.push.BATCH (that module imports SQLAlchemy)
 COMMAND = (sys.executable, "-m", "central.push_process")
@@ -86,19 +87,6 @@ class PushAnswer:
         return cls(ok=False, error=message)
 
 
-def hide_password(url: str, text: str) -> str:
-    """`text` without the password of `url` (as written and decoded): a last guard on what the
-    daemon's side says about a child that died without its scrubbed answer."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    for secret in sorted({password or "", unquote(password or "")}, key=len, reverse=True):
-        if len(secret) >= 3:
-            text = text.replace(secret, "***")
-    return text
-
-
 def failure_message(exc: BaseException) -> str:
     """A failed push as the station's events say it: a CentralError speaks for itself (its
     URL already redacted), anything else is named by its type."""
@@ -118,9 +106,7 @@ def _answer(url: str, stdout: str, stderr: str, returncode: int) -> PushAnswer:
             pass
     said = stderr.strip().splitlines()
     reason = f": {said[-1]}" if said else ""
-    return PushAnswer.failed(
-        hide_password(url, f"the push process exited with code {returncode}{reason}")
-    )
+    return PushAnswer.failed(scrub(url, f"the push process exited with code {returncode}{reason}"))
 
 
 class ChildPush:
@@ -172,16 +158,6 @@ class ChildPush:
             proc.kill()
 
 
-def _scrubbed(url: str, text: str) -> str:
-    """`text` without any piece of the central URL's password (central.conn's scrub, which
-    knows what libpq quotes of it)."""
-    try:
-        from central.conn import scrub
-    except ImportError:  # psycopg missing: the message says so, and holds no URL
-        return hide_password(url, text)
-    return hide_password(url, scrub(url, text))
-
-
 def _station_engine(path: str) -> Any:
     """A SQLAlchemy engine on the station's existing file (`mode=rw`: never created, as the
     daemon's own connection), waiting for the daemon's writes like the daemon's connection."""
@@ -211,7 +187,7 @@ def push_in_child(request: PushRequest) -> PushAnswer:
         finally:
             engine.dispose()
     except Exception as exc:  # the network, the server, a refusal: the daemon retries
-        return PushAnswer.failed(_scrubbed(request.central, failure_message(exc)))
+        return PushAnswer.failed(scrub(request.central, failure_message(exc)))
     return PushAnswer(
         ok=True,
         copied=result.copied,
