@@ -22,7 +22,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from airtime.row import date_value, utc_value
 from audio_library.records import SpotRecord, spot_record
@@ -30,7 +29,7 @@ from playlists.types import Play
 from scheduler import bulletin_store
 from scheduler.bulletin_preview import BulletinView
 from scheduler.bulletin_store import Bulletin
-from scheduler.station_db import sqlite_file
+from scheduler.station_db import connect, sqlite_file
 
 # the loa/db.py schema version these queries are written for (= loa.db.latest_version(),
 # checked by tests/test_status_sqlite.py); any other version takes the SQLAlchemy path
@@ -57,7 +56,7 @@ def open_reader(url: str, station: str) -> StationReader | None:
     if path is None or not path.is_file():
         return None
     try:
-        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        conn = connect(path.resolve(), "mode=ro")  # with the busy timeout: the daemon writes
     except sqlite3.Error:
         return None
     reader = StationReader(conn, station)
@@ -71,10 +70,10 @@ def open_reader(url: str, station: str) -> StationReader | None:
 
 
 class StationReader:
-    """The reads of `loa status` on one station's database (a read-only connection)."""
+    """The reads of one station's database, on `open_reader`'s read-only connection or on
+    the daemon's own (`scheduler.station_db.StationDB`)."""
 
     def __init__(self, conn: sqlite3.Connection, station: str) -> None:
-        conn.execute("PRAGMA busy_timeout=10000")  # the daemon may be writing
         self.conn = conn
         self.station = station
 
